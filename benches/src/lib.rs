@@ -1,0 +1,1 @@
+//! aptp-benches: shared helpers for the benchmarks.

@@ -1,0 +1,2 @@
+//! aptp-clock
+#![no_std]

@@ -1,0 +1,1 @@
+//! aptp-transport

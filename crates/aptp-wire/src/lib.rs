@@ -1,0 +1,2 @@
+//! aptp-wire
+#![no_std]

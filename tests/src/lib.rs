@@ -1,0 +1,1 @@
+//! aptp-tests: shared helpers for the end-to-end tests.
