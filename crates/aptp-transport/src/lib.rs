@@ -1,1 +1,91 @@
-//! aptp-transport
+//! aptp-transport: the tokio UDP layer that moves PTP datagrams and their timestamps.
+//!
+//! A [`PtpSocket`] binds the event port (319) and the general port (320) of one address,
+//! optionally on one interface, joins the PTP multicast groups on request, and:
+//!
+//! - **receives** each datagram with its source address, the port it arrived on and a receive
+//!   timestamp ([`Received`]). On Linux the timestamp is the kernel's software timestamp
+//!   (`SO_TIMESTAMPING` with `SOF_TIMESTAMPING_RX_SOFTWARE`, or `SO_TIMESTAMPNS` if that is
+//!   refused), read from the control messages of `recvmsg`. Without one, a user-space
+//!   timestamp is read right after `recvmsg` returns, and [`PacketTimestamp::source`] says so.
+//! - **sends** event messages from the event socket and returns their transmit timestamp
+//!   ([`PtpSocket::send_event`]): the kernel's software timestamp from the socket error queue
+//!   (`SOF_TIMESTAMPING_TX_SOFTWARE | OPT_ID | OPT_TSONLY`, matched by the kernel's per-socket
+//!   datagram counter), awaited at most [`SocketConfig::tx_timestamp_timeout`] (10 ms, as
+//!   linuxptp's `tx_timestamp_timeout`), else the user-space timestamp read right before
+//!   `sendto`. Missing transmit timestamps are reported, never an error. General messages go
+//!   out of the general socket ([`PtpSocket::send_general`]), so the source port always equals
+//!   the PTP port (nqptp requires 319→319 and 320→320).
+//! - reports every timestamp against one explicit clock ([`TimestampClock`]):
+//!   `CLOCK_REALTIME` as ptp4l's software mode, or `CLOCK_MONOTONIC(_RAW)` as nqptp and audio
+//!   players; the kernel's `CLOCK_REALTIME` timestamps are converted as described in
+//!   [`time`](crate::TimestampClock::from_realtime).
+//! - counts what it received, dropped (by [`DropReason`]) and how it was timestamped
+//!   ([`TransportCounters`], atomics readable any time).
+//!
+//! It makes no protocol decisions: it does not parse messages. The one look at the bytes is
+//! the messageType nibble, to drop an event message arriving on the general port or the
+//! reverse.
+//!
+//! # Why these crates
+//! - **socket2** for creating and configuring the sockets: it covers every option needed
+//!   (`SO_BINDTODEVICE`, `IP_ADD_MEMBERSHIP` with an interface index, `IP_MULTICAST_ALL`,
+//!   `IPV6_V6ONLY`…) behind a safe API, and it is what tokio and mio themselves build on.
+//! - **nix** for what socket2 does not do: `SO_TIMESTAMPING` flags, `recvmsg` with
+//!   `MSG_ERRQUEUE`, and safe decoding of the control messages (`SCM_TIMESTAMPING`,
+//!   `IP_RECVERR` with `sock_extended_err`); plus `clock_gettime` for any clock id. With both,
+//!   this crate has a single `unsafe` block: handing the socket to tokio's
+//!   `AsyncFd::register`, whose contract (the fd stays open and the same while registered) an
+//!   owned `socket2::Socket` upholds; it is commented where it stands and exercised by every
+//!   test.
+//! - **tokio**'s `AsyncFd` for readiness, including `Interest::ERROR` to await the error
+//!   queue without polling.
+//! - Pendulum's `timestamped-socket` (statime's transport) was evaluated: it does the same
+//!   job, but with its own `unsafe` libc FFI, almost no documentation (under 2 % of its items
+//!   on docs.rs), its own timestamp type and no clock selection; socket2 + nix keep the
+//!   unsafe code in two widely used, reviewed crates and let the two PTP sockets share one API.
+//!
+//! # Platform
+//! Linux (and Android). Kernel timestamps and `SO_BINDTODEVICE` are Linux features.
+//!
+//! # Example
+//! ```
+//! # async fn demo() -> Result<(), aptp_transport::TransportError> {
+//! use aptp_transport::{PortKind, PtpSocket, SocketConfig, TimestampClock, TimestampSource};
+//! let config = SocketConfig::new("::1".parse().unwrap())
+//!     .with_ports(0, 0) // any free pair; PTP's own are 319/320
+//!     .with_clock(TimestampClock::MonotonicRaw);
+//! let master = PtpSocket::bind(config.clone())?;
+//! let slave = PtpSocket::bind(config)?;
+//! let mut announce = vec![0u8; 64];
+//! announce[0] = 0x1B; // Announce: a general message
+//! master.send_general(&announce, slave.local_addr(PortKind::General)).await?;
+//! let received = slave.recv().await?;
+//! assert_eq!(received.port, PortKind::General);
+//! assert_eq!(received.rx_timestamp.source, TimestampSource::Kernel);
+//! # Ok(())
+//! # }
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+//! #     .block_on(demo()).unwrap();
+//! ```
+
+#![cfg(any(target_os = "linux", target_os = "android"))]
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+mod config;
+mod counters;
+mod error;
+mod open;
+mod socket;
+mod sys;
+mod time;
+
+pub use config::{
+    MulticastGroup, PortKind, SocketConfig, DEFAULT_MAX_DATAGRAM_LEN, DEFAULT_TX_TIMESTAMP_TIMEOUT,
+    PTP_EVENT_PORT, PTP_GENERAL_PORT,
+};
+pub use counters::{DropReason, TransportCounters};
+pub use error::TransportError;
+pub use socket::{PtpSocket, Received};
+pub use time::{PacketTimestamp, Timestamp, TimestampClock, TimestampSource};

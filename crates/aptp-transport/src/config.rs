@@ -1,0 +1,214 @@
+//! What a [`crate::PtpSocket`] binds and how: address, interface, ports, groups, clock.
+
+use core::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use crate::TimestampClock;
+
+/// UDP port of PTP event messages (Sync, Delay_Req, Pdelay_Req, Pdelay_Resp).
+pub const PTP_EVENT_PORT: u16 = 319;
+/// UDP port of PTP general messages (Follow_Up, Delay_Resp, Announce, Signaling, Management…).
+pub const PTP_GENERAL_PORT: u16 = 320;
+
+/// linuxptp's default `tx_timestamp_timeout`: how long to wait for a transmit timestamp.
+pub const DEFAULT_TX_TIMESTAMP_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// Largest datagram accepted by default. PTP messages are far shorter (Apple's longest are
+/// about 100 bytes; management messages stay under 1500); anything longer is dropped and
+/// counted as truncated.
+pub const DEFAULT_MAX_DATAGRAM_LEN: usize = 1500;
+
+/// Which of the two PTP sockets: event (timestamped) or general.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PortKind {
+    /// The event port (319 by default): Sync, Delay_Req, Pdelay_Req, Pdelay_Resp.
+    Event,
+    /// The general port (320 by default): everything else.
+    General,
+}
+
+impl fmt::Display for PortKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PortKind::Event => "event",
+            PortKind::General => "general",
+        })
+    }
+}
+
+/// The PTP multicast groups (IEEE 1588-2019 annex C and D).
+///
+/// ```
+/// use aptp_transport::MulticastGroup;
+/// assert_eq!(MulticastGroup::Primary.ipv4().to_string(), "224.0.1.129");
+/// assert_eq!(MulticastGroup::PeerDelay.ipv6().to_string(), "ff02::6b");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MulticastGroup {
+    /// All messages but peer delay: 224.0.1.129 and FF0E::181.
+    Primary,
+    /// Peer delay messages: 224.0.0.107 and FF02::6B (link-local, never routed).
+    PeerDelay,
+}
+
+impl MulticastGroup {
+    /// The IPv4 group address.
+    pub const fn ipv4(self) -> Ipv4Addr {
+        match self {
+            MulticastGroup::Primary => Ipv4Addr::new(224, 0, 1, 129),
+            MulticastGroup::PeerDelay => Ipv4Addr::new(224, 0, 0, 107),
+        }
+    }
+
+    /// The IPv6 group address.
+    pub const fn ipv6(self) -> Ipv6Addr {
+        match self {
+            MulticastGroup::Primary => Ipv6Addr::new(0xff0e, 0, 0, 0, 0, 0, 0, 0x181),
+            MulticastGroup::PeerDelay => Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x6b),
+        }
+    }
+
+    /// The group address in the family of `like`.
+    pub const fn address_like(self, like: IpAddr) -> IpAddr {
+        match like {
+            IpAddr::V4(_) => IpAddr::V4(self.ipv4()),
+            IpAddr::V6(_) => IpAddr::V6(self.ipv6()),
+        }
+    }
+}
+
+/// How to bind a [`crate::PtpSocket`]. Build with [`SocketConfig::new`] and the `with_*`
+/// methods; the defaults are PTP's: ports 319/320, `CLOCK_REALTIME`, kernel timestamps, a
+/// 10 ms transmit timestamp timeout, no multicast groups.
+///
+/// To receive multicast, bind the unspecified address (`0.0.0.0` or `::`) and name the
+/// interface: Linux delivers a multicast datagram only to sockets bound to the wildcard or to
+/// the group address, never to a socket bound to a unicast address.
+///
+/// ```
+/// use aptp_transport::{MulticastGroup, SocketConfig, TimestampClock};
+/// let config = SocketConfig::new("0.0.0.0".parse().unwrap())
+///     .with_interface("eth0")
+///     .with_ports(3319, 3320)
+///     .with_multicast_group(MulticastGroup::Primary)
+///     .with_clock(TimestampClock::MonotonicRaw);
+/// assert_eq!(config.event_port, 3319);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SocketConfig {
+    /// Local address to bind both sockets to; its family decides IPv4 or IPv6.
+    pub bind_address: IpAddr,
+    /// Network interface to bind to (`SO_BINDTODEVICE`), join groups on and send multicast
+    /// from; `None` lets routing decide.
+    pub interface: Option<String>,
+    /// UDP port of the event socket (319).
+    pub event_port: u16,
+    /// UDP port of the general socket (320).
+    pub general_port: u16,
+    /// Groups to join on both sockets.
+    pub multicast_groups: Vec<MulticastGroup>,
+    /// Whether this host's own multicast datagrams come back to it (`IP_MULTICAST_LOOP`).
+    pub multicast_loop: bool,
+    /// TTL / hop limit of multicast datagrams (linuxptp's `udp_ttl`, default 1).
+    pub multicast_ttl: u32,
+    /// Allow other sockets to bind the same ports (`SO_REUSEADDR`; linuxptp sets it). Off by
+    /// default so that a port held by another daemon is reported instead of silently shared.
+    pub reuse_address: bool,
+    /// The clock timestamps are reported in.
+    pub clock: TimestampClock,
+    /// Ask the kernel for software timestamps. When false (or when the kernel refuses),
+    /// timestamps are taken in user space.
+    pub kernel_timestamps: bool,
+    /// How long [`crate::PtpSocket::send_event`] waits for the kernel's transmit timestamp
+    /// before reporting a user-space one.
+    pub tx_timestamp_timeout: Duration,
+    /// Longest datagram accepted; longer ones are dropped and counted.
+    pub max_datagram_len: usize,
+}
+
+impl SocketConfig {
+    /// The defaults (see the type's documentation), bound to `bind_address`.
+    pub fn new(bind_address: IpAddr) -> Self {
+        Self {
+            bind_address,
+            interface: None,
+            event_port: PTP_EVENT_PORT,
+            general_port: PTP_GENERAL_PORT,
+            multicast_groups: Vec::new(),
+            multicast_loop: false,
+            multicast_ttl: 1,
+            reuse_address: false,
+            clock: TimestampClock::Realtime,
+            kernel_timestamps: true,
+            tx_timestamp_timeout: DEFAULT_TX_TIMESTAMP_TIMEOUT,
+            max_datagram_len: DEFAULT_MAX_DATAGRAM_LEN,
+        }
+    }
+
+    /// Binds to, joins groups on and sends multicast from `interface`.
+    pub fn with_interface(mut self, interface: impl Into<String>) -> Self {
+        self.interface = Some(interface.into());
+        self
+    }
+
+    /// Uses `event_port` and `general_port` instead of 319 and 320.
+    pub fn with_ports(mut self, event_port: u16, general_port: u16) -> Self {
+        self.event_port = event_port;
+        self.general_port = general_port;
+        self
+    }
+
+    /// Joins `group` (in the bind address's family) on both sockets.
+    pub fn with_multicast_group(mut self, group: MulticastGroup) -> Self {
+        if !self.multicast_groups.contains(&group) {
+            self.multicast_groups.push(group);
+        }
+        self
+    }
+
+    /// Sets `IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP`.
+    pub fn with_multicast_loop(mut self, multicast_loop: bool) -> Self {
+        self.multicast_loop = multicast_loop;
+        self
+    }
+
+    /// Sets `SO_REUSEADDR`.
+    pub fn with_reuse_address(mut self, reuse_address: bool) -> Self {
+        self.reuse_address = reuse_address;
+        self
+    }
+
+    /// Reports timestamps against `clock`.
+    pub fn with_clock(mut self, clock: TimestampClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Asks the kernel for timestamps (`true`, the default) or takes them in user space.
+    pub fn with_kernel_timestamps(mut self, kernel_timestamps: bool) -> Self {
+        self.kernel_timestamps = kernel_timestamps;
+        self
+    }
+
+    /// Waits at most `timeout` for a kernel transmit timestamp.
+    pub fn with_tx_timestamp_timeout(mut self, timeout: Duration) -> Self {
+        self.tx_timestamp_timeout = timeout;
+        self
+    }
+
+    /// Accepts datagrams up to `max_datagram_len` bytes.
+    pub fn with_max_datagram_len(mut self, max_datagram_len: usize) -> Self {
+        self.max_datagram_len = max_datagram_len;
+        self
+    }
+
+    /// The port number of `port`.
+    pub fn port_number(&self, port: PortKind) -> u16 {
+        match port {
+            PortKind::Event => self.event_port,
+            PortKind::General => self.general_port,
+        }
+    }
+}
