@@ -1,0 +1,202 @@
+//! A whole PTP message: parse (permissive, zero-copy), encode (exact), and the sizes.
+
+use crate::error::{check_buffer, ErrorKind, WireError};
+use crate::field;
+use crate::parse::{to_wire_error, NomError, PResult};
+use crate::{Body, Header, MessageType, Tlvs};
+use bytes::BufMut;
+
+/// A PTP message borrowed from its bytes: header, body, TLV area and whatever followed
+/// messageLength in the datagram.
+///
+/// [`Message::parse`] is permissive (reserved values and unknown message types are kept) and
+/// does no work per TLV; [`Message::validate`] is the strict step. [`Message::emit`] of a
+/// parsed message reproduces its input exactly, reserved bits, TLVs and trailing bytes
+/// included.
+///
+/// ```
+/// use aptp_wire::{Body, Message, MessageType, PortIdentity, ClockIdentity, Timestamp};
+///
+/// let port = PortIdentity::new(ClockIdentity([0, 1, 2, 3, 4, 5, 6, 7]), 1);
+/// let sync = Message::sync(port, 9, Timestamp::new(10, 20).unwrap());
+/// let mut bytes = [0u8; 64];
+/// let len = sync.emit(&mut bytes).unwrap();
+/// assert_eq!(len, 44);
+///
+/// let parsed = Message::parse(&bytes[..len]).unwrap();
+/// assert_eq!(parsed, sync);
+/// assert!(parsed.header.flags.two_step());
+/// assert!(parsed.validate().unwrap().is_clean());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Message<'a> {
+    /// The common header.
+    pub header: Header,
+    /// The type-specific body.
+    pub body: Body<'a>,
+    /// The TLVs after the body, up to messageLength (iterate to check and read them).
+    pub tlvs: Tlvs<'a>,
+    /// Bytes after messageLength in the input (padding some stacks add, e.g. to reach a
+    /// minimum frame size). They are not part of the message but are kept, and written back by
+    /// [`Message::emit`], so that parse → emit reproduces the input exactly; set to `&[]` to
+    /// drop them.
+    pub suffix: &'a [u8],
+}
+
+impl<'a> Message<'a> {
+    /// Parses a message from the start of `input` (permissive, zero-copy, no allocation).
+    ///
+    /// Fails only when the bytes cannot be a message: fewer than the header's 34 bytes,
+    /// messageLength beyond the input, or messageLength shorter than the header and body of
+    /// its type. Everything else (versions, reserved message types and bits, controlField,
+    /// timestamps, TLVs) is kept for [`Message::validate`] to judge.
+    #[inline]
+    pub fn parse(input: &'a [u8]) -> Result<Message<'a>, WireError> {
+        Self::parser(input)
+            .map(|(_, message)| message)
+            .map_err(|e| to_wire_error(input, e))
+    }
+
+    /// The nom parser behind [`Message::parse`]; it consumes the whole input (trailing bytes
+    /// go to [`Message::suffix`]).
+    #[inline]
+    fn parser(input: &'a [u8]) -> PResult<'a, Message<'a>> {
+        let (_, header) = Header::parser(input)?;
+        let message_length = usize::from(header.message_length);
+        let minimum = header
+            .message_type
+            .body_end()
+            .unwrap_or(field::header::LENGTH);
+        if message_length < minimum {
+            return Err(nom::Err::Error(NomError::new(
+                &input[field::header::MESSAGE_LENGTH.start..],
+                ErrorKind::BadMessageLength {
+                    message_length: header.message_length,
+                    minimum,
+                },
+            )));
+        }
+        let Some((message, suffix)) = input.split_at_checked(message_length) else {
+            return Err(nom::Err::Error(NomError::truncated(input, message_length)));
+        };
+        let in_message = &message[field::header::LENGTH..];
+        let (tlv_area, body) = Body::parser(header.message_type, in_message)?;
+        let tlvs = Tlvs::at_offset(tlv_area, message_length - tlv_area.len());
+        Ok((
+            &suffix[suffix.len()..],
+            Message {
+                header,
+                body,
+                tlvs,
+                suffix,
+            },
+        ))
+    }
+
+    /// The message's type (from the header).
+    pub const fn message_type(&self) -> MessageType {
+        self.header.message_type
+    }
+
+    /// The length of header, body and TLVs: what messageLength must say.
+    pub const fn message_length(&self) -> usize {
+        field::header::LENGTH + self.body.len() + self.tlvs.len()
+    }
+
+    /// The bytes [`Message::emit`] writes: [`Message::message_length`] plus the suffix.
+    pub const fn buffer_len(&self) -> usize {
+        self.message_length() + self.suffix.len()
+    }
+
+    /// Checks what `emit` needs: messageLength matching the parts, the body matching the
+    /// header's type (an [`Body::Unknown`] body is written as is under any type).
+    fn check_consistent(&self) -> Result<usize, WireError> {
+        if let Some(body_type) = self.body.message_type() {
+            if body_type != self.header.message_type {
+                return Err(ErrorKind::MessageTypeMismatch {
+                    header: self.header.message_type.0,
+                    body: body_type.0,
+                }
+                .at(field::header::SDO_AND_TYPE));
+            }
+        }
+        let actual = self.message_length();
+        if actual > usize::from(u16::MAX) {
+            return Err(ErrorKind::MessageTooLong { length: actual }
+                .at(field::header::MESSAGE_LENGTH.start));
+        }
+        if usize::from(self.header.message_length) != actual {
+            return Err(ErrorKind::MessageLengthMismatch {
+                message_length: self.header.message_length,
+                actual,
+            }
+            .at(field::header::MESSAGE_LENGTH.start));
+        }
+        Ok(actual)
+    }
+
+    /// Writes the message (and its suffix) at the start of `out`; returns the bytes written,
+    /// [`Message::buffer_len`].
+    ///
+    /// Fails, without panicking, on a short buffer ([`ErrorKind::BufferTooShort`]), a
+    /// messageLength that disagrees with the parts ([`ErrorKind::MessageLengthMismatch`]), a
+    /// body of another type than the header's, or a value too large for its field.
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, WireError> {
+        let message_length = self.check_consistent()?;
+        let needed = message_length + self.suffix.len();
+        check_buffer(needed, out.len())?;
+        let Some(header) = out.first_chunk_mut::<{ field::header::LENGTH }>() else {
+            // check_buffer guaranteed needed >= 34 bytes; kept as an error, never a panic.
+            return Err(ErrorKind::BufferTooShort {
+                needed,
+                available: out.len(),
+            }
+            .at(0));
+        };
+        self.header.write(header)?;
+        self.body.write(&mut out[..message_length])?;
+        let tlv_start = field::header::LENGTH + self.body.len();
+        out[tlv_start..message_length].copy_from_slice(self.tlvs.as_bytes());
+        out[message_length..needed].copy_from_slice(self.suffix);
+        Ok(needed)
+    }
+
+    /// Writes the message (and its suffix) into `buf`; returns the bytes written. Fails
+    /// without writing anything when `buf` has less room than [`Message::buffer_len`], or for
+    /// the reasons [`Message::emit`] gives.
+    pub fn emit_buf(&self, buf: &mut impl BufMut) -> Result<usize, WireError> {
+        let message_length = self.check_consistent()?;
+        let needed = message_length + self.suffix.len();
+        check_buffer(needed, buf.remaining_mut())?;
+        // The header and any known body fit in 64 bytes (Announce is the longest).
+        let mut fixed = [0u8; field::announce::LENGTH];
+        let fixed_len = match self.body {
+            Body::Unknown { .. } => field::header::LENGTH,
+            _ => field::header::LENGTH + self.body.len(),
+        };
+        let mut header = [0u8; field::header::LENGTH];
+        self.header.write(&mut header)?;
+        fixed[..field::header::LENGTH].copy_from_slice(&header);
+        match self.body {
+            Body::Unknown { bytes } => {
+                buf.put_slice(&fixed[..fixed_len]);
+                buf.put_slice(bytes);
+            }
+            _ => {
+                self.body.write(&mut fixed[..fixed_len])?;
+                buf.put_slice(&fixed[..fixed_len]);
+            }
+        }
+        buf.put_slice(self.tlvs.as_bytes());
+        buf.put_slice(self.suffix);
+        Ok(needed)
+    }
+}
+
+impl Message<'_> {
+    /// Whether `input` starts like a PTP version 2 message (cheap: looks at the version
+    /// nibble only).
+    pub fn looks_like_ptp_v2(input: &[u8]) -> bool {
+        matches!(input.get(field::header::VERSION), Some(v) if v & 0x0f == 2)
+    }
+}

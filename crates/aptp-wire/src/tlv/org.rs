@@ -1,0 +1,249 @@
+//! ORGANIZATION_EXTENSION TLVs: the generic form, and IEEE 802.1AS's two (the Follow_Up
+//! information TLV and the message interval request).
+
+use crate::error::{ErrorKind, WireError};
+use crate::TlvType;
+
+/// organizationId of IEEE 802.1 (00-80-C2).
+pub const OUI_IEEE_802_1: [u8; 3] = [0x00, 0x80, 0xC2];
+
+/// Checks that `value` is exactly `expected` bytes for a TLV of `tlv_type`.
+pub(crate) fn expect_len(
+    tlv_type: TlvType,
+    value: &[u8],
+    expected: usize,
+) -> Result<(), WireError> {
+    if value.len() == expected {
+        Ok(())
+    } else {
+        Err(ErrorKind::BadTlvLength {
+            tlv_type: tlv_type.0,
+            length: value.len(),
+            expected,
+        }
+        .at(crate::field::tlv::LENGTH_FIELD.start))
+    }
+}
+
+/// Checks that `value` is at least `minimum` bytes for a TLV of `tlv_type`.
+pub(crate) fn expect_min_len(
+    tlv_type: TlvType,
+    value: &[u8],
+    minimum: usize,
+) -> Result<(), WireError> {
+    if value.len() >= minimum {
+        Ok(())
+    } else {
+        Err(ErrorKind::BadTlvLength {
+            tlv_type: tlv_type.0,
+            length: value.len(),
+            expected: minimum,
+        }
+        .at(crate::field::tlv::LENGTH_FIELD.start))
+    }
+}
+
+/// An organization extension TLV (ORGANIZATION_EXTENSION, ..._PROPAGATE or
+/// ..._DO_NOT_PROPAGATE): organizationId, organizationSubType and the data, borrowed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct OrganizationExtension<'a> {
+    /// Which of the three organization extension tlvTypes this is.
+    pub tlv_type: TlvType,
+    /// organizationId (an OUI or CID).
+    pub organization_id: [u8; 3],
+    /// organizationSubType.
+    pub organization_sub_type: [u8; 3],
+    /// The organization's data after the subtype.
+    pub data: &'a [u8],
+}
+
+impl<'a> OrganizationExtension<'a> {
+    /// The bytes before `data` in the value: organizationId and organizationSubType.
+    pub const HEADER_LENGTH: usize = 6;
+
+    /// Splits a TLV value into organizationId, subtype and data (at least 6 bytes).
+    pub fn parse_value(tlv_type: TlvType, value: &'a [u8]) -> Result<Self, WireError> {
+        expect_min_len(tlv_type, value, Self::HEADER_LENGTH)?;
+        let (id, rest) = value.split_at(3);
+        let (sub_type, data) = rest.split_at(3);
+        let mut organization_id = [0; 3];
+        organization_id.copy_from_slice(id);
+        let mut organization_sub_type = [0; 3];
+        organization_sub_type.copy_from_slice(sub_type);
+        Ok(OrganizationExtension {
+            tlv_type,
+            organization_id,
+            organization_sub_type,
+            data,
+        })
+    }
+
+    /// organizationSubType as an integer (0..2^24).
+    pub const fn sub_type(&self) -> u32 {
+        let s = self.organization_sub_type;
+        (s[0] as u32) << 16 | (s[1] as u32) << 8 | s[2] as u32
+    }
+
+    /// The value's length: 6 + data.
+    pub const fn value_len(&self) -> usize {
+        Self::HEADER_LENGTH + self.data.len()
+    }
+
+    pub(crate) fn write_value(&self, out: &mut [u8]) {
+        out[..3].copy_from_slice(&self.organization_id);
+        out[3..6].copy_from_slice(&self.organization_sub_type);
+        out[6..6 + self.data.len()].copy_from_slice(self.data);
+    }
+}
+
+/// IEEE 802.1AS's Follow_Up information TLV (ORGANIZATION_EXTENSION, 00-80-C2, subtype 1,
+/// lengthField 28), which AirPlay senders and gPTP put in every Follow_Up.
+///
+/// ```
+/// use aptp_wire::{FollowUpInformation, Tlv, TlvRepr};
+///
+/// let info = FollowUpInformation { cumulative_scaled_rate_offset: 1 << 21, ..Default::default() };
+/// let mut out = [0u8; 32];
+/// assert_eq!(TlvRepr::FollowUpInformation(info).emit(&mut out), Ok(32));
+/// assert_eq!(&out[..10], &[0x00, 0x03, 0x00, 0x1c, 0x00, 0x80, 0xc2, 0x00, 0x00, 0x01]);
+/// assert!((info.rate_ratio() - (1.0 + 2f64.powi(-20))).abs() < 1e-15);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct FollowUpInformation {
+    /// cumulativeScaledRateOffset: (rateRatio − 1) × 2^41.
+    pub cumulative_scaled_rate_offset: i32,
+    /// gmTimeBaseIndicator.
+    pub gm_time_base_indicator: u16,
+    /// lastGmPhaseChange: a 96-bit signed ScaledNs (ns × 2^16), big-endian.
+    pub last_gm_phase_change: [u8; 12],
+    /// scaledLastGmFreqChange: the fractional frequency change × 2^41.
+    pub scaled_last_gm_freq_change: i32,
+}
+
+impl FollowUpInformation {
+    /// organizationSubType.
+    pub const SUB_TYPE: [u8; 3] = [0, 0, 1];
+    /// lengthField.
+    pub const VALUE_LENGTH: usize = 28;
+
+    /// rateRatio = 1 + cumulativeScaledRateOffset / 2^41.
+    pub fn rate_ratio(&self) -> f64 {
+        1.0 + f64::from(self.cumulative_scaled_rate_offset) / (1u64 << 41) as f64
+    }
+
+    /// lastGmPhaseChange as a signed integer in units of 2^-16 ns.
+    pub fn last_gm_phase_change_scaled(&self) -> i128 {
+        let mut bytes = [0u8; 16];
+        bytes[4..].copy_from_slice(&self.last_gm_phase_change);
+        if self.last_gm_phase_change[0] & 0x80 != 0 {
+            bytes[..4].fill(0xff);
+        }
+        i128::from_be_bytes(bytes)
+    }
+
+    /// Sets lastGmPhaseChange from a signed value in units of 2^-16 ns; fails when it needs
+    /// more than 96 bits.
+    pub fn set_last_gm_phase_change_scaled(&mut self, scaled: i128) -> Result<(), WireError> {
+        let limit = 1i128 << 95;
+        if !(-limit..limit).contains(&scaled) {
+            return Err(ErrorKind::FieldOutOfRange {
+                field: "lastGmPhaseChange",
+                value: scaled.unsigned_abs() as u64,
+            }
+            .at(0));
+        }
+        self.last_gm_phase_change
+            .copy_from_slice(&scaled.to_be_bytes()[4..]);
+        Ok(())
+    }
+
+    pub(crate) fn parse_data(data: &[u8]) -> Result<Self, WireError> {
+        expect_len(
+            TlvType::ORGANIZATION_EXTENSION,
+            data,
+            Self::VALUE_LENGTH - OrganizationExtension::HEADER_LENGTH,
+        )
+        .map_err(|e| with_value_len(e, Self::VALUE_LENGTH, data.len()))?;
+        let mut last_gm_phase_change = [0; 12];
+        last_gm_phase_change.copy_from_slice(&data[6..18]);
+        Ok(FollowUpInformation {
+            cumulative_scaled_rate_offset: i32::from_be_bytes([data[0], data[1], data[2], data[3]]),
+            gm_time_base_indicator: u16::from_be_bytes([data[4], data[5]]),
+            last_gm_phase_change,
+            scaled_last_gm_freq_change: i32::from_be_bytes([
+                data[18], data[19], data[20], data[21],
+            ]),
+        })
+    }
+
+    pub(crate) fn write_value(&self, out: &mut [u8]) {
+        out[..3].copy_from_slice(&OUI_IEEE_802_1);
+        out[3..6].copy_from_slice(&Self::SUB_TYPE);
+        out[6..10].copy_from_slice(&self.cumulative_scaled_rate_offset.to_be_bytes());
+        out[10..12].copy_from_slice(&self.gm_time_base_indicator.to_be_bytes());
+        out[12..24].copy_from_slice(&self.last_gm_phase_change);
+        out[24..28].copy_from_slice(&self.scaled_last_gm_freq_change.to_be_bytes());
+    }
+}
+
+/// IEEE 802.1AS's message interval request TLV (Signaling; ORGANIZATION_EXTENSION, 00-80-C2,
+/// subtype 2, lengthField 12).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct MessageIntervalRequest {
+    /// linkDelayInterval (log2 seconds; 126: stop, 127: initial value, -128: unchanged).
+    pub link_delay_interval: i8,
+    /// timeSyncInterval.
+    pub time_sync_interval: i8,
+    /// announceInterval.
+    pub announce_interval: i8,
+    /// flags (bit 0 computeNeighborRateRatio, bit 1 computeNeighborPropDelay).
+    pub flags: u8,
+    /// The 2 reserved bytes, kept for an exact round trip.
+    pub reserved: [u8; 2],
+}
+
+impl MessageIntervalRequest {
+    /// organizationSubType.
+    pub const SUB_TYPE: [u8; 3] = [0, 0, 2];
+    /// lengthField.
+    pub const VALUE_LENGTH: usize = 12;
+
+    pub(crate) fn parse_data(data: &[u8]) -> Result<Self, WireError> {
+        expect_len(
+            TlvType::ORGANIZATION_EXTENSION,
+            data,
+            Self::VALUE_LENGTH - OrganizationExtension::HEADER_LENGTH,
+        )
+        .map_err(|e| with_value_len(e, Self::VALUE_LENGTH, data.len()))?;
+        Ok(MessageIntervalRequest {
+            link_delay_interval: data[0] as i8,
+            time_sync_interval: data[1] as i8,
+            announce_interval: data[2] as i8,
+            flags: data[3],
+            reserved: [data[4], data[5]],
+        })
+    }
+
+    pub(crate) fn write_value(&self, out: &mut [u8]) {
+        out[..3].copy_from_slice(&OUI_IEEE_802_1);
+        out[3..6].copy_from_slice(&Self::SUB_TYPE);
+        out[6] = self.link_delay_interval as u8;
+        out[7] = self.time_sync_interval as u8;
+        out[8] = self.announce_interval as u8;
+        out[9] = self.flags;
+        out[10..12].copy_from_slice(&self.reserved);
+    }
+}
+
+/// Rewrites a length error found on an organization's data to speak of the whole value.
+pub(crate) fn with_value_len(error: WireError, expected: usize, data_len: usize) -> WireError {
+    match error.kind {
+        ErrorKind::BadTlvLength { tlv_type, .. } => ErrorKind::BadTlvLength {
+            tlv_type,
+            length: data_len + OrganizationExtension::HEADER_LENGTH,
+            expected,
+        }
+        .at(error.offset),
+        _ => error,
+    }
+}
