@@ -1,1 +1,2 @@
 //! aptp-tests: shared helpers for the end-to-end tests.
+pub mod tshark;

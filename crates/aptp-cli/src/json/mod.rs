@@ -1,0 +1,6 @@
+//! The JSON lines of `aptp decode --json` and their way back in `aptp encode`.
+
+pub mod from_json;
+pub mod message;
+pub mod object;
+pub mod tlv;
