@@ -1,0 +1,418 @@
+//! aptp's default estimator: a regression that believes the lucky packets.
+
+use super::regression::{fit, Line};
+use super::{Estimator, Sample, Update};
+use crate::filter::{
+    OutlierRule, RoundTripOutlierFilter, StepDetector, StepDetectorConfig, StepVerdict,
+};
+use crate::mapping::ClockMapping;
+use crate::time::{Time, TimeDelta};
+
+/// Points held at most (32 s at 8 Hz).
+const CAPACITY: usize = 256;
+/// Round trips the outlier filter judges against.
+const ROUND_TRIP_HISTORY: usize = 64;
+
+/// Tuning of [`LuckyRegression`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LuckyRegressionConfig {
+    /// Points older than this (before the newest) leave the regression.
+    pub window: TimeDelta,
+    /// The rate is fitted once the points span this much; before, the last rate is kept.
+    pub min_rate_span: TimeDelta,
+    /// Exchanges whose round trip exceeds the recent minimum by more than this rule are dropped.
+    pub outlier_rule: OutlierRule,
+    /// A point's weight is `1 / (1 + (q / scale)^2)` where `q` is its round trip's excess over
+    /// the window's minimum and `scale` this fraction of the window's median excess …
+    pub queueing_scale_fraction: f64,
+    /// … but at least this.
+    pub min_queueing_scale: TimeDelta,
+    /// Step detection; its threshold is raised to `step_noise_multiple` × the residuals' MAD
+    /// when the link is noisier.
+    pub step: StepDetectorConfig,
+    /// See `step`.
+    pub step_noise_multiple: f64,
+}
+
+impl Default for LuckyRegressionConfig {
+    fn default() -> Self {
+        Self {
+            window: TimeDelta::from_secs(16),
+            min_rate_span: TimeDelta::from_secs(1),
+            outlier_rule: OutlierRule::MadMultiple {
+                k: 3.0,
+                floor: TimeDelta::from_micros(2),
+            },
+            queueing_scale_fraction: 0.25,
+            min_queueing_scale: TimeDelta::from_nanos(50),
+            step: StepDetectorConfig::default(),
+            step_noise_multiple: 10.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Point {
+    local: Time,
+    remote_minus_local: TimeDelta,
+    round_trip: Option<TimeDelta>,
+}
+
+/// aptp's default estimator, chosen by the accuracy simulator (see the crate README): a
+/// weighted linear regression of remote against local time over a sliding window, where each
+/// exchange weighs `1 / (1 + (q/scale)²)` by the queueing `q` its round trip met (so the
+/// "lucky packets" that crossed the network without queueing carry the fit), exchanges whose
+/// round trip exceeds the recent minimum by more than 3 × MAD are dropped, and each offset is
+/// taken from its own exchange (`((t1 − t2) + (t4 − t3)) / 2`) rather than from a filtered delay.
+/// A [`StepDetector`] on the residuals of lucky exchanges re-locks within a few samples when the
+/// master steps, keeping the rate; a new grandmaster restarts it. Without Delay_Req (AirPlay)
+/// the queueing is read from the one-way residuals instead of the round trips.
+///
+/// ```
+/// use aptp_clock::{Estimator, LuckyRegression};
+/// let estimator = LuckyRegression::default();
+/// assert_eq!(estimator.name(), "lucky-regression");
+/// ```
+#[derive(Clone, Debug)]
+pub struct LuckyRegression {
+    config: LuckyRegressionConfig,
+    points: [Point; CAPACITY],
+    len: usize,
+    next: usize,
+    offset_ref: TimeDelta,
+    round_trips: RoundTripOutlierFilter<ROUND_TRIP_HISTORY>,
+    step_detector: StepDetector,
+    line: Option<(Time, Line)>,
+    residual_mad_ns: f64,
+    mapping: Option<ClockMapping>,
+    grandmaster_identity: Option<u64>,
+}
+
+impl Default for LuckyRegression {
+    fn default() -> Self {
+        Self::new(LuckyRegressionConfig::default())
+    }
+}
+
+impl LuckyRegression {
+    /// An estimator with its tuning.
+    pub fn new(config: LuckyRegressionConfig) -> Self {
+        Self {
+            config,
+            points: [Point::default(); CAPACITY],
+            len: 0,
+            next: 0,
+            offset_ref: TimeDelta::ZERO,
+            round_trips: RoundTripOutlierFilter::new(config.outlier_rule, 8),
+            step_detector: StepDetector::new(config.step),
+            line: None,
+            residual_mad_ns: 0.0,
+            mapping: None,
+            grandmaster_identity: None,
+        }
+    }
+
+    fn newest(&self) -> impl Iterator<Item = &Point> + Clone {
+        (0..self.len).map(move |age| &self.points[(self.next + CAPACITY - 1 - age) % CAPACITY])
+    }
+
+    fn push(&mut self, point: Point) {
+        if self.len == 0 {
+            self.offset_ref = point.remote_minus_local;
+        }
+        self.points[self.next] = point;
+        self.next = (self.next + 1) % CAPACITY;
+        self.len = (self.len + 1).min(CAPACITY);
+        // Drop what fell out of the window (the oldest are at the tail of `newest`).
+        let newest_local = point.local;
+        while self.len > 1 {
+            let oldest = self.points[(self.next + CAPACITY - self.len) % CAPACITY];
+            if newest_local - oldest.local > self.config.window {
+                self.len -= 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The predicted remote-minus-local at a local instant from the current line.
+    fn predict(&self, local: Time) -> Option<TimeDelta> {
+        let (at, line) = self.line?;
+        Some(self.offset_ref + TimeDelta::from_nanos_f64(line.at((local - at).as_nanos_f64())))
+    }
+
+    /// Each point's queueing excess: over the minimum round trip, or (one-way) over the
+    /// smallest delay seen by the current line's residuals.
+    fn excesses(&self, out: &mut [f64; CAPACITY]) -> usize {
+        let min_round_trip = self.newest().filter_map(|point| point.round_trip).min();
+        let mut count = 0;
+        if let Some(minimum) = min_round_trip {
+            for (slot, point) in out.iter_mut().zip(self.newest()) {
+                *slot = point
+                    .round_trip
+                    .map_or(f64::NAN, |round_trip| (round_trip - minimum).as_nanos_f64());
+                count += 1;
+            }
+            return count;
+        }
+        // One way: a delayed packet lowers remote − local below the line.
+        let mut lowest = f64::INFINITY;
+        for (slot, point) in out.iter_mut().zip(self.newest()) {
+            let below = match self.predict(point.local) {
+                Some(predicted) => (predicted - point.remote_minus_local).as_nanos_f64(),
+                None => 0.0,
+            };
+            *slot = below;
+            lowest = lowest.min(below);
+            count += 1;
+        }
+        for slot in out.iter_mut().take(count) {
+            *slot -= lowest;
+        }
+        count
+    }
+
+    fn refit(&mut self, now: Time) {
+        let mut excesses = [0.0f64; CAPACITY];
+        let count = self.excesses(&mut excesses);
+        let mut sorted = [0.0f64; CAPACITY];
+        let mut finite = 0;
+        for excess in excesses
+            .iter()
+            .take(count)
+            .filter(|excess| excess.is_finite())
+        {
+            sorted[finite] = *excess;
+            finite += 1;
+        }
+        let sorted = &mut sorted[..finite];
+        sorted.sort_unstable_by(f64::total_cmp);
+        let median = if finite > 0 { sorted[finite / 2] } else { 0.0 };
+        let scale = (median * self.config.queueing_scale_fraction)
+            .max(self.config.min_queueing_scale.as_nanos_f64());
+        let offset_ref = self.offset_ref;
+        let weighted = self
+            .newest()
+            .zip(excesses.iter())
+            .map(move |(point, excess)| {
+                let x = (point.local - now).as_nanos_f64();
+                let y = (point.remote_minus_local - offset_ref).as_nanos_f64();
+                let ratio = if excess.is_finite() {
+                    excess / scale
+                } else {
+                    f64::INFINITY
+                };
+                (x, y, 1.0 / (1.0 + ratio * ratio))
+            });
+        let span = match (
+            self.newest().map(|point| point.local).min(),
+            self.newest().map(|point| point.local).max(),
+        ) {
+            (Some(oldest), Some(newest)) => newest - oldest,
+            _ => TimeDelta::ZERO,
+        };
+        let fallback_slope = self.line.map_or(0.0, |(_, line)| line.slope);
+        let min_span = if span >= self.config.min_rate_span {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+        let Some(line) = fit(weighted, min_span, fallback_slope) else {
+            return;
+        };
+        // Noise scale for the step threshold: MAD of the lucky half's residuals.
+        let mut residuals = [0.0f64; CAPACITY];
+        let mut lucky = 0;
+        for (point, excess) in self.newest().zip(excesses.iter()) {
+            if excess.is_finite() && *excess <= median {
+                let x = (point.local - now).as_nanos_f64();
+                let y = (point.remote_minus_local - offset_ref).as_nanos_f64();
+                residuals[lucky] = (y - line.at(x)).abs();
+                lucky += 1;
+            }
+        }
+        let residuals = &mut residuals[..lucky];
+        residuals.sort_unstable_by(f64::total_cmp);
+        self.residual_mad_ns = if lucky > 0 { residuals[lucky / 2] } else { 0.0 };
+        self.line = Some((now, line));
+        let remote = now + offset_ref + TimeDelta::from_nanos_f64(line.at(0.0));
+        self.mapping = Some(ClockMapping::with_rate_offset(now, remote, line.slope));
+    }
+}
+
+impl Estimator for LuckyRegression {
+    fn name(&self) -> &'static str {
+        "lucky-regression"
+    }
+
+    fn update(&mut self, sample: &Sample) -> Update {
+        let mut stepped = false;
+        if self
+            .grandmaster_identity
+            .is_some_and(|known| known != sample.grandmaster_identity)
+        {
+            self.reset();
+        }
+        self.grandmaster_identity = Some(sample.grandmaster_identity);
+        let rate_offset = self.line.map_or(0.0, |(_, line)| line.slope);
+        let round_trip = sample.round_trip_at_rate(rate_offset);
+        let two_way_held = self.newest().any(|point| point.round_trip.is_some());
+        let remote_minus_local = match (sample.remote_minus_local_at_rate(rate_offset), round_trip)
+        {
+            (Some(offset), _) => offset,
+            // A one-way sample among two-way ones would carry its whole path delay: skip it.
+            (None, _) if two_way_held => {
+                return Update {
+                    mapping: self.mapping,
+                    stepped,
+                    accepted: false,
+                };
+            }
+            (None, _) => sample.t1 - sample.t2,
+        };
+        if let Some(round_trip) = round_trip {
+            // A round trip at or below zero straddled a step of the master's clock.
+            if round_trip <= TimeDelta::ZERO || !self.round_trips.check(round_trip) {
+                return Update {
+                    mapping: self.mapping,
+                    stepped,
+                    accepted: false,
+                };
+            }
+        }
+        let point = Point {
+            local: sample.t2,
+            remote_minus_local,
+            round_trip,
+        };
+        if let Some(predicted) = self.predict(sample.t2) {
+            let residual = remote_minus_local - predicted;
+            let noise =
+                TimeDelta::from_nanos_f64(self.residual_mad_ns * self.config.step_noise_multiple);
+            self.step_detector
+                .set_threshold(self.config.step.threshold.max(noise));
+            // Every accepted exchange is judged: a step moves all residuals alike, queueing
+            // does not (and the rtt gate has already dropped the worst of it).
+            let verdict = self.step_detector.observe(residual);
+            match verdict {
+                StepVerdict::Normal => {}
+                StepVerdict::Suspect => {
+                    return Update {
+                        mapping: self.mapping,
+                        stepped,
+                        accepted: false,
+                    }
+                }
+                StepVerdict::Step(_) => {
+                    // The master's clock jumped: restart the window, keep the rate.
+                    let slope = self.line.map_or(0.0, |(_, line)| line.slope);
+                    self.len = 0;
+                    self.push(point);
+                    self.line = Some((
+                        sample.t2,
+                        Line {
+                            x_center: 0.0,
+                            intercept: 0.0,
+                            slope,
+                        },
+                    ));
+                    stepped = true;
+                    self.refit(sample.t2);
+                    return Update {
+                        mapping: self.mapping,
+                        stepped,
+                        accepted: true,
+                    };
+                }
+            }
+        }
+        stepped = self.mapping.is_none();
+        self.push(point);
+        self.refit(sample.t2);
+        Update {
+            mapping: self.mapping,
+            stepped,
+            accepted: true,
+        }
+    }
+
+    fn mapping(&self) -> Option<ClockMapping> {
+        self.mapping
+    }
+
+    fn reset(&mut self) {
+        *self = Self::new(self.config);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimator::PathDelay;
+
+    fn exchange(local: Time, remote_now: Time, delay: TimeDelta) -> Sample {
+        Sample {
+            t1: remote_now - delay,
+            t2: local,
+            path_delay: PathDelay::Exchange {
+                t3: local,
+                t4: remote_now + delay,
+            },
+            grandmaster_identity: 3,
+        }
+    }
+
+    #[test]
+    fn relocks_after_a_master_step_within_four_samples() {
+        let mut estimator = LuckyRegression::default();
+        let start = Time::from_nanos(5_000_000_000);
+        let mut step = TimeDelta::ZERO;
+        let mut steps = 0;
+        for n in 0..400i64 {
+            let local = start + TimeDelta::from_nanos(n * 125_000_000);
+            if n == 200 {
+                step = TimeDelta::from_secs(1);
+            }
+            let remote_now =
+                local + TimeDelta::from_secs(100) + (local - start).mul_f64(30e-6) + step;
+            let update = estimator.update(&exchange(
+                local,
+                remote_now,
+                TimeDelta::from_micros(40 + n % 7),
+            ));
+            if update.stepped && n > 0 {
+                steps += 1;
+                assert!((200..204).contains(&n), "{n}");
+            }
+            if n > 204 || (20..200).contains(&n) {
+                let error = estimator.mapping().unwrap().to_remote(local) - remote_now;
+                assert!(error.abs() < TimeDelta::from_micros(5), "{n}: {error:?}");
+            }
+        }
+        assert_eq!(steps, 1);
+    }
+
+    #[test]
+    fn one_way_samples_follow_the_fastest_packets() {
+        let mut estimator = LuckyRegression::default();
+        let start = Time::from_nanos(5_000_000_000);
+        for n in 0..200i64 {
+            let local = start + TimeDelta::from_nanos(n * 125_000_000);
+            let remote_now = local + TimeDelta::from_secs(7);
+            // 1 ms path, plus 0..3 ms of queueing on most packets.
+            let queueing = TimeDelta::from_micros(if n % 5 == 0 { 0 } else { (n * 7919) % 3000 });
+            let t1 = remote_now - TimeDelta::from_millis(1) - queueing;
+            estimator.update(&Sample {
+                t1,
+                t2: local,
+                path_delay: PathDelay::Unknown,
+                grandmaster_identity: 1,
+            });
+        }
+        let local = start + TimeDelta::from_secs(25);
+        let offset = estimator.mapping().unwrap().offset_at(local);
+        // One way, the path delay itself is invisible: the estimate sits 1 ms low.
+        let error = offset - (TimeDelta::from_secs(7) - TimeDelta::from_millis(1));
+        assert!(error.abs() < TimeDelta::from_micros(100), "{error:?}");
+    }
+}

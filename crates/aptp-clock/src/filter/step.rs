@@ -1,0 +1,146 @@
+//! Step detection: the master's clock jumped (or a new grandmaster took over).
+
+use crate::time::TimeDelta;
+
+/// Tuning of a [`StepDetector`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepDetectorConfig {
+    /// A residual at least this large (either sign) is suspicious.
+    pub threshold: TimeDelta,
+    /// Consecutive suspicious residuals that must agree before a step is declared.
+    pub confirmations: u8,
+    /// How far suspicious residuals may differ from their first one and still agree.
+    pub tolerance: TimeDelta,
+}
+
+impl Default for StepDetectorConfig {
+    /// 1 ms threshold, 3 confirmations, 500 µs tolerance: a queueing burst moves residuals
+    /// around by its own jitter and a route change shifts only the delay, but a clock step
+    /// moves every residual by the same amount at once.
+    fn default() -> Self {
+        Self {
+            threshold: TimeDelta::from_millis(1),
+            confirmations: 3,
+            tolerance: TimeDelta::from_micros(500),
+        }
+    }
+}
+
+/// What a [`StepDetector`] concluded from one residual.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepVerdict {
+    /// The residual is within the threshold.
+    Normal,
+    /// The residual is beyond the threshold, not (yet) confirmed: hold the sample back.
+    Suspect,
+    /// The remote clock stepped by this much (the mean of the confirming residuals).
+    Step(TimeDelta),
+}
+
+/// Watches the residuals (measured offset minus predicted offset) of accepted samples and
+/// declares a step when `confirmations` residuals in a row are beyond `threshold` and agree
+/// within `tolerance`.
+///
+/// Contract: a lone outlier (or a run whose residuals disagree) never declares a step; a step of
+/// any size beyond the threshold is declared on exactly its `confirmations`-th consistent sample;
+/// after a verdict of `Step` or `Normal` the detector starts afresh.
+///
+/// ```
+/// use aptp_clock::{StepDetector, StepDetectorConfig, StepVerdict, TimeDelta};
+/// let mut detector = StepDetector::new(StepDetectorConfig::default());
+/// let second = TimeDelta::from_secs(1);
+/// assert_eq!(detector.observe(TimeDelta::from_micros(20)), StepVerdict::Normal);
+/// assert_eq!(detector.observe(second), StepVerdict::Suspect);
+/// assert_eq!(detector.observe(second + TimeDelta::from_micros(30)), StepVerdict::Suspect);
+/// assert_eq!(detector.observe(second - TimeDelta::from_micros(30)), StepVerdict::Step(second));
+/// ```
+#[derive(Clone, Debug)]
+pub struct StepDetector {
+    config: StepDetectorConfig,
+    pending_count: u8,
+    first: TimeDelta,
+    sum: TimeDelta,
+}
+
+impl StepDetector {
+    /// A detector with its tuning.
+    pub const fn new(config: StepDetectorConfig) -> Self {
+        Self {
+            config,
+            pending_count: 0,
+            first: TimeDelta::ZERO,
+            sum: TimeDelta::ZERO,
+        }
+    }
+    /// The tuning.
+    pub const fn config(&self) -> StepDetectorConfig {
+        self.config
+    }
+    /// Replaces the threshold (e.g. to follow the measured noise).
+    pub fn set_threshold(&mut self, threshold: TimeDelta) {
+        self.config.threshold = threshold;
+    }
+    /// Forgets any suspicion.
+    pub fn reset(&mut self) {
+        self.pending_count = 0;
+        self.sum = TimeDelta::ZERO;
+    }
+    /// How many suspicious residuals are pending.
+    pub const fn pending(&self) -> u8 {
+        self.pending_count
+    }
+    /// Judges one residual.
+    pub fn observe(&mut self, residual: TimeDelta) -> StepVerdict {
+        if residual.abs() < self.config.threshold {
+            self.reset();
+            return StepVerdict::Normal;
+        }
+        let agrees =
+            self.pending_count > 0 && (residual - self.first).abs() <= self.config.tolerance;
+        if !agrees {
+            self.pending_count = 0;
+            self.sum = TimeDelta::ZERO;
+            self.first = residual;
+        }
+        self.pending_count = self.pending_count.saturating_add(1);
+        self.sum += residual;
+        if self.pending_count >= self.config.confirmations.max(1) {
+            let count = i128::from(self.pending_count);
+            let step = TimeDelta::from_scaled_nanos(self.sum.scaled_nanos() / count);
+            self.reset();
+            StepVerdict::Step(step)
+        } else {
+            StepVerdict::Suspect
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disagreeing_outliers_never_step() {
+        let mut detector = StepDetector::new(StepDetectorConfig::default());
+        for millis in [5, -7, 30, 5, -2, 9] {
+            assert_eq!(
+                detector.observe(TimeDelta::from_millis(millis)),
+                StepVerdict::Suspect
+            );
+        }
+        assert_eq!(detector.observe(TimeDelta::ZERO), StepVerdict::Normal);
+        assert_eq!(detector.pending(), 0);
+    }
+
+    #[test]
+    fn negative_step_is_found() {
+        let mut detector = StepDetector::new(StepDetectorConfig {
+            confirmations: 2,
+            ..Default::default()
+        });
+        let step = TimeDelta::from_millis(-500);
+        assert_eq!(detector.observe(step), StepVerdict::Suspect);
+        assert_eq!(detector.observe(step), StepVerdict::Step(step));
+        assert_eq!(detector.pending(), 0);
+    }
+}

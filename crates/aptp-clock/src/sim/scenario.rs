@@ -1,0 +1,222 @@
+//! The simulated worlds: network, clocks and master steps.
+
+/// How queueing delay is drawn for each packet.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Queueing {
+    /// Exponential with this mean (ns).
+    Exponential {
+        /// Mean queueing delay (ns).
+        mean_ns: f64,
+    },
+    /// Log-normal with this median (ns) and shape σ (heavy-tailed).
+    LogNormal {
+        /// Median queueing delay (ns).
+        median_ns: f64,
+        /// Shape σ of the underlying normal.
+        sigma: f64,
+    },
+}
+
+/// Rare long delays (Wi-Fi retries, power save): with `probability` a packet is held a
+/// uniform `min_ns..max_ns` more.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spikes {
+    /// Chance per packet.
+    pub probability: f64,
+    /// Shortest extra delay (ns).
+    pub min_ns: f64,
+    /// Longest extra delay (ns).
+    pub max_ns: f64,
+}
+
+/// Periodic congestion: every `period_s` (first at `period_s`) for `length_s`, every packet in
+/// both directions is held `extra_ns` more.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bursts {
+    /// Time between bursts (s).
+    pub period_s: f64,
+    /// Length of a burst (s).
+    pub length_s: f64,
+    /// Extra delay during a burst (ns).
+    pub extra_ns: f64,
+}
+
+/// A change of the slave's frequency over time (temperature): linear from `start_s` for
+/// `length_s`, by `change_ppb` in all.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ramp {
+    /// When the ramp starts (s).
+    pub start_s: f64,
+    /// How long it lasts (s).
+    pub length_s: f64,
+    /// Total frequency change (ppb).
+    pub change_ppb: f64,
+}
+
+/// A jump of the master's clock at `at_s` by `step_ns`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MasterStep {
+    /// When (s of true time).
+    pub at_s: f64,
+    /// By how much (ns).
+    pub step_ns: f64,
+}
+
+/// One simulated world. All times are true (simulation) time from the start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// The name printed in the table.
+    pub name: &'static str,
+    /// Length of the run (s).
+    pub duration_s: f64,
+    /// Time between Syncs (s); each Sync is followed by a Delay_Req.
+    pub sync_interval_s: f64,
+    /// Mean of the two directions' base delay (ns).
+    pub base_delay_ns: f64,
+    /// Master-to-slave delay (base and queueing) over slave-to-master delay; 1 is symmetric.
+    pub asymmetry_ratio: f64,
+    /// Queueing per packet.
+    pub queueing: Queueing,
+    /// Rare long delays.
+    pub spikes: Option<Spikes>,
+    /// Periodic congestion.
+    pub bursts: Option<Bursts>,
+    /// Chance each packet (Sync/Follow_Up pair, Delay_Req, Delay_Resp) is lost.
+    pub loss: f64,
+    /// Chance a Sync is delivered twice.
+    pub duplicate: f64,
+    /// Largest |frequency offset| of the slave, drawn uniformly per seed (ppb).
+    pub max_frequency_offset_ppb: f64,
+    /// Random-walk wander of the slave's frequency: standard deviation per second (ppb).
+    pub wander_ppb_per_s: f64,
+    /// A frequency ramp of the slave.
+    pub ramp: Option<Ramp>,
+    /// Steps of the master's clock.
+    pub master_steps: &'static [MasterStep],
+    /// Time error statistics start after this (s), so that every estimator has locked.
+    pub warmup_s: f64,
+}
+
+const WIRED_LAN: Scenario = Scenario {
+    name: "wired-lan",
+    duration_s: 180.0,
+    sync_interval_s: 0.125,
+    base_delay_ns: 50_000.0,
+    asymmetry_ratio: 1.0,
+    queueing: Queueing::Exponential { mean_ns: 10_000.0 },
+    spikes: None,
+    bursts: None,
+    loss: 0.001,
+    duplicate: 0.001,
+    max_frequency_offset_ppb: 100_000.0,
+    wander_ppb_per_s: 2.0,
+    ramp: None,
+    master_steps: &[],
+    warmup_s: 60.0,
+};
+
+const WIFI: Scenario = Scenario {
+    name: "wifi",
+    duration_s: 300.0,
+    base_delay_ns: 2_000_000.0,
+    asymmetry_ratio: 1.3,
+    queueing: Queueing::LogNormal {
+        median_ns: 1_000_000.0,
+        sigma: 0.7,
+    },
+    spikes: Some(Spikes {
+        probability: 0.01,
+        min_ns: 20_000_000.0,
+        max_ns: 100_000_000.0,
+    }),
+    loss: 0.05,
+    ..WIRED_LAN
+};
+
+impl Scenario {
+    /// `wired-lan`: 8 Hz, 50 µs base, exponential queueing of 10 µs mean, 0.1 % loss.
+    pub fn wired_lan() -> Self {
+        WIRED_LAN
+    }
+    /// `wifi`: 8 Hz, 2 ms base, log-normal queueing (median 1 ms, σ 0.7), 1 % of packets held
+    /// 20–100 ms, 5 % loss, master-to-slave 30 % slower than slave-to-master.
+    pub fn wifi() -> Self {
+        WIFI
+    }
+    /// `wifi-bursty`: `wifi` plus 2-second bursts of 50 ms extra delay every 30 s.
+    pub fn wifi_bursty() -> Self {
+        Self {
+            name: "wifi-bursty",
+            bursts: Some(Bursts {
+                period_s: 30.0,
+                length_s: 2.0,
+                extra_ns: 50_000_000.0,
+            }),
+            ..WIFI
+        }
+    }
+    /// `master-step`: `wired-lan` with the master stepping +1 s at 90 s and −0.5 s at 150 s.
+    pub fn master_step() -> Self {
+        const STEPS: [MasterStep; 2] = [
+            MasterStep {
+                at_s: 90.0,
+                step_ns: 1e9,
+            },
+            MasterStep {
+                at_s: 150.0,
+                step_ns: -0.5e9,
+            },
+        ];
+        Self {
+            name: "master-step",
+            duration_s: 210.0,
+            master_steps: &STEPS,
+            ..WIRED_LAN
+        }
+    }
+    /// `drift-ramp`: `wired-lan` with the slave's frequency changing 10 ppm over 60 s (60–120 s).
+    pub fn drift_ramp() -> Self {
+        Self {
+            name: "drift-ramp",
+            ramp: Some(Ramp {
+                start_s: 60.0,
+                length_s: 60.0,
+                change_ppb: 10_000.0,
+            }),
+            ..WIRED_LAN
+        }
+    }
+    /// `loopback`: 1 µs base, 1 µs exponential noise, nothing lost.
+    pub fn loopback() -> Self {
+        Self {
+            name: "loopback",
+            duration_s: 120.0,
+            base_delay_ns: 1_000.0,
+            queueing: Queueing::Exponential { mean_ns: 1_000.0 },
+            loss: 0.0,
+            duplicate: 0.0,
+            ..WIRED_LAN
+        }
+    }
+    /// Every scenario, in table order.
+    pub fn all() -> [Self; 6] {
+        [
+            Self::wired_lan(),
+            Self::wifi(),
+            Self::wifi_bursty(),
+            Self::master_step(),
+            Self::drift_ramp(),
+            Self::loopback(),
+        ]
+    }
+    /// The scenario with this name.
+    pub fn by_name(name: &str) -> Option<Self> {
+        Self::all()
+            .into_iter()
+            .find(|scenario| scenario.name == name)
+    }
+    /// The names, in table order.
+    pub fn names() -> [&'static str; 6] {
+        Self::all().map(|scenario| scenario.name)
+    }
+}
