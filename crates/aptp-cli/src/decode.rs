@@ -15,7 +15,7 @@ use crate::json::object::Object;
 use crate::output::exit_status;
 use crate::text::write_message;
 
-/// Decode PTP messages.
+/// Decode PTP messages from hex lines or from a pcap/pcapng capture.
 ///
 /// Input: hex lines, one message per line (whitespace and a leading 0x ignored, blank lines and
 /// `#` comments skipped), from FILE or stdin; or, with --pcap, every PTP message in a pcap or

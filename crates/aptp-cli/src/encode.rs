@@ -9,9 +9,10 @@ use crate::input::hex::to_hex;
 use crate::json::from_json::encode_line;
 use crate::output::exit_status;
 
-/// Encode messages described by JSON lines (as `aptp decode --json` prints them) and print
-/// each one's bytes as a hex line.
+/// Turn the JSON lines of `aptp decode --json` back into hex, byte for byte.
 ///
+/// Each line describes one message (keys as `aptp decode --json` prints them); its bytes are
+/// printed as one hex line.
 /// `aptp decode --json | aptp encode` reproduces the decoded input exactly. A line that cannot
 /// be encoded (including the {"error", "offset"} lines of decode) is reported on stderr and
 /// skipped; the exit status is then 1.

@@ -16,11 +16,12 @@ mod encode;
 mod input;
 mod json;
 mod output;
+mod sim;
 mod text;
 
 /// PTPv2 (IEEE 1588-2019) as AirPlay 2 uses it.
 #[derive(Debug, Parser)]
-#[command(name = "aptp", version, about, propagate_version = true)]
+#[command(name = "aptp", version, propagate_version = true)]
 struct Cli {
     /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides it.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -30,13 +31,12 @@ struct Cli {
     command: Command,
 }
 
-/// The subcommands, one module each.
+// The subcommands, one module each; each one's help is its arguments struct's doc comment.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Decode PTP messages from hex lines (FILE or stdin) or from a pcap/pcapng capture.
     Decode(decode::DecodeArgs),
-    /// Turn the JSON lines of `aptp decode --json` back into hex, byte for byte.
     Encode(encode::EncodeArgs),
+    Sim(sim::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +49,7 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Decode(arguments) => decode::run(arguments),
         Command::Encode(arguments) => encode::run(arguments),
+        Command::Sim(arguments) => sim::run(arguments),
     }
 }
 

@@ -544,3 +544,52 @@ fn test_bad_arguments_exit_2_with_one_line() {
         assert!(!output.stdout.is_empty());
     }
 }
+
+#[test]
+fn test_sim_json_lines_have_the_contract_keys() {
+    let output = aptp(
+        &["sim", "--json", "--scenario", "wired-lan", "--seed", "3"],
+        "",
+    );
+    assert!(output.status.success(), "{output:?}");
+    let lines = json_lines(&output);
+    assert!(lines.len() >= 4, "one line per estimator: {lines:?}");
+    for line in &lines {
+        let mut keys: Vec<&str> = line
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "converge_100us_s",
+                "converge_10us_s",
+                "default",
+                "estimator",
+                "max_us",
+                "p50_us",
+                "p99_us",
+                "rate_error_ppb",
+                "relock_s",
+                "scenario",
+                "steps_detected",
+            ]
+        );
+        assert_eq!(line["scenario"], "wired-lan");
+    }
+    let defaults = lines.iter().filter(|line| line["default"] == true).count();
+    assert_eq!(defaults, 1);
+    // The same seed gives the same table.
+    let again = aptp(
+        &["sim", "--json", "--scenario", "wired-lan", "--seed", "3"],
+        "",
+    );
+    assert_eq!(again.stdout, output.stdout);
+
+    let bad = aptp(&["sim", "--scenario", "no-such-scenario"], "");
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&bad.stderr).lines().count(), 1);
+}
