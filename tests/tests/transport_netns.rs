@@ -136,6 +136,10 @@ fn transport_between_two_namespaces_on_ports_319_and_320() {
             "case {name} missing\n{context}"
         );
     }
+    assert!(
+        initiator_log.contains("TIMEOUT-OK"),
+        "TX timeout case missing\n{context}"
+    );
     // Every datagram the responder saw came from the port it arrived on; once the kernel
     // stamped one (see `send_until_echoed`), it stamped all that followed.
     let seen: Vec<&str> = responder_log
@@ -283,6 +287,37 @@ async fn initiate(v4: &PtpSocket, v6: &PtpSocket, peer_v4: IpAddr, peer_v6: IpAd
         assert_eq!(echo.rx_timestamp.source, TimestampSource::Kernel, "{name}");
         println!("CASE-OK {name}; echo from {}", echo.source);
     }
+    // A datagram that never reaches the driver gets no kernel transmit timestamp: one to an
+    // address nobody answers ARP for (inside this lab's 192.0.2.0/24) waits in the neighbour
+    // queue. send_event still succeeds, reports a user-space timestamp after the timeout, and
+    // the next send is matched to its own kernel timestamp again.
+    let nowhere = v4.destination(PortKind::Event, "192.0.2.77".parse().unwrap());
+    let before = v4.counters();
+    let tx = v4
+        .send_event(&message(PortKind::Event, 0xFFF0), nowhere)
+        .await
+        .expect("a missing TX timestamp is not an error");
+    assert_eq!(tx.source, TimestampSource::UserSpace);
+    assert_eq!(
+        v4.counters().tx_timestamp_timeouts - before.tx_timestamp_timeouts,
+        1
+    );
+    let data = message(PortKind::Event, 0xFFF1);
+    let target = v4.destination(PortKind::Event, peer_v4);
+    let tx = v4
+        .send_event(&data, target)
+        .await
+        .expect("send after a timeout");
+    assert_eq!(
+        tx.source,
+        TimestampSource::Kernel,
+        "matching recovers after a timeout"
+    );
+    let echo = send_until_echoed(v4, &data, target, PortKind::Event).await;
+    let echo = echo.expect("echo after the timeout case");
+    assert!(echo.rx_timestamp.time >= tx.time);
+    println!("TIMEOUT-OK");
+
     let stop = message(PortKind::General, STOP_MARKER);
     v4.send_general(&stop, v4.destination(PortKind::General, peer_v4))
         .await

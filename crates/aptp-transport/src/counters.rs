@@ -17,7 +17,7 @@ pub enum DropReason {
     /// An event message (messageType 0–3) on the general port or a general message
     /// (messageType 8–15) on the event port, or a reserved messageType (4–7).
     WrongPort,
-    /// The kernel's control messages did not fit (`MSG_CTRUNC`) or had no source address.
+    /// The kernel reported no usable source address.
     Malformed,
 }
 
@@ -160,64 +160,9 @@ impl Counters {
     }
 }
 
-/// The PTP common header is 34 bytes long (IEEE 1588-2019 13.3.1).
-pub(crate) const PTP_HEADER_LEN: usize = 34;
-
-/// Checks a received datagram's length and message class against the port it arrived on.
-/// Looks at one nibble only (messageType, low nibble of octet 0): parsing belongs to
-/// `aptp-wire` and the engine.
-pub(crate) fn classify(data: &[u8], port: crate::PortKind) -> Result<(), DropReason> {
-    let Some(first) = data.first() else {
-        return Err(DropReason::TooShort);
-    };
-    if data.len() < PTP_HEADER_LEN {
-        return Err(DropReason::TooShort);
-    }
-    let belongs = match first & 0x0F {
-        0x0..=0x3 => port == crate::PortKind::Event,
-        0x8..=0xF => port == crate::PortKind::General,
-        _ => false,
-    };
-    if belongs {
-        Ok(())
-    } else {
-        Err(DropReason::WrongPort)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::PortKind;
-
-    #[test]
-    fn classify_checks_length_and_message_class() {
-        let mut sync = [0u8; 44];
-        sync[0] = 0x10; // majorSdoId 1, Sync
-        assert_eq!(classify(&sync, PortKind::Event), Ok(()));
-        assert_eq!(
-            classify(&sync, PortKind::General),
-            Err(DropReason::WrongPort)
-        );
-        let mut follow_up = [0u8; 44];
-        follow_up[0] = 0x18;
-        assert_eq!(classify(&follow_up, PortKind::General), Ok(()));
-        assert_eq!(
-            classify(&follow_up, PortKind::Event),
-            Err(DropReason::WrongPort)
-        );
-        let mut reserved = [0u8; 44];
-        reserved[0] = 0x05;
-        assert_eq!(
-            classify(&reserved, PortKind::Event),
-            Err(DropReason::WrongPort)
-        );
-        assert_eq!(
-            classify(&sync[..33], PortKind::Event),
-            Err(DropReason::TooShort)
-        );
-        assert_eq!(classify(&[], PortKind::Event), Err(DropReason::TooShort));
-    }
 
     #[test]
     fn counters_snapshot_reflects_updates() {

@@ -86,6 +86,7 @@
 mod config;
 mod counters;
 mod error;
+mod filter;
 mod open;
 mod socket;
 mod sys;

@@ -28,7 +28,7 @@ pub(crate) fn validate(config: &SocketConfig) -> Result<(), TransportError> {
             reason: "the event and general ports must differ",
         });
     }
-    if config.max_datagram_len < crate::counters::PTP_HEADER_LEN
+    if config.max_datagram_len < crate::filter::PTP_HEADER_LEN
         || config.max_datagram_len > MAX_UDP_PAYLOAD
     {
         return Err(TransportError::InvalidConfig {

@@ -8,7 +8,8 @@ use tokio::io::unix::AsyncFdReadyGuard;
 use tokio::io::Interest;
 use tokio::sync::Mutex;
 
-use crate::counters::{classify, Counters};
+use crate::counters::Counters;
+use crate::filter::classify;
 use crate::open::{self, Endpoint, MAX_UDP_PAYLOAD};
 use crate::sys::{self, ErrorQueueEntry};
 use crate::{
@@ -167,6 +168,9 @@ impl PtpSocket {
     /// Receives the next datagram from either socket (whichever is ready; neither starves
     /// the other). Datagrams that are too long, shorter than a PTP header, or carry a message
     /// type of the other port are dropped and counted, and receiving goes on.
+    ///
+    /// Cancel safe: a datagram is read and returned in the same poll, so dropping the future
+    /// (e.g. in `tokio::select!`) never loses one.
     ///
     /// # Errors
     /// [`TransportError::Receive`] when the operating system fails the read; the socket stays
@@ -344,6 +348,10 @@ impl PtpSocket {
     /// kernel's, when it arrives on the error queue within
     /// [`SocketConfig::tx_timestamp_timeout`], otherwise the user-space one read right before
     /// the send. A missing kernel timestamp is never an error.
+    ///
+    /// Dropping the future after the datagram left is harmless: its timestamp, should it
+    /// arrive later, is discarded (and counted in
+    /// [`TransportCounters::tx_timestamps_late`]) by the next call.
     ///
     /// # Errors
     /// As [`PtpSocket::send_general`].
