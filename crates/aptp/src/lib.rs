@@ -5,4 +5,4 @@
 
 pub mod engine;
 
-pub use engine::{Config, PortState};
+pub use engine::{Config, Engine, Event, PortState};

@@ -5,6 +5,7 @@
 //! `logSyncInterval` is [`Config::log_sync_interval`], and so on, with ptp4l's defaults
 //! (`configs/default.cfg`).
 
+use aptp_clock::EstimatorKind;
 use thiserror::Error;
 
 /// How the path delay is measured (linuxptp `delay_mechanism`).
@@ -30,7 +31,7 @@ pub enum DelayMechanism {
 pub struct Capacities {
     /// Foreign masters tracked from their Announces. When full, the least recently heard
     /// unqualified entry is evicted; when every entry is qualified the newcomer is refused
-    /// and counted (`DropReason::ForeignMasterTableFull`), so a flood of
+    /// and counted ([`DropReason::ForeignMasterTableFull`](super::DropReason)), so a flood of
     /// new identities never displaces a qualified master. Default 16 (the standard asks for
     /// at least 5).
     pub foreign_masters: usize,
@@ -43,11 +44,11 @@ pub struct Capacities {
     /// Event messages sent and awaiting their transmit timestamp. When full, the oldest is
     /// forgotten (its Follow_Up is never sent; counted). Default 64.
     pub pending_transmit_timestamps: usize,
-    /// Datagrams queued for `Engine::poll_transmit`. When
+    /// Datagrams queued for [`Engine::poll_transmit`](super::Engine::poll_transmit). When
     /// full, new datagrams are refused and counted. Default 1024 (one Sync round to a
     /// thousand unicast peers).
     pub transmit_queue: usize,
-    /// Events queued for `Engine::poll_event`. When full, the
+    /// Events queued for [`Engine::poll_event`](super::Engine::poll_event). When full, the
     /// oldest event is dropped and counted. Default 256.
     pub event_queue: usize,
     /// Unicast peers served by a master (and accepted as timing peers). When full,
@@ -142,6 +143,12 @@ pub struct Config {
     /// How long, in nanoseconds, a sent event message waits for its transmit timestamp
     /// before it is given up and counted. Default 100 ms.
     pub transmit_timestamp_timeout_ns: u64,
+    /// The estimator that turns measurements into the clock mapping. Default
+    /// [`EstimatorKind::Linreg`] (linuxptp's linreg servo): in the engine's simulator it
+    /// converges to the exact mapping on a clean link, where aptp-clock's
+    /// [`EstimatorKind::DEFAULT`] currently rejects most of the engine's samples (tens of
+    /// µs of error); switch back once that is resolved.
+    pub estimator: EstimatorKind,
     /// The bounds of every table.
     pub capacities: Capacities,
 }
@@ -173,6 +180,7 @@ impl Default for Config {
             calibration_measurements: 4,
             random_seed: 0x5eed,
             transmit_timestamp_timeout_ns: 100_000_000,
+            estimator: EstimatorKind::Linreg,
             capacities: Capacities::default(),
         }
     }

@@ -1,15 +1,546 @@
 //! The deterministic, sans-IO PTP engine: one ordinary clock with one port.
 //!
-//! This first part holds the configuration (linuxptp's names and defaults), the port states
-//! and the Best Master Clock Algorithm; the engine that drives them follows.
+//! In the shape of quinn-proto's `Connection` and statime's port: the engine never touches a
+//! socket or a clock. The caller feeds it
+//!
+//! - received datagrams with their receive timestamps ([`Engine::handle_datagram`]),
+//! - the transmit timestamp of each event message it sent ([`Engine::handle_transmit_timestamp`]),
+//! - timer expiries ([`Engine::handle_timeout`]),
+//!
+//! each with `now`, and asks what to send ([`Engine::poll_transmit`]), when to wake
+//! ([`Engine::poll_timeout`]) and what happened ([`Engine::poll_event`]). Equal inputs give
+//! equal outputs, so the whole protocol is tested in virtual time ([`sim`]).
+//!
+//! ```
+//! use aptp::engine::{Config, Engine, PortKind, PortState};
+//! use aptp_clock::Time;
+//! use aptp_wire::ClockIdentity;
+//!
+//! let start = Time::from_nanos(1_000_000_000);
+//! let mut engine: Engine<u32> = Engine::new(Config::default(), ClockIdentity([1; 8]), start).unwrap();
+//! assert_eq!(engine.state(), PortState::Listening);
+//! // Nobody announces: after announceReceiptTimeout (3 × 2 s) the clock becomes master.
+//! while let Some(deadline) = engine.poll_timeout() {
+//!     engine.handle_timeout(deadline);
+//!     if engine.state() == PortState::Master { break; }
+//! }
+//! assert_eq!(engine.state(), PortState::Master);
+//! let announce = engine.poll_transmit(engine.poll_timeout().unwrap()).unwrap();
+//! assert_eq!(announce.port, PortKind::General);
+//! ```
 
-// The state decision and interval helpers are used by the engine that follows.
-#[allow(dead_code)]
 mod bmca;
-#[allow(dead_code)]
+mod codec;
 mod config;
+mod events;
+mod follow;
+mod foreign;
+mod io;
+mod master;
+mod peer_delay;
+mod port;
+mod random;
+#[cfg(test)]
+mod scenarios;
+pub mod sim;
+mod slave;
+
 mod state;
+mod time;
+mod transmit_timestamps;
 
 pub use bmca::{compare_datasets, ComparisonDataset, DatasetComparison};
 pub use config::{Capacities, Config, ConfigError, DelayMechanism};
+pub use events::{Event, FaultReason, MasterInfo};
+pub use follow::{ClockMapping, MappingQuality, Measurement};
+pub use io::{Counters, Destination, DropReason, PortKind, Transmit, TransmitToken};
 pub use state::PortState;
+
+use aptp_clock::Time;
+use aptp_wire::{ClockIdentity, PortIdentity};
+use core::fmt::Debug;
+use std::collections::VecDeque;
+
+use follow::Follower;
+use foreign::ForeignMasterTable;
+use master::MasterRole;
+use peer_delay::PeerDelay;
+use random::SplitMix64;
+use slave::SlaveRole;
+use transmit_timestamps::{PendingTransmits, TransmitPurpose};
+
+/// The selected master (the parent port of IEEE 1588), while following.
+#[derive(Clone, Copy, Debug)]
+struct Parent<A> {
+    /// sourcePortIdentity of its Announces.
+    source: PortIdentity,
+    /// Where its messages come from.
+    address: A,
+    /// Its comparison dataset.
+    dataset: ComparisonDataset,
+    /// Its Announces carried the unicast flag: Delay_Req go to it by unicast.
+    unicast: bool,
+}
+
+/// A PTP ordinary clock with one port, as a deterministic state machine.
+///
+/// `A` is the caller's peer address (a `SocketAddr`, an `IpAddr`, a simulator node number):
+/// the engine only compares and returns it. See the [module documentation](self) for the call
+/// pattern.
+#[derive(Debug)]
+pub struct Engine<A> {
+    config: Config,
+    port_identity: PortIdentity,
+    state: PortState,
+    foreign_masters: ForeignMasterTable<A>,
+    parent: Option<Parent<A>>,
+    /// LISTENING, PASSIVE, UNCALIBRATED, SLAVE: when the announce receipt timeout expires.
+    announce_receipt_deadline: Option<Time>,
+    /// FAULTY: when the fault is considered cleared.
+    fault_cleared_at: Option<Time>,
+    master: MasterRole,
+    slave: SlaveRole,
+    peer_delay: PeerDelay,
+    follower: Follower,
+    pending_transmits: PendingTransmits<A>,
+    unicast_peers: Vec<A>,
+    transmits: VecDeque<Transmit<A>>,
+    events: VecDeque<Event<A>>,
+    counters: Counters,
+    drop_reported_at: [Option<Time>; DropReason::ALL.len()],
+    random: SplitMix64,
+    /// The latest `now` seen, to notice the caller's clock stepping back.
+    last_now: Time,
+}
+
+impl<A: Copy + Eq + Debug> Engine<A> {
+    /// A new engine for the clock `clock_identity`, started at `now`: it passes INITIALIZING
+    /// and waits in LISTENING for Announces.
+    ///
+    /// # Errors
+    /// The configuration's [`ConfigError`] when it does not [validate](Config::validate).
+    pub fn new(
+        config: Config,
+        clock_identity: ClockIdentity,
+        now: Time,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let capacities = config.capacities;
+        let mut engine = Engine {
+            port_identity: PortIdentity::new(clock_identity, config.port_number),
+            state: PortState::Initializing,
+            foreign_masters: ForeignMasterTable::new(capacities.foreign_masters),
+            parent: None,
+            announce_receipt_deadline: None,
+            fault_cleared_at: None,
+            master: MasterRole::new(),
+            slave: SlaveRole::new(&capacities),
+            peer_delay: PeerDelay::new(capacities.pending_delay_requests),
+            follower: Follower::new(&config),
+            pending_transmits: PendingTransmits::new(capacities.pending_transmit_timestamps),
+            unicast_peers: Vec::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            counters: Counters::default(),
+            drop_reported_at: [None; DropReason::ALL.len()],
+            random: SplitMix64::new(config.random_seed ^ u64::from_be_bytes(clock_identity.0)),
+            last_now: now,
+            config,
+        };
+        engine.enter_listening(now);
+        Ok(engine)
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// This port's identity (clock identity and port number).
+    pub fn port_identity(&self) -> PortIdentity {
+        self.port_identity
+    }
+
+    /// The port's current state.
+    pub fn state(&self) -> PortState {
+        self.state
+    }
+
+    /// The master followed (in UNCALIBRATED, SLAVE and PASSIVE), if any.
+    pub fn master(&self) -> Option<MasterInfo<A>> {
+        self.parent.map(|p| MasterInfo {
+            grandmaster_identity: p.dataset.grandmaster_identity,
+            parent_port_identity: p.source,
+            address: p.address,
+            dataset: p.dataset,
+        })
+    }
+
+    /// The latest remote ↔ local clock mapping while following, with its quality.
+    pub fn mapping(&self) -> Option<ClockMapping> {
+        self.follower.mapping()
+    }
+
+    /// How well the mapping has been predicting the master.
+    pub fn mapping_quality(&self) -> MappingQuality {
+        self.follower.quality()
+    }
+
+    /// The mean path delay in use (E2E from Delay_Req/Delay_Resp, P2P from peer delay).
+    pub fn path_delay_ns(&self) -> Option<i64> {
+        self.current_path_delay()
+            .map(|d| i64::try_from(d.nanos_rounded()).unwrap_or(i64::MAX))
+    }
+
+    /// What was received, sent and dropped so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Foreign masters currently tracked (never more than the configured capacity).
+    pub fn foreign_master_count(&self) -> usize {
+        self.foreign_masters.len()
+    }
+
+    /// Replaces the unicast peers: as master, Announce, Sync and Follow_Up go to each of them
+    /// instead of the multicast group (the order served rotates every round). At most
+    /// `capacities.unicast_peers` are kept; the number kept is returned.
+    pub fn set_unicast_peers(&mut self, peers: impl IntoIterator<Item = A>) -> usize {
+        self.unicast_peers.clear();
+        for peer in peers {
+            if self.unicast_peers.len() >= self.config.capacities.unicast_peers {
+                break;
+            }
+            if !self.unicast_peers.contains(&peer) {
+                self.unicast_peers.push(peer);
+            }
+        }
+        self.unicast_peers.len()
+    }
+
+    /// The unicast peers in use.
+    pub fn unicast_peers(&self) -> &[A] {
+        &self.unicast_peers
+    }
+
+    /// Hands over one received datagram: its bytes, who sent it, which port it came in on, and
+    /// its receive timestamp (the caller's local clock). Anything that is not a valid message
+    /// for this port is counted and ignored.
+    pub fn handle_datagram(
+        &mut self,
+        now: Time,
+        bytes: &[u8],
+        source: A,
+        port: PortKind,
+        rx_timestamp: Time,
+    ) {
+        self.observe_now(now);
+        self.counters.received = self.counters.received.saturating_add(1);
+        match self.dispatch(now, bytes, source, port, rx_timestamp) {
+            Ok(()) => self.counters.accepted = self.counters.accepted.saturating_add(1),
+            Err(reason) => self.count_drop(now, reason),
+        }
+    }
+
+    /// Hands back the transmit timestamp of a sent event message, with the token that came
+    /// with it. A token no longer pending (expired, or the port changed state) is counted and
+    /// ignored.
+    pub fn handle_transmit_timestamp(
+        &mut self,
+        now: Time,
+        token: TransmitToken,
+        tx_timestamp: Time,
+    ) {
+        self.observe_now(now);
+        match self.pending_transmits.take(token) {
+            Some(purpose) => self.on_transmitted(now, purpose, tx_timestamp),
+            None => self.count_drop(now, DropReason::UnknownTransmitToken),
+        }
+    }
+
+    /// Runs every timer due at `now`: sends Announce, Sync, Delay_Req and Pdelay_Req when
+    /// their time comes, expires silent masters and overdue transmit timestamps, clears faults.
+    pub fn handle_timeout(&mut self, now: Time) {
+        self.observe_now(now);
+        for _ in self.pending_transmits.expire(now) {
+            self.count_drop(now, DropReason::TransmitTimestampMissing);
+        }
+        if let Some(at) = self.fault_cleared_at {
+            if now >= at {
+                self.fault_cleared_at = None;
+                self.set_state(now, PortState::Initializing);
+                self.enter_listening(now);
+            }
+        }
+        self.check_announce_receipt(now);
+        if self.state == PortState::Master {
+            self.master_timers(now);
+        }
+        if self.state.is_following() {
+            self.slave_timers(now);
+        }
+        if self.config.delay_mechanism == DelayMechanism::PeerToPeer && self.state.runs_bmca() {
+            self.peer_delay_timers(now);
+        }
+    }
+
+    /// The next datagram to send, if any.
+    pub fn poll_transmit(&mut self, _now: Time) -> Option<Transmit<A>> {
+        let transmit = self.transmits.pop_front()?;
+        self.counters.sent = self.counters.sent.saturating_add(1);
+        Some(transmit)
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called; `None` when no
+    /// timer runs (DISABLED).
+    pub fn poll_timeout(&self) -> Option<Time> {
+        let mut deadlines = [
+            self.announce_receipt_deadline,
+            self.fault_cleared_at,
+            self.pending_transmits.next_deadline(),
+            None,
+            None,
+            None,
+            None,
+        ];
+        if self.state == PortState::Master {
+            deadlines[3] = self.master.next_announce_at;
+            deadlines[4] = self.master.next_sync_at;
+        }
+        if self.state.is_following() {
+            deadlines[5] = self.slave.next_delay_request_at;
+        }
+        if self.config.delay_mechanism == DelayMechanism::PeerToPeer && self.state.runs_bmca() {
+            deadlines[6] = self.peer_delay.next_request_at;
+        }
+        deadlines.into_iter().flatten().min()
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event<A>> {
+        self.events.pop_front()
+    }
+
+    /// Reports a fault (a socket error, a lost interface): the port goes FAULTY, forgets its
+    /// masters and pending exchanges, and retries after `fault_reset_interval`.
+    pub fn handle_fault(&mut self, now: Time) {
+        self.observe_now(now);
+        self.fault(now, FaultReason::Reported);
+    }
+
+    /// Disables the port (DISABLED): it sends nothing and ignores everything until
+    /// [`enable`](Self::enable).
+    pub fn disable(&mut self, now: Time) {
+        self.observe_now(now);
+        self.reset_protocol_state(now);
+        self.fault_cleared_at = None;
+        self.announce_receipt_deadline = None;
+        self.set_state(now, PortState::Disabled);
+    }
+
+    /// Enables a DISABLED port: it passes INITIALIZING and listens again.
+    pub fn enable(&mut self, now: Time) {
+        self.observe_now(now);
+        if self.state == PortState::Disabled {
+            self.set_state(now, PortState::Initializing);
+            self.enter_listening(now);
+        }
+    }
+
+    /// The mean path delay in use: the peer delay with P2P, the estimator's latest with E2E.
+    fn current_path_delay(&self) -> Option<aptp_clock::TimeDelta> {
+        match self.config.delay_mechanism {
+            DelayMechanism::PeerToPeer => self.peer_delay.mean_link_delay(),
+            _ => self.follower.mean_path_delay(),
+        }
+    }
+
+    /// Completes what a transmit timestamp was awaited for.
+    fn on_transmitted(&mut self, now: Time, purpose: TransmitPurpose<A>, tx_timestamp: Time) {
+        match purpose {
+            TransmitPurpose::Sync {
+                sequence_id,
+                destination,
+            } => {
+                self.send_follow_up(now, sequence_id, destination, tx_timestamp);
+            }
+            TransmitPurpose::DelayRequest { sequence_id } => {
+                self.on_delay_request_sent(sequence_id, tx_timestamp);
+            }
+            TransmitPurpose::PeerDelayRequest { sequence_id } => {
+                self.on_peer_delay_request_sent(sequence_id, tx_timestamp);
+            }
+            TransmitPurpose::PeerDelayResponse {
+                sequence_id,
+                requesting_port_identity,
+                destination,
+            } => {
+                self.send_peer_delay_follow_up(
+                    now,
+                    sequence_id,
+                    requesting_port_identity,
+                    destination,
+                    tx_timestamp,
+                );
+            }
+        }
+    }
+
+    fn fault(&mut self, now: Time, reason: FaultReason) {
+        self.reset_protocol_state(now);
+        self.announce_receipt_deadline = None;
+        self.set_state(now, PortState::Faulty);
+        self.fault_cleared_at = Some(time::after(
+            now,
+            config::log_interval_ns(self.config.fault_reset_interval),
+        ));
+        self.push_event(Event::Fault { reason });
+    }
+
+    /// Forgets masters, exchanges and queued datagrams (entering FAULTY or DISABLED).
+    fn reset_protocol_state(&mut self, now: Time) {
+        self.foreign_masters.clear();
+        self.set_parent(now, None);
+        self.pending_transmits.clear();
+        self.transmits.clear();
+        self.slave.reset();
+        self.peer_delay.reset();
+    }
+
+    /// Notices the caller's clock going backwards (a step of the local clock) and moves every
+    /// deadline back by as much, so no timer stalls for the size of the step.
+    fn observe_now(&mut self, now: Time) {
+        if now < self.last_now {
+            let back = self.last_now.since(now);
+            for deadline in [
+                &mut self.announce_receipt_deadline,
+                &mut self.fault_cleared_at,
+                &mut self.master.next_announce_at,
+                &mut self.master.next_sync_at,
+                &mut self.slave.next_delay_request_at,
+                &mut self.peer_delay.next_request_at,
+            ] {
+                if let Some(at) = deadline.as_mut() {
+                    *at -= back;
+                }
+            }
+        }
+        self.last_now = now;
+    }
+
+    fn set_state(&mut self, now: Time, to: PortState) {
+        let from = self.state;
+        if from != to {
+            self.state = to;
+            self.push_event(Event::StateChanged { from, to, at: now });
+        }
+    }
+
+    fn push_event(&mut self, event: Event<A>) {
+        if self.events.len() >= self.config.capacities.event_queue {
+            self.events.pop_front();
+            self.counters.events_lost = self.counters.events_lost.saturating_add(1);
+        }
+        self.events.push_back(event);
+    }
+
+    fn push_transmit(&mut self, now: Time, transmit: Transmit<A>) {
+        if self.transmits.len() >= self.config.capacities.transmit_queue {
+            if let Some(token) = transmit.timestamp_token {
+                self.pending_transmits.take(token);
+            }
+            self.count_drop(now, DropReason::TransmitQueueFull);
+            return;
+        }
+        self.transmits.push_back(transmit);
+    }
+
+    /// Counts a drop and reports it at most once a second per reason.
+    fn count_drop(&mut self, now: Time, reason: DropReason) {
+        let total = self.counters.count_drop(reason);
+        let slot = &mut self.drop_reported_at[DropReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0)];
+        let due = slot.is_none_or(|at| time::nanos_since(now, at) >= 1_000_000_000 || now < at);
+        if due {
+            *slot = Some(now);
+            self.push_event(Event::Dropped { reason, total });
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        now: Time,
+        bytes: &[u8],
+        source: A,
+        port: PortKind,
+        rx_timestamp: Time,
+    ) -> Result<(), DropReason> {
+        if !self.state.runs_bmca() {
+            return Err(DropReason::PortInactive);
+        }
+        let message = codec::decode(bytes).map_err(|_| DropReason::Malformed)?;
+        let header = &message.header;
+        if header.domain_number != self.config.domain_number {
+            return Err(DropReason::WrongDomain);
+        }
+        if header.major_sdo_id != self.config.transport_specific {
+            return Err(DropReason::WrongSdoId);
+        }
+        if header.source_port_identity.clock_identity == self.port_identity.clock_identity {
+            return Err(DropReason::FromSelf);
+        }
+        let is_event = header.message_type.is_event();
+        if is_event != (port == PortKind::Event) {
+            return Err(DropReason::WrongPort);
+        }
+        use aptp_wire::Body;
+        match message.body {
+            Body::Announce(announce) => self.on_announce(now, source, header, &announce),
+            Body::Sync { origin_timestamp } => {
+                self.on_sync(now, source, header, origin_timestamp, rx_timestamp)
+            }
+            Body::FollowUp {
+                precise_origin_timestamp,
+            } => self.on_follow_up(now, header, precise_origin_timestamp),
+            Body::DelayReq { .. } => self.on_delay_request(now, source, header, rx_timestamp),
+            Body::DelayResp {
+                receive_timestamp,
+                requesting_port_identity,
+            } => self.on_delay_response(now, header, receive_timestamp, requesting_port_identity),
+            Body::PdelayReq { .. } => self.on_peer_delay_request(now, source, header, rx_timestamp),
+            Body::PdelayResp {
+                request_receipt_timestamp,
+                requesting_port_identity,
+            } => self.on_peer_delay_response(
+                now,
+                header,
+                request_receipt_timestamp,
+                requesting_port_identity,
+                rx_timestamp,
+            ),
+            Body::PdelayRespFollowUp {
+                response_origin_timestamp,
+                requesting_port_identity,
+            } => self.on_peer_delay_response_follow_up(
+                now,
+                header,
+                response_origin_timestamp,
+                requesting_port_identity,
+            ),
+            _ => Err(DropReason::NotExpected),
+        }
+    }
+
+    /// The destinations of a master's periodic messages, rotated by `round`.
+    fn periodic_destinations(&self, round: usize) -> Vec<Destination<A>> {
+        if self.unicast_peers.is_empty() {
+            return vec![Destination::Multicast];
+        }
+        let count = self.unicast_peers.len();
+        (0..count)
+            .map(|i| Destination::Unicast(self.unicast_peers[(i + round) % count]))
+            .collect()
+    }
+}

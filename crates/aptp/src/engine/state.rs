@@ -12,9 +12,9 @@ use core::fmt;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PortState {
-    /// Starting: data sets being initialised. The engine leaves it in `Engine::new`.
+    /// Starting: data sets being initialised. The engine leaves it in [`Engine::new`](super::Engine::new).
     Initializing,
-    /// A fault was reported (`Engine::handle_fault`); the
+    /// A fault was reported ([`Engine::handle_fault`](super::Engine::handle_fault)); the
     /// port sends nothing until `fault_reset_interval` has passed.
     Faulty,
     /// Disabled by the application; sends nothing, ignores everything.

@@ -1,0 +1,136 @@
+//! Following a master: complete Sync exchanges become aptp-clock [`Sample`]s for the
+//! configured estimator, whose answer is the remote ↔ local mapping.
+
+use aptp_clock::{AnyEstimator, Estimator, PathDelay, Sample, Time, TimeDelta};
+use aptp_wire::ClockIdentity;
+
+pub use aptp_clock::ClockMapping;
+
+use super::config::Config;
+
+/// One complete Sync exchange as the engine measured it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Measurement {
+    /// The Sync's origin in the master's timescale, corrections folded in (t1).
+    pub t1: Time,
+    /// The Sync's receipt on the local clock (t2).
+    pub t2: Time,
+    /// The mean path delay in use for this exchange, when known.
+    pub mean_path_delay: Option<TimeDelta>,
+    /// offsetFromMaster from this exchange alone (local minus master, IEEE 1588's sign),
+    /// when the path delay is known.
+    pub offset_from_master: Option<TimeDelta>,
+    /// The estimator used it (false: rejected as an outlier or held back as a suspected step).
+    pub accepted: bool,
+}
+
+/// How well the mapping predicts the master: the error of each new exchange against the
+/// mapping before it, smoothed.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct MappingQuality {
+    /// Exchanges the estimator accepted since it last started (new master, fault).
+    pub accepted_measurements: u64,
+    /// Exponentially weighted (1/8) mean of |prediction error| in nanoseconds: how far each
+    /// new exchange landed from where the mapping predicted it.
+    pub prediction_error_ns: f64,
+}
+
+/// What one exchange produced.
+pub(crate) struct FeedOutcome {
+    pub(crate) measurement: Measurement,
+    pub(crate) mapping: Option<ClockMapping>,
+    pub(crate) step_ns: Option<i64>,
+}
+
+/// The estimator and what the engine tracks around it.
+#[derive(Debug)]
+pub(crate) struct Follower {
+    estimator: AnyEstimator,
+    mapping: Option<ClockMapping>,
+    quality: MappingQuality,
+    last_mean_path_delay: Option<TimeDelta>,
+}
+
+impl Follower {
+    pub(crate) fn new(config: &Config) -> Self {
+        Follower {
+            estimator: config.estimator.build(),
+            mapping: None,
+            quality: MappingQuality::default(),
+            last_mean_path_delay: None,
+        }
+    }
+
+    /// Forgets everything (a new master, a fault).
+    pub(crate) fn reset(&mut self) {
+        self.estimator.reset();
+        self.mapping = None;
+        self.quality = MappingQuality::default();
+        self.last_mean_path_delay = None;
+    }
+
+    pub(crate) fn mapping(&self) -> Option<ClockMapping> {
+        self.mapping
+    }
+
+    pub(crate) fn quality(&self) -> MappingQuality {
+        self.quality
+    }
+
+    pub(crate) fn mean_path_delay(&self) -> Option<TimeDelta> {
+        self.last_mean_path_delay
+    }
+
+    /// Feeds one exchange: `t1` remote with corrections folded in, `t2` local.
+    pub(crate) fn feed(
+        &mut self,
+        t1: Time,
+        t2: Time,
+        path_delay: PathDelay,
+        grandmaster: ClockIdentity,
+    ) -> FeedOutcome {
+        let sample = Sample {
+            t1,
+            t2,
+            path_delay,
+            grandmaster_identity: u64::from_be_bytes(grandmaster.0),
+        };
+        let mean_path_delay = sample.mean_path_delay();
+        if mean_path_delay.is_some() {
+            self.last_mean_path_delay = mean_path_delay;
+        }
+        let prediction = self
+            .mapping
+            .zip(sample.remote_minus_local())
+            .map(|(mapping, measured)| (measured - mapping.offset_at(t2)).abs().as_nanos_f64());
+        let before = self.mapping;
+        let update = self.estimator.update(&sample);
+        if update.accepted {
+            self.quality.accepted_measurements =
+                self.quality.accepted_measurements.saturating_add(1);
+            if let Some(error) = prediction {
+                self.quality.prediction_error_ns +=
+                    (error - self.quality.prediction_error_ns) / 8.0;
+            }
+        }
+        self.mapping = update.mapping.or(self.mapping);
+        let step_ns = match (update.stepped, before, update.mapping) {
+            (true, Some(old), Some(new)) => {
+                let step = new.offset_at(t2) - old.offset_at(t2);
+                i64::try_from(step.nanos_rounded()).ok()
+            }
+            _ => None,
+        };
+        FeedOutcome {
+            measurement: Measurement {
+                t1,
+                t2,
+                mean_path_delay,
+                offset_from_master: sample.remote_minus_local().map(|d| -d),
+                accepted: update.accepted,
+            },
+            mapping: update.mapping,
+            step_ns,
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The slave role: Sync and Follow_Up paired by sequenceId and source (whichever comes first,
+//! one-step Syncs too), Delay_Req at a randomised interval, Delay_Resp paired by sequenceId and
+//! requestingPortIdentity, and every complete exchange fed to the estimator.
+
+use super::codec::{correction_of, time_of};
+use super::config::{log_interval_ns, Capacities, DelayMechanism};
+use super::events::Event;
+use super::io::{Destination, DropReason};
+use super::state::PortState;
+use super::time::after;
+use super::transmit_timestamps::TransmitPurpose;
+use super::Engine;
+use aptp_clock::{PathDelay, Time, TimeDelta};
+use aptp_wire::{Header, Message, PortIdentity, Timestamp};
+use core::fmt::Debug;
+use std::collections::VecDeque;
+
+/// How many completed Sync sequenceIds are remembered to recognise duplicates.
+const RECENT_SYNCS: usize = 16;
+
+/// Half a Sync exchange waiting for the other half.
+#[derive(Clone, Copy, Debug)]
+struct PendingSync {
+    source: PortIdentity,
+    sequence_id: u16,
+    /// The Sync's receipt and correctionField.
+    sync: Option<(Time, TimeDelta)>,
+    /// The Follow_Up's preciseOriginTimestamp and correctionField.
+    follow_up: Option<(Time, TimeDelta)>,
+}
+
+/// A Delay_Req sent and not yet answered.
+#[derive(Clone, Copy, Debug)]
+struct PendingDelayRequest {
+    sequence_id: u16,
+    /// Its transmit timestamp, once known.
+    t3: Option<Time>,
+    /// The master's receipt, correction folded in, once known.
+    t4: Option<Time>,
+}
+
+/// The slave role's state.
+#[derive(Debug)]
+pub(crate) struct SlaveRole {
+    pending_syncs: VecDeque<PendingSync>,
+    recent_syncs: VecDeque<(PortIdentity, u16)>,
+    pending_delay_requests: VecDeque<PendingDelayRequest>,
+    pub(crate) next_delay_request_at: Option<Time>,
+    delay_request_sequence_id: u16,
+    /// The latest complete Delay_Req exchange (t3 local, t4 remote).
+    latest_delay_exchange: Option<(Time, Time)>,
+    /// t2 of the latest exchange fed to the estimator (older ones arrive out of order).
+    last_t2: Option<Time>,
+    sync_capacity: usize,
+    delay_capacity: usize,
+}
+
+impl SlaveRole {
+    pub(crate) fn new(capacities: &Capacities) -> Self {
+        SlaveRole {
+            pending_syncs: VecDeque::new(),
+            recent_syncs: VecDeque::new(),
+            pending_delay_requests: VecDeque::new(),
+            next_delay_request_at: None,
+            delay_request_sequence_id: 0,
+            latest_delay_exchange: None,
+            last_t2: None,
+            sync_capacity: capacities.pending_syncs.max(1),
+            delay_capacity: capacities.pending_delay_requests.max(1),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_next_sequence_id(&mut self, sequence_id: u16) {
+        self.delay_request_sequence_id = sequence_id;
+    }
+
+    /// Forgets every exchange (new master, fault). Sequence counters go on.
+    pub(crate) fn reset(&mut self) {
+        self.pending_syncs.clear();
+        self.recent_syncs.clear();
+        self.pending_delay_requests.clear();
+        self.next_delay_request_at = None;
+        self.latest_delay_exchange = None;
+        self.last_t2 = None;
+    }
+}
+
+impl<A: Copy + Eq + Debug> Engine<A> {
+    /// Starts following the new parent: Delay_Req timer armed at a random point.
+    pub(super) fn start_following(&mut self, now: Time) {
+        self.slave.reset();
+        if self.config.delay_mechanism == DelayMechanism::EndToEnd {
+            let delay = self.random_delay_request_interval_ns();
+            self.slave.next_delay_request_at = Some(after(now, delay));
+        }
+    }
+
+    /// A uniformly random interval in [0, 2 × 2^logMinDelayReqInterval), whose mean is the
+    /// configured interval (IEEE 1588-2019 §9.5.11.2, as linuxptp does).
+    fn random_delay_request_interval_ns(&mut self) -> u64 {
+        let interval = log_interval_ns(self.config.log_min_delay_req_interval);
+        self.random.below(interval.saturating_mul(2)).max(1)
+    }
+
+    /// Sends a Delay_Req when due.
+    pub(super) fn slave_timers(&mut self, now: Time) {
+        let Some(at) = self.slave.next_delay_request_at else {
+            return;
+        };
+        if now < at {
+            return;
+        }
+        let delay = self.random_delay_request_interval_ns();
+        self.slave.next_delay_request_at = Some(after(now, delay));
+        let Some(parent) = self.parent else {
+            return;
+        };
+        let Some(origin) = self.wire_now(now) else {
+            return;
+        };
+        let sequence_id = self.slave.delay_request_sequence_id;
+        self.slave.delay_request_sequence_id = sequence_id.wrapping_add(1);
+        if self.slave.pending_delay_requests.len() >= self.slave.delay_capacity {
+            // The oldest request or its answer was lost: forgotten.
+            self.slave.pending_delay_requests.pop_front();
+        }
+        self.slave
+            .pending_delay_requests
+            .push_back(PendingDelayRequest {
+                sequence_id,
+                t3: None,
+                t4: None,
+            });
+        let (destination, flags) = if parent.unicast {
+            (
+                Destination::Unicast(parent.address),
+                aptp_wire::Flags::UNICAST,
+            )
+        } else {
+            (Destination::Multicast, aptp_wire::Flags::EMPTY)
+        };
+        let message = self
+            .outgoing(Message::delay_req(self.port_identity, sequence_id, origin))
+            .with_flags(flags);
+        self.send(
+            now,
+            &message,
+            destination,
+            Some(TransmitPurpose::DelayRequest { sequence_id }),
+        );
+    }
+
+    /// Checks that a Sync or Follow_Up comes from the followed master's port.
+    fn check_from_parent(&self, header: &Header) -> Result<(), DropReason> {
+        if !self.state.is_following() {
+            return Err(DropReason::NotFromMaster);
+        }
+        match self.parent {
+            Some(parent) if parent.source == header.source_port_identity => Ok(()),
+            _ => Err(DropReason::NotFromMaster),
+        }
+    }
+
+    fn recently_completed(&self, source: PortIdentity, sequence_id: u16) -> bool {
+        self.slave.recent_syncs.contains(&(source, sequence_id))
+    }
+
+    pub(super) fn on_sync(
+        &mut self,
+        now: Time,
+        _source: A,
+        header: &Header,
+        origin_timestamp: Timestamp,
+        rx_timestamp: Time,
+    ) -> Result<(), DropReason> {
+        self.check_from_parent(header)?;
+        let source = header.source_port_identity;
+        let sequence_id = header.sequence_id;
+        if self.recently_completed(source, sequence_id) {
+            return Err(DropReason::Duplicate);
+        }
+        let correction = correction_of(header.correction_field);
+        if !header.flags.two_step() {
+            let origin = time_of(origin_timestamp).ok_or(DropReason::Malformed)?;
+            return self.complete_sync(now, source, sequence_id, origin + correction, rx_timestamp);
+        }
+        match self.find_pending_sync(source, sequence_id) {
+            Some(index) => {
+                let pending = &mut self.slave.pending_syncs[index];
+                if pending.sync.is_some() {
+                    return Err(DropReason::Duplicate);
+                }
+                pending.sync = Some((rx_timestamp, correction));
+                self.try_complete_sync(now, index)
+            }
+            None => {
+                self.add_pending_sync(PendingSync {
+                    source,
+                    sequence_id,
+                    sync: Some((rx_timestamp, correction)),
+                    follow_up: None,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    pub(super) fn on_follow_up(
+        &mut self,
+        now: Time,
+        header: &Header,
+        precise_origin_timestamp: Timestamp,
+    ) -> Result<(), DropReason> {
+        self.check_from_parent(header)?;
+        let source = header.source_port_identity;
+        let sequence_id = header.sequence_id;
+        if self.recently_completed(source, sequence_id) {
+            return Err(DropReason::Duplicate);
+        }
+        let origin = time_of(precise_origin_timestamp).ok_or(DropReason::Malformed)?;
+        let follow_up = (origin, correction_of(header.correction_field));
+        match self.find_pending_sync(source, sequence_id) {
+            Some(index) => {
+                let pending = &mut self.slave.pending_syncs[index];
+                if pending.follow_up.is_some() {
+                    return Err(DropReason::Duplicate);
+                }
+                pending.follow_up = Some(follow_up);
+                self.try_complete_sync(now, index)
+            }
+            None => {
+                // The Follow_Up came first: keep it for its Sync.
+                self.add_pending_sync(PendingSync {
+                    source,
+                    sequence_id,
+                    sync: None,
+                    follow_up: Some(follow_up),
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn find_pending_sync(&self, source: PortIdentity, sequence_id: u16) -> Option<usize> {
+        self.slave
+            .pending_syncs
+            .iter()
+            .position(|p| p.source == source && p.sequence_id == sequence_id)
+    }
+
+    fn add_pending_sync(&mut self, pending: PendingSync) {
+        if self.slave.pending_syncs.len() >= self.slave.sync_capacity {
+            // The oldest half-exchange lost its other half on the way: forgotten.
+            self.slave.pending_syncs.pop_front();
+        }
+        self.slave.pending_syncs.push_back(pending);
+    }
+
+    fn try_complete_sync(&mut self, now: Time, index: usize) -> Result<(), DropReason> {
+        let pending = self.slave.pending_syncs[index];
+        let (Some((t2, sync_correction)), Some((origin, follow_up_correction))) =
+            (pending.sync, pending.follow_up)
+        else {
+            return Ok(());
+        };
+        self.slave.pending_syncs.remove(index);
+        let t1 = origin + sync_correction + follow_up_correction;
+        self.complete_sync(now, pending.source, pending.sequence_id, t1, t2)
+    }
+
+    /// A complete Sync exchange: fed to the estimator with the path delay in use.
+    fn complete_sync(
+        &mut self,
+        now: Time,
+        source: PortIdentity,
+        sequence_id: u16,
+        t1: Time,
+        t2: Time,
+    ) -> Result<(), DropReason> {
+        if self.slave.recent_syncs.len() >= RECENT_SYNCS {
+            self.slave.recent_syncs.pop_front();
+        }
+        self.slave.recent_syncs.push_back((source, sequence_id));
+        if self.slave.last_t2.is_some_and(|last| t2 <= last) {
+            return Err(DropReason::OutOfOrder);
+        }
+        self.slave.last_t2 = Some(t2);
+        let Some(parent) = self.parent else {
+            return Err(DropReason::NotFromMaster);
+        };
+        let path_delay = match self.config.delay_mechanism {
+            DelayMechanism::EndToEnd => match self.slave.latest_delay_exchange {
+                Some((t3, t4)) => {
+                    // The exchange happened (t3 − t2) away from this Sync, while the clocks
+                    // drifted apart at the mapping's rate: move t4 by that drift so the round
+                    // trip the estimator computes from t1, t2, t3, t4 is the path's alone.
+                    let rate_offset = self.follower.mapping().map_or(0.0, |m| m.rate_offset());
+                    let drift = t3.since(t2).mul_f64(rate_offset);
+                    PathDelay::Exchange { t3, t4: t4 - drift }
+                }
+                // Until the first Delay_Resp, an offset would carry the whole path delay
+                // and then jump: wait (a master that never answers needs
+                // DelayMechanism::None).
+                None => return Ok(()),
+            },
+            DelayMechanism::PeerToPeer => match self.peer_delay.mean_link_delay() {
+                Some(delay) => PathDelay::Measured(delay),
+                None => PathDelay::Unknown,
+            },
+            DelayMechanism::None => PathDelay::Unknown,
+        };
+        let outcome = self
+            .follower
+            .feed(t1, t2, path_delay, parent.dataset.grandmaster_identity);
+        self.counters.measurements = self.counters.measurements.saturating_add(1);
+        self.push_event(Event::Measurement(outcome.measurement));
+        if let Some(step_ns) = outcome.step_ns {
+            self.push_event(Event::StepDetected { step_ns });
+        }
+        if let Some(mapping) = outcome.mapping {
+            self.push_event(Event::MappingUpdated(mapping));
+        }
+        if self.state == PortState::Uncalibrated
+            && self.follower.mapping().is_some()
+            && self.follower.quality().accepted_measurements
+                >= u64::from(self.config.calibration_measurements)
+        {
+            self.set_state(now, PortState::Slave);
+        }
+        if outcome.measurement.accepted {
+            Ok(())
+        } else {
+            Err(DropReason::MeasurementRejected)
+        }
+    }
+
+    /// The transmit timestamp of a Delay_Req: t3.
+    pub(super) fn on_delay_request_sent(&mut self, sequence_id: u16, t3: Time) {
+        if let Some(index) = self
+            .slave
+            .pending_delay_requests
+            .iter()
+            .position(|p| p.sequence_id == sequence_id)
+        {
+            self.slave.pending_delay_requests[index].t3 = Some(t3);
+            self.try_complete_delay(index);
+        }
+    }
+
+    pub(super) fn on_delay_response(
+        &mut self,
+        _now: Time,
+        header: &Header,
+        receive_timestamp: Timestamp,
+        requesting_port_identity: PortIdentity,
+    ) -> Result<(), DropReason> {
+        if !self.state.is_following() || self.config.delay_mechanism != DelayMechanism::EndToEnd {
+            return Err(DropReason::NotExpected);
+        }
+        if requesting_port_identity != self.port_identity {
+            // Another slave's answer on the multicast group.
+            return Err(DropReason::Unmatched);
+        }
+        // Matched by the master's clock identity, not its port number (a HomePod mini
+        // answers from another port number than its Sync's).
+        match self.parent {
+            Some(parent)
+                if parent.source.clock_identity == header.source_port_identity.clock_identity => {}
+            _ => return Err(DropReason::NotFromMaster),
+        }
+        let index = self
+            .slave
+            .pending_delay_requests
+            .iter()
+            .position(|p| p.sequence_id == header.sequence_id && p.t4.is_none())
+            .ok_or(DropReason::Unmatched)?;
+        let receipt = time_of(receive_timestamp).ok_or(DropReason::Malformed)?;
+        self.slave.pending_delay_requests[index].t4 =
+            Some(receipt - correction_of(header.correction_field));
+        self.try_complete_delay(index);
+        Ok(())
+    }
+
+    fn try_complete_delay(&mut self, index: usize) {
+        let pending = self.slave.pending_delay_requests[index];
+        if let (Some(t3), Some(t4)) = (pending.t3, pending.t4) {
+            self.slave.pending_delay_requests.remove(index);
+            self.slave.latest_delay_exchange = Some((t3, t4));
+        }
+    }
+}
