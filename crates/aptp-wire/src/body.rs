@@ -5,7 +5,7 @@ use nom::Parser;
 
 use crate::error::{ErrorKind, WireError};
 use crate::field;
-use crate::parse::{array, be_i16, be_u16, u8, PResult};
+use crate::parse::{array_ref, read_array, read_u16, PResult};
 use crate::{ClockAccuracy, ClockIdentity, ManagementAction, MessageType, PortIdentity};
 use crate::{TimeSource, Timestamp};
 
@@ -72,6 +72,34 @@ impl Default for AnnounceBody {
     }
 }
 
+/// Offsets in a body: the message offsets of `crate::field` less the header.
+const fn at(message_offset: usize) -> usize {
+    message_offset - field::header::LENGTH
+}
+
+impl AnnounceBody {
+    /// From the 30 body bytes after the header.
+    #[inline(always)]
+    pub fn from_bytes(b: &[u8; field::announce::LENGTH - field::header::LENGTH]) -> Self {
+        use field::announce as a;
+        AnnounceBody {
+            origin_timestamp: Timestamp::from_bytes(&read_array(b, at(a::ORIGIN_TIMESTAMP.start))),
+            current_utc_offset: read_u16(b, at(a::CURRENT_UTC_OFFSET.start)) as i16,
+            reserved: b[at(a::RESERVED)],
+            grandmaster_priority1: b[at(a::GRANDMASTER_PRIORITY1)],
+            grandmaster_clock_quality: ClockQuality {
+                clock_class: b[at(a::CLOCK_CLASS)],
+                clock_accuracy: ClockAccuracy(b[at(a::CLOCK_ACCURACY)]),
+                offset_scaled_log_variance: read_u16(b, at(a::OFFSET_SCALED_LOG_VARIANCE.start)),
+            },
+            grandmaster_priority2: b[at(a::GRANDMASTER_PRIORITY2)],
+            grandmaster_identity: ClockIdentity(read_array(b, at(a::GRANDMASTER_IDENTITY.start))),
+            steps_removed: read_u16(b, at(a::STEPS_REMOVED.start)),
+            time_source: TimeSource(b[at(a::TIME_SOURCE)]),
+        }
+    }
+}
+
 /// The body of a Management message (IEEE 1588-2019 15.4.1), before its management TLV.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct ManagementBody {
@@ -87,6 +115,26 @@ pub struct ManagementBody {
     pub action_reserved: u8,
     /// The reserved octet 47, kept for an exact round trip.
     pub reserved: u8,
+}
+
+impl ManagementBody {
+    /// From the 14 body bytes after the header.
+    #[inline(always)]
+    pub fn from_bytes(b: &[u8; field::management::LENGTH - field::header::LENGTH]) -> Self {
+        use field::management as m;
+        let action = b[at(m::ACTION_FIELD)];
+        ManagementBody {
+            target_port_identity: PortIdentity::from_bytes(&read_array(
+                b,
+                at(m::TARGET_PORT_IDENTITY.start),
+            )),
+            starting_boundary_hops: b[at(m::STARTING_BOUNDARY_HOPS)],
+            boundary_hops: b[at(m::BOUNDARY_HOPS)],
+            action_field: ManagementAction(action & 0x0f),
+            action_reserved: action >> 4,
+            reserved: b[at(m::RESERVED)],
+        }
+    }
 }
 
 /// The body of a message: one variant per message type, with IEEE 1588's field names.
@@ -240,7 +288,7 @@ impl<'a> Body<'a> {
 
     /// Parses the body of `message_type` from `input` (the message after the header, up to
     /// messageLength); the rest is the TLV area.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn parser(message_type: MessageType, input: &'a [u8]) -> PResult<'a, Body<'a>> {
         match message_type {
             MessageType::SYNC => map(Timestamp::parse, |origin_timestamp| Body::Sync {
@@ -258,10 +306,10 @@ impl<'a> Body<'a> {
             })
             .parse(input),
             MessageType::PDELAY_REQ => map(
-                (Timestamp::parse, array::<10>),
+                (Timestamp::parse, array_ref::<10>),
                 |(origin_timestamp, reserved)| Body::PdelayReq {
                     origin_timestamp,
-                    reserved,
+                    reserved: *reserved,
                 },
             )
             .parse(input),
@@ -290,44 +338,8 @@ impl<'a> Body<'a> {
             )
             .parse(input),
             MessageType::ANNOUNCE => map(
-                (
-                    Timestamp::parse,
-                    be_i16,
-                    u8,
-                    u8,
-                    (u8, u8, be_u16),
-                    u8,
-                    ClockIdentity::parse,
-                    be_u16,
-                    u8,
-                ),
-                |(
-                    origin_timestamp,
-                    current_utc_offset,
-                    reserved,
-                    grandmaster_priority1,
-                    (clock_class, clock_accuracy, offset_scaled_log_variance),
-                    grandmaster_priority2,
-                    grandmaster_identity,
-                    steps_removed,
-                    time_source,
-                )| {
-                    Body::Announce(AnnounceBody {
-                        origin_timestamp,
-                        current_utc_offset,
-                        reserved,
-                        grandmaster_priority1,
-                        grandmaster_clock_quality: ClockQuality {
-                            clock_class,
-                            clock_accuracy: ClockAccuracy(clock_accuracy),
-                            offset_scaled_log_variance,
-                        },
-                        grandmaster_priority2,
-                        grandmaster_identity,
-                        steps_removed,
-                        time_source: TimeSource(time_source),
-                    })
-                },
+                array_ref::<{ field::announce::LENGTH - field::header::LENGTH }>,
+                |b| Body::Announce(AnnounceBody::from_bytes(b)),
             )
             .parse(input),
             MessageType::SIGNALING => map(PortIdentity::parse, |target_port_identity| {
@@ -337,23 +349,8 @@ impl<'a> Body<'a> {
             })
             .parse(input),
             MessageType::MANAGEMENT => map(
-                (PortIdentity::parse, u8, u8, u8, u8),
-                |(
-                    target_port_identity,
-                    starting_boundary_hops,
-                    boundary_hops,
-                    action,
-                    reserved,
-                )| {
-                    Body::Management(ManagementBody {
-                        target_port_identity,
-                        starting_boundary_hops,
-                        boundary_hops,
-                        action_field: ManagementAction(action & 0x0f),
-                        action_reserved: action >> 4,
-                        reserved,
-                    })
-                },
+                array_ref::<{ field::management::LENGTH - field::header::LENGTH }>,
+                |b| Body::Management(ManagementBody::from_bytes(b)),
             )
             .parse(input),
             _ => Ok((&input[input.len()..], Body::Unknown { bytes: input })),

@@ -4,8 +4,8 @@ use nom::Parser;
 
 use crate::error::{ErrorKind, WireError};
 use crate::field::header as field;
-use crate::parse::{be_i64, be_u16, be_u32, i8, u8, PResult};
-use crate::{Flags, MessageType, PortIdentity, TimeInterval};
+use crate::parse::{array_ref, read_array, read_i64, read_u16, read_u32, PResult};
+use crate::{ClockIdentity, Flags, MessageType, PortIdentity, TimeInterval};
 
 /// The common header (IEEE 1588-2019 13.3): every field, reserved ones included, as received.
 ///
@@ -101,60 +101,35 @@ impl Header {
         crate::parse::run(Self::parser, input).map(|(_, header)| header)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn parser(input: &[u8]) -> PResult<'_, Header> {
-        if input.len() < field::LENGTH {
-            return Err(nom::Err::Error(crate::parse::NomError::truncated(
-                input,
-                field::LENGTH,
-            )));
-        }
-        nom::combinator::map(
-            (
-                u8,
-                u8,
-                be_u16,
-                u8,
-                u8,
-                be_u16,
-                be_i64,
-                be_u32,
-                PortIdentity::parse,
-                be_u16,
-                u8,
-                i8,
-            ),
-            |(
-                sdo_and_type,
-                version,
-                message_length,
-                domain_number,
-                minor_sdo_id,
-                flags,
-                correction,
-                message_type_specific,
-                source_port_identity,
-                sequence_id,
-                control_field,
-                log_message_interval,
-            )| Header {
-                major_sdo_id: sdo_and_type >> 4,
-                message_type: MessageType(sdo_and_type & 0x0f),
-                minor_version_ptp: version >> 4,
-                version_ptp: version & 0x0f,
-                message_length,
-                domain_number,
-                minor_sdo_id,
-                flags: Flags(flags),
-                correction_field: TimeInterval(correction),
-                message_type_specific,
-                source_port_identity,
-                sequence_id,
-                control_field,
-                log_message_interval,
+        nom::combinator::map(array_ref::<{ field::LENGTH }>, Self::from_bytes).parse(input)
+    }
+
+    /// From the 34 wire bytes (permissive: every value is kept).
+    #[inline(always)]
+    pub fn from_bytes(b: &[u8; field::LENGTH]) -> Header {
+        let sdo_and_type = b[field::SDO_AND_TYPE];
+        let version = b[field::VERSION];
+        Header {
+            major_sdo_id: sdo_and_type >> 4,
+            message_type: MessageType(sdo_and_type & 0x0f),
+            minor_version_ptp: version >> 4,
+            version_ptp: version & 0x0f,
+            message_length: read_u16(b, field::MESSAGE_LENGTH.start),
+            domain_number: b[field::DOMAIN_NUMBER],
+            minor_sdo_id: b[field::MINOR_SDO_ID],
+            flags: Flags(read_u16(b, field::FLAG_FIELD.start)),
+            correction_field: TimeInterval(read_i64(b, field::CORRECTION_FIELD.start)),
+            message_type_specific: read_u32(b, field::MESSAGE_TYPE_SPECIFIC.start),
+            source_port_identity: PortIdentity {
+                clock_identity: ClockIdentity(read_array(b, field::SOURCE_PORT_IDENTITY.start)),
+                port_number: read_u16(b, field::SOURCE_PORT_IDENTITY.start + 8),
             },
-        )
-        .parse(input)
+            sequence_id: read_u16(b, field::SEQUENCE_ID.start),
+            control_field: b[field::CONTROL_FIELD],
+            log_message_interval: b[field::LOG_MESSAGE_INTERVAL] as i8,
+        }
     }
 
     /// Writes the 34 header bytes; fails when a 4-bit field holds more than 4 bits.

@@ -6,7 +6,7 @@ use core::str::FromStr;
 use nom::Parser;
 
 use crate::field;
-use crate::parse::{array, be_u16, PResult};
+use crate::parse::{array_ref, read_array, read_u16, PResult};
 
 /// A clockIdentity: 8 bytes, usually an EUI-64 (a MAC address with `ff fe` in the middle, or,
 /// on Apple devices, bytes ending `00 08`).
@@ -43,8 +43,9 @@ impl ClockIdentity {
         ClockIdentity([mac[0], mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]])
     }
 
+    #[inline(always)]
     pub(crate) fn parse(input: &[u8]) -> PResult<'_, Self> {
-        nom::combinator::map(array::<8>, ClockIdentity).parse(input)
+        nom::combinator::map(array_ref::<8>, |b| ClockIdentity(*b)).parse(input)
     }
 }
 
@@ -154,15 +155,25 @@ impl PortIdentity {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn parse(input: &[u8]) -> PResult<'_, Self> {
         nom::combinator::map(
-            (ClockIdentity::parse, be_u16),
-            |(clock_identity, port_number)| PortIdentity {
-                clock_identity,
-                port_number,
-            },
+            array_ref::<{ field::port_identity::LENGTH }>,
+            Self::from_bytes,
         )
         .parse(input)
+    }
+
+    /// From the 10 wire bytes.
+    #[inline(always)]
+    pub fn from_bytes(b: &[u8; field::port_identity::LENGTH]) -> Self {
+        PortIdentity {
+            clock_identity: ClockIdentity(read_array(
+                b,
+                field::port_identity::CLOCK_IDENTITY.start,
+            )),
+            port_number: read_u16(b, field::port_identity::PORT_NUMBER.start),
+        }
     }
 
     /// Writes the 10 wire bytes into `out`, which the caller sized.

@@ -2,7 +2,7 @@
 
 use crate::error::{check_buffer, ErrorKind, WireError};
 use crate::field;
-use crate::parse::{to_wire_error, NomError, PResult};
+use crate::parse::{array_ref, read_u16, to_wire_error, NomError, PResult};
 use crate::{Body, Header, MessageType, Tlvs};
 use bytes::BufMut;
 
@@ -52,42 +52,44 @@ impl<'a> Message<'a> {
     /// timestamps, TLVs) is kept for [`Message::validate`] to judge.
     #[inline]
     pub fn parse(input: &'a [u8]) -> Result<Message<'a>, WireError> {
-        Self::parser(input)
-            .map(|(_, message)| message)
-            .map_err(|e| to_wire_error(input, e))
+        match Self::parser(input) {
+            Ok((_, message)) => Ok(message),
+            Err(e) => Err(to_wire_error(input, e)),
+        }
     }
 
     /// The nom parser behind [`Message::parse`]; it consumes the whole input (trailing bytes
-    /// go to [`Message::suffix`]).
-    #[inline]
+    /// go to [`Message::suffix`]). The header is checked once for length, then every fixed
+    /// field is read at its named offset.
+    #[inline(always)]
     fn parser(input: &'a [u8]) -> PResult<'a, Message<'a>> {
-        let (_, header) = Header::parser(input)?;
-        let message_length = usize::from(header.message_length);
-        let minimum = header
-            .message_type
-            .body_end()
-            .unwrap_or(field::header::LENGTH);
-        if message_length < minimum {
+        let (_, header_bytes) = array_ref::<{ field::header::LENGTH }>(input)?;
+        let message_type = MessageType(header_bytes[field::header::SDO_AND_TYPE] & 0x0f);
+        let message_length = read_u16(header_bytes, field::header::MESSAGE_LENGTH.start);
+        let length = usize::from(message_length);
+        let minimum = match message_type.body_end() {
+            Some(end) => end,
+            None => field::header::LENGTH,
+        };
+        if length < minimum {
             return Err(nom::Err::Error(NomError::new(
                 &input[field::header::MESSAGE_LENGTH.start..],
                 ErrorKind::BadMessageLength {
-                    message_length: header.message_length,
+                    message_length,
                     minimum,
                 },
             )));
         }
-        let Some((message, suffix)) = input.split_at_checked(message_length) else {
-            return Err(nom::Err::Error(NomError::truncated(input, message_length)));
+        let Some((message, suffix)) = input.split_at_checked(length) else {
+            return Err(nom::Err::Error(NomError::truncated(input, length)));
         };
-        let in_message = &message[field::header::LENGTH..];
-        let (tlv_area, body) = Body::parser(header.message_type, in_message)?;
-        let tlvs = Tlvs::at_offset(tlv_area, message_length - tlv_area.len());
+        let (tlv_area, body) = Body::parser(message_type, &message[field::header::LENGTH..])?;
         Ok((
             &suffix[suffix.len()..],
             Message {
-                header,
+                header: Header::from_bytes(header_bytes),
                 body,
-                tlvs,
+                tlvs: Tlvs::at_offset(tlv_area, length - tlv_area.len()),
                 suffix,
             },
         ))

@@ -82,6 +82,71 @@ pub(crate) fn array<const N: usize>(input: &[u8]) -> PResult<'_, [u8; N]> {
     }
 }
 
+/// `N` bytes, borrowed as an array (no copy): the primitive of every fixed-size structure,
+/// whose fields are then read at their named offsets with the `read_*` helpers.
+#[inline]
+pub(crate) fn array_ref<const N: usize>(input: &[u8]) -> PResult<'_, &[u8; N]> {
+    match input.split_first_chunk::<N>() {
+        Some((head, rest)) => Ok((rest, head)),
+        None => Err(nom::Err::Error(NomError::truncated(input, N))),
+    }
+}
+
+// The `read_*` helpers index a fixed-size array at a constant offset from `crate::field`:
+// the bounds are known at compile time, so they compile to plain loads, and an offset
+// outside the array would be a bug in the field tables (caught by every golden test), not
+// something input can cause.
+
+/// The big-endian u16 at `at` in `b`.
+#[inline(always)]
+pub(crate) const fn read_u16<const N: usize>(b: &[u8; N], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// The big-endian u32 at `at` in `b`.
+#[inline(always)]
+pub(crate) const fn read_u32<const N: usize>(b: &[u8; N], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// The big-endian 48-bit unsigned integer at `at` in `b`.
+#[inline(always)]
+pub(crate) const fn read_u48<const N: usize>(b: &[u8; N], at: usize) -> u64 {
+    u64::from_be_bytes([
+        0,
+        0,
+        b[at],
+        b[at + 1],
+        b[at + 2],
+        b[at + 3],
+        b[at + 4],
+        b[at + 5],
+    ])
+}
+
+/// The big-endian i64 at `at` in `b`.
+#[inline(always)]
+pub(crate) const fn read_i64<const N: usize>(b: &[u8; N], at: usize) -> i64 {
+    i64::from_be_bytes([
+        b[at],
+        b[at + 1],
+        b[at + 2],
+        b[at + 3],
+        b[at + 4],
+        b[at + 5],
+        b[at + 6],
+        b[at + 7],
+    ])
+}
+
+/// The `M` bytes at `at` in `b`, copied.
+#[inline(always)]
+pub(crate) fn read_array<const N: usize, const M: usize>(b: &[u8; N], at: usize) -> [u8; M] {
+    let mut out = [0u8; M];
+    out.copy_from_slice(&b[at..at + M]);
+    out
+}
+
 /// One byte.
 #[inline]
 pub(crate) fn u8(input: &[u8]) -> PResult<'_, u8> {
@@ -91,28 +156,10 @@ pub(crate) fn u8(input: &[u8]) -> PResult<'_, u8> {
     }
 }
 
-/// One signed byte.
-#[inline]
-pub(crate) fn i8(input: &[u8]) -> PResult<'_, i8> {
-    nom::combinator::map(u8, |b| b as i8).parse(input)
-}
-
 /// A big-endian u16.
 #[inline]
 pub(crate) fn be_u16(input: &[u8]) -> PResult<'_, u16> {
     nom::combinator::map(array::<2>, u16::from_be_bytes).parse(input)
-}
-
-/// A big-endian i16.
-#[inline]
-pub(crate) fn be_i16(input: &[u8]) -> PResult<'_, i16> {
-    nom::combinator::map(array::<2>, i16::from_be_bytes).parse(input)
-}
-
-/// A big-endian u32.
-#[inline]
-pub(crate) fn be_u32(input: &[u8]) -> PResult<'_, u32> {
-    nom::combinator::map(array::<4>, u32::from_be_bytes).parse(input)
 }
 
 /// A big-endian 48-bit unsigned integer.
@@ -122,12 +169,6 @@ pub(crate) fn be_u48(input: &[u8]) -> PResult<'_, u64> {
         u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]])
     })
     .parse(input)
-}
-
-/// A big-endian i64.
-#[inline]
-pub(crate) fn be_i64(input: &[u8]) -> PResult<'_, i64> {
-    nom::combinator::map(array::<8>, i64::from_be_bytes).parse(input)
 }
 
 /// Writes `value` as 48-bit big-endian into `out[..6]`; the caller checked the range.

@@ -10,7 +10,7 @@ use core::time::Duration;
 use nom::Parser;
 
 use crate::field;
-use crate::parse::{be_u32, be_u48, put_u48, PResult};
+use crate::parse::{array_ref, put_u48, read_u32, read_u48, PResult};
 
 /// Nanoseconds in a second.
 pub const NANOSECONDS_PER_SECOND: u32 = 1_000_000_000;
@@ -102,12 +102,19 @@ impl Timestamp {
         self.total_nanoseconds() as i128 - earlier.total_nanoseconds() as i128
     }
 
+    #[inline(always)]
     pub(crate) fn parse(input: &[u8]) -> PResult<'_, Self> {
-        nom::combinator::map((be_u48, be_u32), |(seconds, nanoseconds)| Timestamp {
-            seconds,
-            nanoseconds,
-        })
-        .parse(input)
+        nom::combinator::map(array_ref::<{ field::timestamp::LENGTH }>, Self::from_bytes)
+            .parse(input)
+    }
+
+    /// From the 10 wire bytes (permissive: any nanoseconds value is kept).
+    #[inline(always)]
+    pub fn from_bytes(b: &[u8; field::timestamp::LENGTH]) -> Self {
+        Timestamp {
+            seconds: read_u48(b, field::timestamp::SECONDS.start),
+            nanoseconds: read_u32(b, field::timestamp::NANOSECONDS.start),
+        }
     }
 
     /// Writes the 10 wire bytes; fails when seconds needs more than 48 bits.
