@@ -4,3 +4,6 @@ pub mod from_json;
 pub mod message;
 pub mod object;
 pub mod tlv;
+
+#[cfg(test)]
+mod round_trip_tests;
