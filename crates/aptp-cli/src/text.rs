@@ -61,7 +61,10 @@ fn write_object(out: &mut impl Write, object: &Object, depth: usize) -> io::Resu
                             write_object(out, nested, depth + 2)?;
                         }
                         Json::Scalar(scalar) => {
-                            writeln!(out, "{indent}{INDENT}- {}", scalar_text(scalar))?;
+                            let text = readable("clock_identity", item)
+                                .filter(|_| key == "path_sequence")
+                                .unwrap_or_else(|| scalar_text(scalar));
+                            writeln!(out, "{indent}{INDENT}- {text}")?;
                         }
                         Json::List(_) => writeln!(out, "{indent}{INDENT}- (list)")?,
                     }
@@ -111,6 +114,7 @@ fn readable(key: &str, value: &Json) -> Option<String> {
             let byte = u8::try_from(number).ok();
             let word = u16::try_from(number).ok();
             match key {
+                "flags" if word == Some(0) => Some("0x0000 (none)".to_owned()),
                 "flags" if word.is_some() => {
                     let flags = Flags(word?);
                     Some(format!("{:#06x} ({flags})", flags.0))

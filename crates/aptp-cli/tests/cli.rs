@@ -345,6 +345,8 @@ fn test_readable_decode() {
         "    clock_accuracy: 0x21 (within 100 ns)",
         "  time_source: 0xa0 (INTERNAL_OSCILLATOR)",
         "      management_id: 0x2001 (CURRENT_DATA_SET)",
+        "        - 001122.fffe.334455",
+        "  flags: 0x0000 (none)",
         "  validation: ok",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
