@@ -140,6 +140,20 @@ fn transport_between_two_namespaces_on_ports_319_and_320() {
         initiator_log.contains("TIMEOUT-OK"),
         "TX timeout case missing\n{context}"
     );
+    // Multicast arrived as multicast: the responder saw each group as the destination.
+    for destination in [
+        "224.0.1.129",
+        "224.0.0.107",
+        "ff0e::181",
+        "ff02::6b",
+        "192.0.2.2",
+        "2001:db8::2",
+    ] {
+        assert!(
+            responder_log.contains(&format!(" to={destination} ")),
+            "nothing arrived for {destination}\n{context}"
+        );
+    }
     // Every datagram the responder saw came from the port it arrived on; once the kernel
     // stamped one (see `send_until_echoed`), it stamped all that followed.
     let seen: Vec<&str> = responder_log
@@ -232,9 +246,12 @@ async fn respond(v4: &PtpSocket, v6: &PtpSocket) {
         let socket = if received.source.is_ipv4() { v4 } else { v6 };
         let own_port = socket.local_addr(received.port).port();
         println!(
-            "RX port={} from={} marker={} same-port={} source={:?}",
+            "RX port={} from={} to={} marker={} same-port={} source={:?}",
             received.port,
             received.source,
+            received
+                .destination
+                .map_or_else(|| "?".to_owned(), |ip| ip.to_string()),
             marker(&received),
             received.source.port() == own_port,
             received.rx_timestamp.source,

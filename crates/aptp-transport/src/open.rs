@@ -127,6 +127,7 @@ pub(crate) fn open_endpoint(
         .bind(&SockAddr::from(address))
         .map_err(|source| TransportError::from_bind(address, source))?;
     join_groups(&socket, config, interface_index)?;
+    sys::enable_packet_info(&socket, config.bind_address.is_ipv6());
     let kernel = if config.kernel_timestamps {
         sys::enable_kernel_timestamps(&socket, port == PortKind::Event)
     } else {

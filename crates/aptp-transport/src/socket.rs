@@ -17,13 +17,19 @@ use crate::{
     TimestampSource, TransportCounters, TransportError,
 };
 
-/// One received datagram: `(bytes, source, port, rx_timestamp)`. No parsing happened.
+/// One received datagram: `(bytes, source, port, rx_timestamp)`, plus where it was sent to.
+/// No parsing happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Received {
     /// The datagram's payload (a PTP message, not yet parsed).
     pub data: Vec<u8>,
     /// Who sent it (address and UDP source port).
     pub source: SocketAddr,
+    /// The destination address it was sent to: one of ours for unicast, the group for
+    /// multicast (`IP_PKTINFO`); `None` if the kernel did not say.
+    pub destination: Option<IpAddr>,
+    /// The index of the interface it arrived on, if the kernel said.
+    pub interface_index: Option<u32>,
     /// The socket it arrived on.
     pub port: PortKind,
     /// When it arrived, on the socket's clock, and who took the timestamp.
@@ -240,6 +246,8 @@ impl PtpSocket {
         Ok(Some(Received {
             data: data.to_vec(),
             source,
+            destination: raw.destination,
+            interface_index: raw.interface_index,
             port,
             rx_timestamp,
         }))

@@ -5,7 +5,7 @@
 //! this module holds no `unsafe`.
 
 use std::io::{self, IoSliceMut};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd};
 
 use nix::sys::socket::{
@@ -53,12 +53,26 @@ pub(crate) fn enable_kernel_timestamps(socket: &impl AsFd, transmit: bool) -> Ke
     KernelTimestamping { rx, tx: false }
 }
 
+/// Asks for the destination address and interface of each datagram (`IP_PKTINFO` /
+/// `IPV6_RECVPKTINFO`). Informational: a refusal only leaves them unreported.
+pub(crate) fn enable_packet_info(socket: &impl AsFd, ipv6: bool) {
+    let result = if ipv6 {
+        setsockopt(socket, sockopt::Ipv6RecvPacketInfo, &true)
+    } else {
+        setsockopt(socket, sockopt::Ipv4PacketInfo, &true)
+    };
+    if let Err(error) = result {
+        tracing::debug!(%error, "packet info (destination address) not available");
+    }
+}
+
 /// Room for every control message we may get: SCM_TIMESTAMPING (three timespecs), or
-/// SCM_TIMESTAMPNS, plus an IP(V6)_RECVERR record on the error queue.
+/// SCM_TIMESTAMPNS, the packet info, plus an IP(V6)_RECVERR record on the error queue.
 fn control_buffer() -> Vec<u8> {
     nix::cmsg_space!(
         [libc::timespec; 3],
         libc::timespec,
+        libc::in6_pktinfo,
         libc::sock_extended_err,
         libc::sockaddr_in6
     )
@@ -84,6 +98,10 @@ pub(crate) struct RawDatagram {
     pub(crate) source: Option<SocketAddr>,
     /// The kernel's software receive timestamp (`CLOCK_REALTIME`).
     pub(crate) kernel_realtime: Option<Timestamp>,
+    /// The destination address in the IP header (a group address for multicast).
+    pub(crate) destination: Option<IpAddr>,
+    /// The interface it arrived on.
+    pub(crate) interface_index: Option<u32>,
     /// The user-space timestamp read right after `recvmsg` returned, on the socket's clock.
     pub(crate) user: Timestamp,
 }
@@ -107,6 +125,8 @@ pub(crate) fn receive(
     let user = clock.now().map_err(io::Error::other)?;
 
     let mut kernel_realtime = None;
+    let mut destination = None;
+    let mut interface_index = None;
     // cmsgs() fails only when the control data was truncated (MSG_CTRUNC): then there is no
     // kernel timestamp to trust, and the user-space one is used.
     if let Ok(control_messages) = message.cmsgs() {
@@ -118,6 +138,16 @@ pub(crate) fn receive(
                 ControlMessageOwned::ScmTimestampns(spec) => {
                     kernel_realtime = timespec_to_timestamp(&spec);
                 }
+                ControlMessageOwned::Ipv4PacketInfo(info) => {
+                    destination = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                        info.ipi_addr.s_addr,
+                    ))));
+                    interface_index = u32::try_from(info.ipi_ifindex).ok();
+                }
+                ControlMessageOwned::Ipv6PacketInfo(info) => {
+                    destination = Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
+                    interface_index = Some(info.ipi6_ifindex);
+                }
                 _ => {}
             }
         }
@@ -128,6 +158,8 @@ pub(crate) fn receive(
         truncated: message.flags.contains(MsgFlags::MSG_TRUNC),
         source,
         kernel_realtime,
+        destination,
+        interface_index,
         user,
     })
 }
