@@ -148,12 +148,13 @@ pub enum ErrorKind {
         /// The length this type needs (the minimum, for variable-length types).
         expected: usize,
     },
-    /// A typed TLV decode was asked of a TLV of another type or organization subtype.
-    #[error("TLV is of type {found:#x}, not {expected:#x}")]
+    /// A typed TLV decode was asked of another TLV: the first of tlvType, organizationId,
+    /// organizationSubType that differs.
+    #[error("TLV is {found:#x}, not {expected:#x}")]
     WrongTlvType {
-        /// The type (or organization subtype) expected.
+        /// The tlvType, organizationId or organizationSubType expected.
         expected: u32,
-        /// The type (or organization subtype) found.
+        /// The one found.
         found: u32,
     },
     /// When encoding: the output buffer is too short (encoders never panic on a short buffer).

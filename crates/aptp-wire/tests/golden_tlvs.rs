@@ -308,3 +308,77 @@ fn pad_and_unknown_types_kept() {
     );
     assert_eq!(TlvType(0x1234).to_string(), "0x1234");
 }
+
+/// The first TLV in `bytes`.
+fn tlv(bytes: &[u8]) -> Tlv<'_> {
+    Tlvs::new(bytes).next().unwrap().unwrap()
+}
+
+#[test]
+fn quick_decoders_name_the_wrong_tlv() {
+    let follow_up_info = [
+        0x00, 0x03, 0x00, 0x1c, 0x00, 0x80, 0xc2, 0x00, 0x00, 0x01, //
+        0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 4,
+    ];
+    let apple = [
+        0x00, 0x03, 0x00, 0x10, 0x00, 0x0d, 0x93, 0x00, 0x00, 0x04, //
+        1, 2, 3, 4, 5, 6, 7, 8, 0, 0,
+    ];
+    let info = FollowUpInformation::decode(tlv(&follow_up_info)).unwrap();
+    assert_eq!(info.cumulative_scaled_rate_offset, 1);
+    assert_eq!(info.gm_time_base_indicator, 2);
+    assert_eq!(info.last_gm_phase_change_scaled(), 3);
+    assert_eq!(info.scaled_last_gm_freq_change, 4);
+    assert_eq!(
+        AppleClockIdentity::decode(tlv(&apple))
+            .unwrap()
+            .clock_identity,
+        ClockIdentity([1, 2, 3, 4, 5, 6, 7, 8])
+    );
+    // Another organization: the organizationId is named.
+    let e = FollowUpInformation::decode(tlv(&apple)).unwrap_err();
+    assert_eq!(
+        (e.kind, e.offset),
+        (
+            ErrorKind::WrongTlvType {
+                expected: 0x0080c2,
+                found: 0x000d93
+            },
+            4
+        )
+    );
+    // Same organization, other subtype: the subtype is named.
+    assert_eq!(
+        MessageIntervalRequest::decode(tlv(&follow_up_info))
+            .unwrap_err()
+            .kind,
+        ErrorKind::WrongTlvType {
+            expected: 2,
+            found: 1
+        }
+    );
+    // Another tlvType.
+    let e = AppleClockIdentity::decode(tlv(&[0x80, 0x08, 0x00, 0x00])).unwrap_err();
+    assert_eq!(
+        (e.kind, e.offset),
+        (
+            ErrorKind::WrongTlvType {
+                expected: 3,
+                found: 0x8008
+            },
+            0
+        )
+    );
+    // Right TLV, wrong size.
+    let short = [
+        0x00, 0x03, 0x00, 0x08, 0x00, 0x0d, 0x93, 0x00, 0x00, 0x04, 1, 2,
+    ];
+    assert_eq!(
+        AppleClockIdentity::decode(tlv(&short)).unwrap_err().kind,
+        ErrorKind::BadTlvLength {
+            tlv_type: 3,
+            length: 8,
+            expected: 16
+        }
+    );
+}

@@ -41,6 +41,15 @@ impl AppleClockIdentity {
     /// lengthField: 3 (OUI) + 3 (subtype) + 8 + 2.
     pub const VALUE_LENGTH: usize = 16;
 
+    /// Apple's clock identity TLV in `tlv`, without going through [`crate::TlvRepr`].
+    /// Fails with [`crate::ErrorKind::WrongTlvType`] for another TLV and
+    /// [`crate::ErrorKind::BadTlvLength`] for a value of the wrong size.
+    pub fn decode(tlv: crate::Tlv<'_>) -> Result<Self, WireError> {
+        let org = crate::tlv::org::expect_organization(tlv, OUI_APPLE, Self::SUB_TYPE)?;
+        Self::parse_data(org.data)
+            .map_err(|e| crate::tlv::org::with_value_len(e, Self::VALUE_LENGTH, org.data.len()))
+    }
+
     pub(crate) fn parse_data(data: &[u8]) -> Result<Self, WireError> {
         crate::tlv::org::expect_len(
             TlvType::ORGANIZATION_EXTENSION,

@@ -156,6 +156,7 @@ impl<'a> Tlvs<'a> {
 impl<'a> Iterator for Tlvs<'a> {
     type Item = Result<Tlv<'a>, WireError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.bytes.is_empty() {
             return None;
@@ -194,25 +195,22 @@ impl Hash for Tlvs<'_> {
 }
 
 /// One TLV from the start of `input`, with what follows it. Offsets count from `input`.
+#[inline]
 fn parse_one(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), WireError> {
-    use crate::parse::{be_u16, run};
-    let (rest, (tlv_type, length_field)) = run((be_u16, be_u16), input).map_err(|_| {
-        ErrorKind::TlvsDoNotAddUp {
+    use crate::parse::{array_ref, read_u16};
+    let Ok((rest, head)) = array_ref::<{ field::VALUE }>(input) else {
+        return Err(ErrorKind::TlvsDoNotAddUp {
             remaining: input.len(),
         }
-        .at(0)
-    })?;
+        .at(0));
+    };
+    let tlv_type = TlvType(read_u16(head, field::TLV_TYPE.start));
+    let length_field = read_u16(head, field::LENGTH_FIELD.start);
     if length_field % 2 != 0 {
         return Err(ErrorKind::OddTlvLength { length_field }.at(field::LENGTH_FIELD.start));
     }
     match rest.split_at_checked(usize::from(length_field)) {
-        Some((value, rest)) => Ok((
-            Tlv {
-                tlv_type: TlvType(tlv_type),
-                value,
-            },
-            rest,
-        )),
+        Some((value, rest)) => Ok((Tlv { tlv_type, value }, rest)),
         None => Err(ErrorKind::TlvOverrun {
             length_field,
             available: rest.len(),

@@ -7,6 +7,9 @@ use crate::TlvType;
 /// organizationId of IEEE 802.1 (00-80-C2).
 pub const OUI_IEEE_802_1: [u8; 3] = [0x00, 0x80, 0xC2];
 
+/// organizationId and organizationSubType: 6 bytes.
+const ORGANIZATION_HEADER_LENGTH: usize = 6;
+
 /// Checks that `value` is exactly `expected` bytes for a TLV of `tlv_type`.
 pub(crate) fn expect_len(
     tlv_type: TlvType,
@@ -59,21 +62,23 @@ pub struct OrganizationExtension<'a> {
 
 impl<'a> OrganizationExtension<'a> {
     /// The bytes before `data` in the value: organizationId and organizationSubType.
-    pub const HEADER_LENGTH: usize = 6;
+    pub const HEADER_LENGTH: usize = ORGANIZATION_HEADER_LENGTH;
 
     /// Splits a TLV value into organizationId, subtype and data (at least 6 bytes).
+    #[inline]
     pub fn parse_value(tlv_type: TlvType, value: &'a [u8]) -> Result<Self, WireError> {
-        expect_min_len(tlv_type, value, Self::HEADER_LENGTH)?;
-        let (id, rest) = value.split_at(3);
-        let (sub_type, data) = rest.split_at(3);
-        let mut organization_id = [0; 3];
-        organization_id.copy_from_slice(id);
-        let mut organization_sub_type = [0; 3];
-        organization_sub_type.copy_from_slice(sub_type);
+        let Some((head, data)) = value.split_first_chunk::<ORGANIZATION_HEADER_LENGTH>() else {
+            return Err(ErrorKind::BadTlvLength {
+                tlv_type: tlv_type.0,
+                length: value.len(),
+                expected: Self::HEADER_LENGTH,
+            }
+            .at(crate::field::tlv::LENGTH_FIELD.start));
+        };
         Ok(OrganizationExtension {
             tlv_type,
-            organization_id,
-            organization_sub_type,
+            organization_id: crate::parse::read_array(head, 0),
+            organization_sub_type: crate::parse::read_array(head, 3),
             data,
         })
     }
@@ -157,22 +162,51 @@ impl FollowUpInformation {
         Ok(())
     }
 
+    /// The 802.1AS Follow_Up information in `tlv`, without going through [`TlvRepr`]
+    /// (the quick path for a slave reading every Follow_Up). Fails with
+    /// [`ErrorKind::WrongTlvType`] for another TLV, [`ErrorKind::BadTlvLength`] for a value
+    /// of the wrong size; offsets count from the TLV's first byte.
+    ///
+    /// [`TlvRepr`]: crate::TlvRepr
+    ///
+    /// ```
+    /// use aptp_wire::{FollowUpInformation, TlvBuf, TlvRepr, Tlvs};
+    ///
+    /// let info = FollowUpInformation { gm_time_base_indicator: 3, ..Default::default() };
+    /// let mut area = TlvBuf::<32>::new();
+    /// area.push(&TlvRepr::FollowUpInformation(info))?;
+    /// let tlv = area.tlvs().next().unwrap()?;
+    /// assert_eq!(FollowUpInformation::decode(tlv), Ok(info));
+    /// # Ok::<(), aptp_wire::WireError>(())
+    /// ```
+    #[inline]
+    pub fn decode(tlv: crate::Tlv<'_>) -> Result<Self, WireError> {
+        let org = expect_organization(tlv, OUI_IEEE_802_1, Self::SUB_TYPE)?;
+        Self::parse_data(org.data)
+    }
+
+    #[inline]
     pub(crate) fn parse_data(data: &[u8]) -> Result<Self, WireError> {
-        expect_len(
-            TlvType::ORGANIZATION_EXTENSION,
-            data,
-            Self::VALUE_LENGTH - OrganizationExtension::HEADER_LENGTH,
-        )
-        .map_err(|e| with_value_len(e, Self::VALUE_LENGTH, data.len()))?;
-        let mut last_gm_phase_change = [0; 12];
-        last_gm_phase_change.copy_from_slice(&data[6..18]);
+        use crate::parse::{read_array, read_u16, read_u32};
+        const DATA_LENGTH: usize =
+            FollowUpInformation::VALUE_LENGTH - OrganizationExtension::HEADER_LENGTH;
+        let Some(b) = data
+            .first_chunk::<DATA_LENGTH>()
+            .filter(|_| data.len() == DATA_LENGTH)
+        else {
+            return Err(ErrorKind::BadTlvLength {
+                tlv_type: TlvType::ORGANIZATION_EXTENSION.0,
+                length: data.len() + OrganizationExtension::HEADER_LENGTH,
+                expected: Self::VALUE_LENGTH,
+            }
+            .at(crate::field::tlv::LENGTH_FIELD.start));
+        };
+        // Offsets in the organization's data (after organizationId and subtype).
         Ok(FollowUpInformation {
-            cumulative_scaled_rate_offset: i32::from_be_bytes([data[0], data[1], data[2], data[3]]),
-            gm_time_base_indicator: u16::from_be_bytes([data[4], data[5]]),
-            last_gm_phase_change,
-            scaled_last_gm_freq_change: i32::from_be_bytes([
-                data[18], data[19], data[20], data[21],
-            ]),
+            cumulative_scaled_rate_offset: read_u32(b, 0) as i32,
+            gm_time_base_indicator: read_u16(b, 4),
+            last_gm_phase_change: read_array(b, 6),
+            scaled_last_gm_freq_change: read_u32(b, 18) as i32,
         })
     }
 
@@ -208,6 +242,14 @@ impl MessageIntervalRequest {
     /// lengthField.
     pub const VALUE_LENGTH: usize = 12;
 
+    /// The message interval request in `tlv`, without going through [`crate::TlvRepr`].
+    /// Fails with [`ErrorKind::WrongTlvType`] for another TLV and [`ErrorKind::BadTlvLength`]
+    /// for a value of the wrong size.
+    pub fn decode(tlv: crate::Tlv<'_>) -> Result<Self, WireError> {
+        let org = expect_organization(tlv, OUI_IEEE_802_1, Self::SUB_TYPE)?;
+        Self::parse_data(org.data)
+    }
+
     pub(crate) fn parse_data(data: &[u8]) -> Result<Self, WireError> {
         expect_len(
             TlvType::ORGANIZATION_EXTENSION,
@@ -233,6 +275,45 @@ impl MessageIntervalRequest {
         out[9] = self.flags;
         out[10..12].copy_from_slice(&self.reserved);
     }
+}
+
+/// The organization extension in `tlv` if it is of tlvType ORGANIZATION_EXTENSION with
+/// `organization_id` and `sub_type`, else [`ErrorKind::WrongTlvType`].
+#[inline]
+pub(crate) fn expect_organization<'a>(
+    tlv: crate::Tlv<'a>,
+    organization_id: [u8; 3],
+    sub_type: [u8; 3],
+) -> Result<OrganizationExtension<'a>, WireError> {
+    if tlv.tlv_type != TlvType::ORGANIZATION_EXTENSION {
+        return Err(ErrorKind::WrongTlvType {
+            expected: u32::from(TlvType::ORGANIZATION_EXTENSION.0),
+            found: u32::from(tlv.tlv_type.0),
+        }
+        .at(crate::field::tlv::TLV_TYPE.start));
+    }
+    let org = OrganizationExtension::parse_value(tlv.tlv_type, tlv.value)?;
+    if org.organization_id != organization_id || org.organization_sub_type != sub_type {
+        return Err(wrong_organization(&org, organization_id, sub_type));
+    }
+    Ok(org)
+}
+
+/// The [`ErrorKind::WrongTlvType`] naming the first of organizationId and subtype that
+/// differs (kept out of line: the quick path never builds it).
+#[cold]
+fn wrong_organization(
+    org: &OrganizationExtension<'_>,
+    organization_id: [u8; 3],
+    sub_type: [u8; 3],
+) -> WireError {
+    let number = |bytes: [u8; 3]| u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]);
+    let (expected, found) = if org.organization_id != organization_id {
+        (number(organization_id), number(org.organization_id))
+    } else {
+        (number(sub_type), number(org.organization_sub_type))
+    };
+    ErrorKind::WrongTlvType { expected, found }.at(crate::field::tlv::VALUE)
 }
 
 /// Rewrites a length error found on an organization's data to speak of the whole value.
