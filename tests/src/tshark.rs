@@ -49,6 +49,8 @@ pub fn require_tshark(test: &str) -> bool {
 
 /// An Ethernet II frame carrying `payload` in UDP over IPv4, from [`SOURCE_ADDRESS`] to
 /// [`DESTINATION_ADDRESS`], with a correct IPv4 header checksum and no UDP checksum.
+///
+/// Panics (a test helper) when the payload is longer than a UDP datagram can be.
 pub fn udp_ipv4_frame(source_port: u16, destination_port: u16, payload: &[u8]) -> Vec<u8> {
     let udp_len = u16::try_from(8 + payload.len()).expect("payload fits a UDP datagram");
     let total_len = udp_len + 20;
