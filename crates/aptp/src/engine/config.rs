@@ -143,11 +143,9 @@ pub struct Config {
     /// How long, in nanoseconds, a sent event message waits for its transmit timestamp
     /// before it is given up and counted. Default 100 ms.
     pub transmit_timestamp_timeout_ns: u64,
-    /// The estimator that turns measurements into the clock mapping. Default
-    /// [`EstimatorKind::Linreg`] (linuxptp's linreg servo): in the engine's simulator it
-    /// converges to the exact mapping on a clean link, where aptp-clock's
-    /// [`EstimatorKind::DEFAULT`] currently rejects most of the engine's samples (tens of
-    /// µs of error); switch back once that is resolved.
+    /// The estimator that turns measurements into the clock mapping. Default aptp-clock's
+    /// default ([`EstimatorKind::DEFAULT`]). The engine hands it raw exchanges; taking out
+    /// the drift between a Sync and the Delay_Req it is paired with is the estimator's job.
     pub estimator: EstimatorKind,
     /// The bounds of every table.
     pub capacities: Capacities,
@@ -180,7 +178,7 @@ impl Default for Config {
             calibration_measurements: 4,
             random_seed: 0x5eed,
             transmit_timestamp_timeout_ns: 100_000_000,
-            estimator: EstimatorKind::Linreg,
+            estimator: EstimatorKind::DEFAULT,
             capacities: Capacities::default(),
         }
     }

@@ -95,13 +95,22 @@ impl Follower {
             path_delay,
             grandmaster_identity: u64::from_be_bytes(grandmaster.0),
         };
-        let mean_path_delay = sample.mean_path_delay();
+        // The drift between the Sync (t2) and the Delay_Req (t3) taken out at the current
+        // rate, as the estimator does.
+        let rate_offset = self.mapping.map_or(0.0, |m| m.rate_offset());
+        let mean_path_delay = match path_delay {
+            PathDelay::Exchange { .. } => {
+                sample.round_trip_at_rate(rate_offset).map(TimeDelta::half)
+            }
+            _ => sample.mean_path_delay(),
+        };
         if mean_path_delay.is_some() {
             self.last_mean_path_delay = mean_path_delay;
         }
+        let remote_minus_local = sample.remote_minus_local_at_rate(rate_offset);
         let prediction = self
             .mapping
-            .zip(sample.remote_minus_local())
+            .zip(remote_minus_local)
             .map(|(mapping, measured)| (measured - mapping.offset_at(t2)).abs().as_nanos_f64());
         let before = self.mapping;
         let update = self.estimator.update(&sample);
@@ -126,7 +135,7 @@ impl Follower {
                 t1,
                 t2,
                 mean_path_delay,
-                offset_from_master: sample.remote_minus_local().map(|d| -d),
+                offset_from_master: remote_minus_local.map(|d| -d),
                 accepted: update.accepted,
             },
             mapping: update.mapping,

@@ -86,6 +86,30 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         destination: Destination<A>,
         purpose: Option<TransmitPurpose<A>>,
     ) {
+        self.enqueue(now, message, destination, purpose, false);
+    }
+
+    /// Like [`send`](Self::send), but ahead of everything queued: a Follow_Up (or
+    /// Pdelay_Resp_Follow_Up) goes out right after the message whose timestamp it carries,
+    /// before the Syncs of the other peers of the same round (nqptp reads its offset from
+    /// the Follow_Up's arrival, so every microsecond it waits is error).
+    pub(super) fn send_next(
+        &mut self,
+        now: Time,
+        message: &Message<'_>,
+        destination: Destination<A>,
+    ) {
+        self.enqueue(now, message, destination, None, true);
+    }
+
+    fn enqueue(
+        &mut self,
+        now: Time,
+        message: &Message<'_>,
+        destination: Destination<A>,
+        purpose: Option<TransmitPurpose<A>>,
+        front: bool,
+    ) {
         let bytes = match encode(message) {
             Ok(bytes) => bytes,
             Err(_) => {
@@ -117,6 +141,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 bytes,
                 timestamp_token,
             },
+            front,
         );
     }
 
@@ -252,7 +277,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             .with_flags(self.master_flags(&destination))
             .with_correction_field(correction_field_of(fraction))
             .with_log_message_interval(self.config.log_sync_interval);
-        self.send(now, &message, destination, None);
+        self.send_next(now, &message, destination);
     }
 
     /// Answers a Delay_Req (MASTER only): receiveTimestamp is its receipt, correctionField the

@@ -46,6 +46,8 @@ pub mod sim;
 mod slave;
 
 mod state;
+#[cfg(test)]
+mod tests;
 mod time;
 mod transmit_timestamps;
 
@@ -444,7 +446,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         self.events.push_back(event);
     }
 
-    fn push_transmit(&mut self, now: Time, transmit: Transmit<A>) {
+    fn push_transmit(&mut self, now: Time, transmit: Transmit<A>, front: bool) {
         if self.transmits.len() >= self.config.capacities.transmit_queue {
             if let Some(token) = transmit.timestamp_token {
                 self.pending_transmits.take(token);
@@ -452,7 +454,11 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             self.count_drop(now, DropReason::TransmitQueueFull);
             return;
         }
-        self.transmits.push_back(transmit);
+        if front {
+            self.transmits.push_front(transmit);
+        } else {
+            self.transmits.push_back(transmit);
+        }
     }
 
     /// Counts a drop and reports it at most once a second per reason.

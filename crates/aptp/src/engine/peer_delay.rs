@@ -231,7 +231,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             ))
             .with_flags(flags)
             .with_log_message_interval(0x7F);
-        self.send(now, &message, destination, None);
+        self.send_next(now, &message, destination);
     }
 
     fn own_peer_delay_exchange(

@@ -172,7 +172,10 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 }
             }
             Recommendation::Master => {
-                if self.state != PortState::Master {
+                if self.state == PortState::Master {
+                    // Keep expiring the (worse) foreign masters heard meanwhile.
+                    self.announce_receipt_deadline = self.foreign_masters.next_expiry(timeout);
+                } else {
                     self.become_master(now);
                 }
             }

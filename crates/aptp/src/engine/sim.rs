@@ -7,9 +7,11 @@
 //! use aptp::engine::sim::{LinkModel, Sim, SimClock};
 //! use aptp::engine::{Config, PortState};
 //!
+//! // Sync and Delay_Req at 4 Hz; the slave's clock is 3 ms ahead and 20 ppm fast.
+//! let config = Config { log_sync_interval: -2, log_min_delay_req_interval: -2, ..Config::default() };
 //! let mut sim = Sim::new(7, LinkModel::default());
-//! let master = sim.add_node(Config { priority1: 1, ..Config::default() }, SimClock::default());
-//! let slave = sim.add_node(Config::default(), SimClock { offset_ns: 3_000_000, rate_ppb: 20_000 });
+//! let master = sim.add_node(Config { priority1: 1, ..config.clone() }, SimClock::default());
+//! let slave = sim.add_node(config, SimClock { offset_ns: 3_000_000, rate_ppb: 20_000 });
 //! sim.run_for_secs(60);
 //! assert_eq!(sim.engine(master).state(), PortState::Master);
 //! assert_eq!(sim.engine(slave).state(), PortState::Slave);

@@ -291,14 +291,9 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         };
         let path_delay = match self.config.delay_mechanism {
             DelayMechanism::EndToEnd => match self.slave.latest_delay_exchange {
-                Some((t3, t4)) => {
-                    // The exchange happened (t3 − t2) away from this Sync, while the clocks
-                    // drifted apart at the mapping's rate: move t4 by that drift so the round
-                    // trip the estimator computes from t1, t2, t3, t4 is the path's alone.
-                    let rate_offset = self.follower.mapping().map_or(0.0, |m| m.rate_offset());
-                    let drift = t3.since(t2).mul_f64(rate_offset);
-                    PathDelay::Exchange { t3, t4: t4 - drift }
-                }
+                // Raw timestamps: the estimator takes the drift between t2 and t3 out
+                // with its own rate (Sample::round_trip_at_rate).
+                Some((t3, t4)) => PathDelay::Exchange { t3, t4 },
                 // Until the first Delay_Resp, an offset would carry the whole path delay
                 // and then jump: wait (a master that never answers needs
                 // DelayMechanism::None).
