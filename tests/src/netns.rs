@@ -40,14 +40,16 @@
 //! # let _ = b;
 //! ```
 
+mod child;
+
+pub use child::NsChild;
+
 use std::ffi::OsStr;
 use std::fmt;
-use std::io::Read;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The interface name every host has.
@@ -172,109 +174,6 @@ impl Host {
         let mut command = Command::new("ip");
         command.arg("-n").arg(&self.namespace).args(args);
         run_checked(command)
-    }
-}
-
-/// A child process in a namespace. Dropping it kills it if it still runs.
-pub struct NsChild {
-    child: Child,
-    description: String,
-    stdout: Option<JoinHandle<Vec<u8>>>,
-    stderr: Option<JoinHandle<Vec<u8>>>,
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    })
-}
-
-impl NsChild {
-    fn new(mut child: Child, description: String) -> Self {
-        // Read both pipes while the child runs, so a chatty child never blocks on a full pipe.
-        let stdout = child.stdout.take().map(drain);
-        let stderr = child.stderr.take().map(drain);
-        Self {
-            child,
-            description,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// The child's process id.
-    pub fn id(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits until the child exits or `timeout` passes (then kills it and returns
-    /// [`LabError::Timeout`] with the output so far).
-    pub fn wait_with_output(mut self, timeout: Duration) -> Result<Output, LabError> {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() >= deadline => break None,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(error) => {
-                    return Err(LabError::Command {
-                        command: self.description.clone(),
-                        detail: error.to_string(),
-                    })
-                }
-            }
-        };
-        let status = match status {
-            Some(status) => status,
-            None => {
-                self.kill_group();
-                let status = self.child.wait().ok();
-                let output = self.collect(status.unwrap_or_else(failed_status));
-                return Err(LabError::Timeout {
-                    command: self.description.clone(),
-                    output,
-                });
-            }
-        };
-        Ok(self.collect(status))
-    }
-
-    fn collect(&mut self, status: ExitStatus) -> Output {
-        let join = |handle: Option<JoinHandle<Vec<u8>>>| {
-            handle
-                .and_then(|handle| handle.join().ok())
-                .unwrap_or_default()
-        };
-        Output {
-            status,
-            stdout: join(self.stdout.take()),
-            stderr: join(self.stderr.take()),
-        }
-    }
-}
-
-fn failed_status() -> ExitStatus {
-    use std::os::unix::process::ExitStatusExt;
-    ExitStatus::from_raw(9)
-}
-
-impl NsChild {
-    /// Kills the child's process group (the child and everything it started).
-    fn kill_group(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.kill();
-    }
-}
-
-impl Drop for NsChild {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.kill_group();
-            let _ = self.child.wait();
-        }
     }
 }
 
@@ -547,142 +446,4 @@ impl Drop for Lab {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::{SocketAddr, UdpSocket};
-
-    const ECHO_PORT: u16 = 40_000;
-
-    fn namespace_exists(name: &str) -> bool {
-        std::path::Path::new("/run/netns").join(name).exists()
-    }
-
-    /// Sends a datagram from `from` to `to` (a process in each namespace: this test binary
-    /// re-executed as [`udp_echo_helper`]) and checks that it comes back.
-    fn assert_reaches(from: &Host, to: &Host, target: std::net::IpAddr) {
-        let exe = std::env::current_exe().unwrap();
-        let helper = |host: &Host, role: &str| {
-            let mut command = host.command(&exe);
-            command
-                .args([
-                    "--exact",
-                    "netns::tests::udp_echo_helper",
-                    "--ignored",
-                    "--nocapture",
-                ])
-                .env("APTP_LAB_ROLE", role)
-                .env("APTP_LAB_TARGET", target.to_string());
-            host.spawn(command).unwrap()
-        };
-        let echo = helper(to, "echo");
-        let send = helper(from, "send")
-            .wait_with_output(Duration::from_secs(20))
-            .unwrap();
-        let echo = echo.wait_with_output(Duration::from_secs(20)).unwrap();
-        assert!(
-            send.status.success(),
-            "{from:?} -> {target}: {send:?}\n{echo:?}"
-        );
-        assert!(echo.status.success(), "{echo:?}");
-    }
-
-    #[test]
-    #[ignore = "helper: run inside a namespace by the lab tests"]
-    fn udp_echo_helper() {
-        let (Ok(role), Ok(target)) = (
-            std::env::var("APTP_LAB_ROLE"),
-            std::env::var("APTP_LAB_TARGET"),
-        ) else {
-            return;
-        };
-        let target: std::net::IpAddr = target.parse().unwrap();
-        let unspecified: std::net::IpAddr = if target.is_ipv4() {
-            Ipv4Addr::UNSPECIFIED.into()
-        } else {
-            Ipv6Addr::UNSPECIFIED.into()
-        };
-        if role == "echo" {
-            let socket = UdpSocket::bind(SocketAddr::new(unspecified, ECHO_PORT)).unwrap();
-            socket
-                .set_read_timeout(Some(Duration::from_secs(15)))
-                .unwrap();
-            let mut buffer = [0u8; 64];
-            let (len, source) = socket.recv_from(&mut buffer).unwrap();
-            socket.send_to(&buffer[..len], source).unwrap();
-        } else {
-            let socket = UdpSocket::bind(SocketAddr::new(unspecified, 0)).unwrap();
-            socket
-                .set_read_timeout(Some(Duration::from_millis(200)))
-                .unwrap();
-            let mut buffer = [0u8; 64];
-            for _ in 0..50 {
-                // The echo side may not be listening yet: retry.
-                let _ = socket.send_to(b"lab", SocketAddr::new(target, ECHO_PORT));
-                if let Ok((len, _)) = socket.recv_from(&mut buffer) {
-                    assert_eq!(&buffer[..len], b"lab");
-                    return;
-                }
-            }
-            panic!("no echo from {target}");
-        }
-    }
-
-    #[test]
-    fn a_pair_reaches_each_other_over_ipv4_and_ipv6_and_is_deleted_on_drop() {
-        let Some(lab) = lab_or_skip(Lab::pair(), "netns pair") else {
-            return;
-        };
-        let (a, b) = (lab.host(0).clone(), lab.host(1).clone());
-        assert_eq!(a.ipv4, Ipv4Addr::new(192, 0, 2, 1));
-        assert_eq!(b.ipv6, "2001:db8::2".parse::<Ipv6Addr>().unwrap());
-        assert_reaches(&a, &b, b.ipv4.into());
-        assert_reaches(&a, &b, b.ipv6.into());
-        assert!(namespace_exists(&a.namespace));
-        drop(lab);
-        assert!(!namespace_exists(&a.namespace), "namespace deleted");
-        assert!(!namespace_exists(&b.namespace), "namespace deleted");
-    }
-
-    #[test]
-    fn a_bridge_joins_every_host_and_drop_kills_leftover_processes() {
-        let Some(lab) = lab_or_skip(Lab::bridge(3), "netns bridge") else {
-            return;
-        };
-        assert_eq!(lab.hosts().len(), 3);
-        assert_reaches(lab.host(0), lab.host(2), lab.host(2).ipv4.into());
-        // A process left running must not keep the lab alive.
-        let mut sleeper = lab.host(1).command("sleep");
-        sleeper.arg("60");
-        let child = lab.host(1).spawn(sleeper).unwrap();
-        let namespace = lab.host(1).namespace.clone();
-        std::mem::forget(child); // simulate a test that lost track of its child
-        drop(lab);
-        assert!(!namespace_exists(&namespace));
-    }
-
-    #[test]
-    fn a_hung_child_times_out_with_its_output() {
-        let Some(lab) = lab_or_skip(Lab::pair(), "netns timeout") else {
-            return;
-        };
-        let started = Instant::now();
-        let error = lab
-            .host(0)
-            .run(
-                "sh",
-                ["-c", "echo started; sleep 30"],
-                Duration::from_millis(500),
-            )
-            .unwrap_err();
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the whole group was killed"
-        );
-        match error {
-            LabError::Timeout { output, .. } => {
-                assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "started")
-            }
-            other => panic!("expected a timeout, got {other}"),
-        }
-    }
-}
+mod tests;
