@@ -85,3 +85,8 @@ pub use tlv::{
     OUI_IEEE_802_1,
 };
 pub use validate::{Validation, Warning};
+
+/// The README's examples, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

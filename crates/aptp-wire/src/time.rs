@@ -90,11 +90,11 @@ impl Timestamp {
     /// This timestamp moved by `nanoseconds` (negative: earlier), or `None` when the result
     /// falls before zero or after [`Timestamp::MAX`].
     pub const fn checked_add_nanoseconds(&self, nanoseconds: i128) -> Option<Self> {
-        let total = self.total_nanoseconds() as i128 + nanoseconds;
-        if total < 0 {
-            return None;
+        // total_nanoseconds() < 2^80, so the cast is exact; the sum may still overflow.
+        match (self.total_nanoseconds() as i128).checked_add(nanoseconds) {
+            Some(total) if total >= 0 => Self::from_total_nanoseconds(total as u128),
+            _ => None,
         }
-        Self::from_total_nanoseconds(total as u128)
     }
 
     /// `self − earlier` in nanoseconds (negative when `earlier` is later).
@@ -399,6 +399,8 @@ mod tests {
         );
         assert_eq!(Timestamp::MAX.checked_add_nanoseconds(1), None);
         assert_eq!(Timestamp::ZERO.checked_add_nanoseconds(-1), None);
+        assert_eq!(Timestamp::MAX.checked_add_nanoseconds(i128::MAX), None);
+        assert_eq!(Timestamp::ZERO.checked_add_nanoseconds(i128::MIN), None);
         assert_eq!(
             Timestamp::ZERO.checked_add_nanoseconds(1_000_000_001),
             Some(Timestamp {
