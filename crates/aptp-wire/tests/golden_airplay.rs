@@ -254,3 +254,19 @@ fn network_time_edges() {
         None
     );
 }
+
+#[test]
+fn apple_sync_and_delay_resp() {
+    let me = PortIdentity::new(ClockIdentity(APPLE_CLOCK), 0x8005);
+    let peer = PortIdentity::new(ClockIdentity([9; 8]), 1);
+    let mut out = [0u8; 54];
+    assert_eq!(airplay::sync(me, 3, Timestamp::ZERO).emit(&mut out), Ok(44));
+    assert_eq!(out[..8], [0x10, 0x12, 0x00, 0x2c, 0x00, 0x00, 0x06, 0x08]);
+    assert_eq!(out[32..34], [0, 0xfd]);
+    let delay_resp = airplay::delay_resp(me, 3, Timestamp::new(1, 2).unwrap(), peer);
+    assert_eq!(delay_resp.emit(&mut out), Ok(54));
+    assert_eq!(out[..8], [0x19, 0x12, 0x00, 0x36, 0x00, 0x00, 0x06, 0x08]);
+    assert_eq!(out[32..34], [3, 0xfd]);
+    assert_eq!(out[44..54], peer.to_bytes());
+    assert!(Message::parse(&out).unwrap().validate().unwrap().is_clean());
+}

@@ -157,6 +157,50 @@ pub fn announce(
     AirplayMessage::from_parts(message, tlvs)
 }
 
+/// A two-step Sync as Apple sends it: majorSdoId 1, flags 0x0608 (twoStep | unicast |
+/// ptpTimescale), logMessageInterval −3 (8 per second); 44 bytes.
+///
+/// ```
+/// use aptp_wire::{airplay, PortIdentity, Timestamp};
+///
+/// let sync = airplay::sync(PortIdentity::ZERO, 5, Timestamp::ZERO);
+/// let mut out = [0u8; 44];
+/// sync.emit(&mut out)?;
+/// assert_eq!(&out[..8], &[0x10, 0x12, 0x00, 0x2c, 0x00, 0x00, 0x06, 0x08]);
+/// assert_eq!(out[33] as i8, -3);
+/// # Ok::<(), aptp_wire::WireError>(())
+/// ```
+pub const fn sync(
+    source_port_identity: PortIdentity,
+    sequence_id: u16,
+    origin_timestamp: Timestamp,
+) -> Message<'static> {
+    Message::sync(source_port_identity, sequence_id, origin_timestamp)
+        .with_major_sdo_id(APPLE_MAJOR_SDO_ID)
+        .with_flags(Flags(APPLE_FLAGS.0 | Flags::TWO_STEP.0))
+        .with_log_message_interval(-3)
+}
+
+/// A Delay_Resp as Apple sends it: majorSdoId 1, flags 0x0608, logMessageInterval −3, and
+/// the controlField IEEE 1588 prescribes (3; a HomePod mini sends 0, which receivers must
+/// accept: set `header.control_field` to mimic it).
+pub const fn delay_resp(
+    source_port_identity: PortIdentity,
+    sequence_id: u16,
+    receive_timestamp: Timestamp,
+    requesting_port_identity: PortIdentity,
+) -> Message<'static> {
+    Message::delay_resp(
+        source_port_identity,
+        sequence_id,
+        receive_timestamp,
+        requesting_port_identity,
+    )
+    .with_major_sdo_id(APPLE_MAJOR_SDO_ID)
+    .with_flags(Flags(APPLE_FLAGS.0 | Flags::TWO_STEP.0))
+    .with_log_message_interval(-3)
+}
+
 /// AirPlay's network time (SETRATEANCHORTIME's networkTimeSecs and networkTimeFrac, a 64-bit
 /// binary fraction of a second) as a PTP timestamp, the fraction rounded to the nearest
 /// nanosecond (halves up, carrying into the seconds). `None` when the seconds (after a carry)

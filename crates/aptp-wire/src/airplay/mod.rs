@@ -13,8 +13,8 @@ mod ntp;
 mod tlv;
 
 pub use build::{
-    announce, follow_up, network_time_to_timestamp, timestamp_to_network_time, AirplayMessage,
-    AppleAnnounce, AppleFollowUp, APPLE_FLAGS, APPLE_MAJOR_SDO_ID,
+    announce, delay_resp, follow_up, network_time_to_timestamp, sync, timestamp_to_network_time,
+    AirplayMessage, AppleAnnounce, AppleFollowUp, APPLE_FLAGS, APPLE_MAJOR_SDO_ID,
 };
 pub use compact::{CompactTimestamp, CompactTimingPacket};
 pub use ntp::{NtpTimingKind, NtpTimingPacket};
