@@ -6,6 +6,7 @@
 //! (`configs/default.cfg`).
 
 use aptp_clock::EstimatorKind;
+use aptp_wire::ClockIdentity;
 use thiserror::Error;
 
 /// How the path delay is measured (linuxptp `delay_mechanism`).
@@ -42,11 +43,12 @@ pub struct Capacities {
     /// forgotten. Default 8.
     pub pending_delay_requests: usize,
     /// Event messages sent and awaiting their transmit timestamp. When full, the oldest is
-    /// forgotten (its Follow_Up is never sent; counted). Default 64.
+    /// forgotten (its Follow_Up is never sent; counted). Default 2048 (a Sync round to a
+    /// thousand unicast peers whose timestamps come back late, twice over).
     pub pending_transmit_timestamps: usize,
     /// Datagrams queued for [`Engine::poll_transmit`](super::Engine::poll_transmit). When
-    /// full, new datagrams are refused and counted. Default 1024 (one Sync round to a
-    /// thousand unicast peers).
+    /// full, new datagrams are refused and counted. Default 4096 (an Announce and a Sync
+    /// round with their Follow_Ups to a thousand unicast peers).
     pub transmit_queue: usize,
     /// Events queued for [`Engine::poll_event`](super::Engine::poll_event). When full, the
     /// oldest event is dropped and counted. Default 256.
@@ -54,6 +56,9 @@ pub struct Capacities {
     /// Unicast peers served by a master (and accepted as timing peers). When full,
     /// further peers are refused. Default 1024.
     pub unicast_peers: usize,
+    /// Entries of the acceptable master table; a longer list is refused by
+    /// [`Config::validate`]. Default 64.
+    pub acceptable_masters: usize,
 }
 
 impl Default for Capacities {
@@ -62,10 +67,11 @@ impl Default for Capacities {
             foreign_masters: 16,
             pending_syncs: 8,
             pending_delay_requests: 8,
-            pending_transmit_timestamps: 64,
-            transmit_queue: 1024,
+            pending_transmit_timestamps: 2048,
+            transmit_queue: 4096,
             event_queue: 256,
             unicast_peers: 1024,
+            acceptable_masters: 64,
         }
     }
 }
@@ -143,6 +149,11 @@ pub struct Config {
     /// How long, in nanoseconds, a sent event message waits for its transmit timestamp
     /// before it is given up and counted. Default 100 ms.
     pub transmit_timestamp_timeout_ns: u64,
+    /// The acceptable master table (IEEE 1588-2019 §17.5, optional): when not empty, only
+    /// Announces whose grandmasterIdentity or sender clockIdentity is listed take part in the
+    /// BMCA; others are counted ([`DropReason::NotAcceptable`](super::DropReason)) and
+    /// ignored. Default empty (any master). At most `capacities.acceptable_masters` entries.
+    pub acceptable_masters: Vec<ClockIdentity>,
     /// The estimator that turns measurements into the clock mapping. Default aptp-clock's
     /// default ([`EstimatorKind::DEFAULT`]). The engine hands it raw exchanges; taking out
     /// the drift between a Sync and the Delay_Req it is paired with is the estimator's job.
@@ -178,6 +189,7 @@ impl Default for Config {
             calibration_measurements: 4,
             random_seed: 0x5eed,
             transmit_timestamp_timeout_ns: 100_000_000,
+            acceptable_masters: Vec::new(),
             estimator: EstimatorKind::DEFAULT,
             capacities: Capacities::default(),
         }
@@ -208,6 +220,14 @@ pub enum ConfigError {
     /// A table with no room at all cannot work.
     #[error("capacity {0} is zero")]
     ZeroCapacity(&'static str),
+    /// More acceptable masters than `capacities.acceptable_masters`.
+    #[error("{given} acceptable masters, more than the capacity of {capacity}")]
+    TooManyAcceptableMasters {
+        /// Entries given.
+        given: usize,
+        /// The configured capacity.
+        capacity: usize,
+    },
     /// Port number 0 and 0xFFFF are reserved.
     #[error("port number {0} is reserved")]
     ReservedPortNumber(u16),
@@ -258,12 +278,28 @@ impl Config {
             ("transmit_queue", c.transmit_queue),
             ("event_queue", c.event_queue),
             ("unicast_peers", c.unicast_peers),
+            ("acceptable_masters", c.acceptable_masters),
         ] {
             if value == 0 {
                 return Err(ConfigError::ZeroCapacity(name));
             }
         }
+        if self.acceptable_masters.len() > c.acceptable_masters {
+            return Err(ConfigError::TooManyAcceptableMasters {
+                given: self.acceptable_masters.len(),
+                capacity: c.acceptable_masters,
+            });
+        }
         Ok(())
+    }
+
+    /// Whether an Announce from `sender` naming `grandmaster` may take part in the BMCA.
+    pub fn is_acceptable_master(&self, grandmaster: ClockIdentity, sender: ClockIdentity) -> bool {
+        self.acceptable_masters.is_empty()
+            || self
+                .acceptable_masters
+                .iter()
+                .any(|id| *id == grandmaster || *id == sender)
     }
 
     /// The clockClass this port announces: 255 when `slave_only`, else `clock_class`.
@@ -365,6 +401,31 @@ mod tests {
         for (config, error) in cases {
             assert_eq!(config.validate(), Err(error));
         }
+    }
+
+    #[test]
+    fn acceptable_masters_filter_and_bound() {
+        let real = ClockIdentity([1; 8]);
+        let other = ClockIdentity([2; 8]);
+        assert!(Config::default().is_acceptable_master(other, other));
+        let config = Config {
+            acceptable_masters: vec![real],
+            ..Config::default()
+        };
+        assert!(config.is_acceptable_master(real, other));
+        assert!(config.is_acceptable_master(other, real));
+        assert!(!config.is_acceptable_master(other, other));
+        let too_many = Config {
+            acceptable_masters: vec![real; 65],
+            ..Config::default()
+        };
+        assert_eq!(
+            too_many.validate(),
+            Err(ConfigError::TooManyAcceptableMasters {
+                given: 65,
+                capacity: 64
+            })
+        );
     }
 
     #[test]

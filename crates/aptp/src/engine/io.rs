@@ -84,6 +84,8 @@ pub enum DropReason {
     ForeignMasterTableFull,
     /// An Announce that this port does not consider (masterOnly, or its own).
     AnnounceIgnored,
+    /// An Announce from a master not in the acceptable master table.
+    NotAcceptable,
     /// The port is FAULTY, DISABLED or INITIALIZING.
     PortInactive,
     /// The transmit queue was full.
@@ -100,7 +102,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in the order of [`Counters::dropped`].
-    pub const ALL: [DropReason; 18] = [
+    pub const ALL: [DropReason; 19] = [
         DropReason::Malformed,
         DropReason::WrongDomain,
         DropReason::WrongSdoId,
@@ -113,6 +115,7 @@ impl DropReason {
         DropReason::OutOfOrder,
         DropReason::ForeignMasterTableFull,
         DropReason::AnnounceIgnored,
+        DropReason::NotAcceptable,
         DropReason::PortInactive,
         DropReason::TransmitQueueFull,
         DropReason::PendingTableFull,
@@ -141,6 +144,7 @@ impl DropReason {
             DropReason::OutOfOrder => "out_of_order",
             DropReason::ForeignMasterTableFull => "foreign_master_table_full",
             DropReason::AnnounceIgnored => "announce_ignored",
+            DropReason::NotAcceptable => "not_acceptable",
             DropReason::PortInactive => "port_inactive",
             DropReason::TransmitQueueFull => "transmit_queue_full",
             DropReason::PendingTableFull => "pending_table_full",
@@ -215,6 +219,6 @@ mod tests {
         let names: std::collections::HashSet<_> =
             DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(names.len(), DropReason::ALL.len());
-        assert_eq!(counters.total_dropped(), (1..=18).sum::<u64>());
+        assert_eq!(counters.total_dropped(), (1..=19).sum::<u64>());
     }
 }

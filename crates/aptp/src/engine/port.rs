@@ -64,6 +64,12 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             // Our own grandmastership come back through a boundary clock.
             return Err(DropReason::AnnounceIgnored);
         }
+        if !self.config.is_acceptable_master(
+            announce.grandmaster_identity,
+            header.source_port_identity.clock_identity,
+        ) {
+            return Err(DropReason::NotAcceptable);
+        }
         let quality = announce.grandmaster_clock_quality;
         let dataset = ComparisonDataset {
             grandmaster_priority1: announce.grandmaster_priority1,

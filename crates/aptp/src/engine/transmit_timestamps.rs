@@ -77,7 +77,11 @@ impl<A: Copy> PendingTransmits<A> {
 
     /// The purpose of `token`, if it is still pending (then it is no longer).
     pub(crate) fn take(&mut self, token: TransmitToken) -> Option<TransmitPurpose<A>> {
-        let index = self.pending.iter().position(|p| p.token == token.0)?;
+        // Tokens are issued in increasing order, so the queue is sorted by token.
+        let index = self
+            .pending
+            .binary_search_by_key(&token.0, |p| p.token)
+            .ok()?;
         self.pending.remove(index).map(|p| p.purpose)
     }
 

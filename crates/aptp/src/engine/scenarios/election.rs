@@ -164,3 +164,41 @@ fn a_better_master_appearing_takes_over() {
         "b {error_b} ns, c {error_c} ns"
     );
 }
+
+#[test]
+fn unicast_master_serves_its_peers_and_answers_them_by_unicast() {
+    let mut sim = Sim::new(4, LinkModel::default());
+    let master = sim.add_node(config(1), SimClock::default());
+    let first = sim.add_node(
+        config(128),
+        SimClock {
+            offset_ns: 1_000_000,
+            rate_ppb: 30_000,
+        },
+    );
+    let second = sim.add_node(
+        config(128),
+        SimClock {
+            offset_ns: -2_000_000,
+            rate_ppb: -30_000,
+        },
+    );
+    sim.engine_mut(master).set_unicast_peers([first, second]);
+    sim.run_for_secs(40);
+    for slave in [first, second] {
+        assert_eq!(
+            states(&sim, slave),
+            [Initializing, Listening, Master, Uncalibrated, Slave]
+        );
+        let error = worst_error_ns(&mut sim, slave, master, 20);
+        println!("unicast: worst |time error| of node {slave} over 20 s: {error} ns");
+        assert!(error <= 50, "{error} ns");
+        // Delay_Resp came by unicast: no other slave's answers were seen.
+        assert_eq!(
+            sim.engine(slave)
+                .counters()
+                .dropped(crate::engine::DropReason::Unmatched),
+            0
+        );
+    }
+}

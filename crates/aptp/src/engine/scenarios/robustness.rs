@@ -5,7 +5,7 @@ use super::{config, states, worst_error_ns};
 use crate::engine::codec::encode;
 use crate::engine::random::SplitMix64;
 use crate::engine::sim::{LinkModel, Sim, SimClock};
-use crate::engine::{DropReason, PortKind, PortState};
+use crate::engine::{Config, DropReason, PortKind, PortState};
 use aptp_wire::{AnnounceBody, ClockIdentity, Message, PortIdentity, Timestamp};
 use PortState::*;
 
@@ -198,5 +198,76 @@ fn fault_then_recovery() {
         ]
     );
     let error = worst_error_ns(&mut sim, slave, master, 10);
+    assert!(error <= 50, "{error} ns");
+}
+
+/// Two Announces a second from a spoofed grandmaster better than the real one, for 20 s.
+fn spoof_better_grandmaster(sim: &mut Sim, slave: usize) {
+    let spoof = ClockIdentity([0x01; 8]);
+    let body = AnnounceBody {
+        grandmaster_priority1: 0,
+        grandmaster_identity: spoof,
+        ..AnnounceBody::default()
+    };
+    for sequence_id in 0..40u16 {
+        let announce = Message::announce(PortIdentity::new(spoof, 1), sequence_id, body);
+        inject(sim, slave, &encode(&announce).unwrap(), PortKind::General);
+        sim.run_for_ns(500_000_000);
+    }
+}
+
+#[test]
+fn acceptable_master_list_ignores_a_spoofed_better_grandmaster() {
+    let mut sim = Sim::new(21, LinkModel::default());
+    let master = sim.add_node(config(1), SimClock::default());
+    let guarded_config = Config {
+        acceptable_masters: vec![Sim::clock_identity(master)],
+        ..config(128)
+    };
+    let guarded = sim.add_node(
+        guarded_config,
+        SimClock {
+            offset_ns: 1_000_000,
+            rate_ppb: 15_000,
+        },
+    );
+    let open = sim.add_node(
+        config(128),
+        SimClock {
+            offset_ns: -1_000_000,
+            rate_ppb: -15_000,
+        },
+    );
+    sim.run_for_secs(30);
+    assert_eq!(sim.engine(guarded).state(), Slave);
+    assert_eq!(sim.engine(open).state(), Slave);
+    // (The open slave's one Announce while it was briefly MASTER at start was not acceptable
+    // either.)
+    let before = sim
+        .engine(guarded)
+        .counters()
+        .dropped(DropReason::NotAcceptable);
+    spoof_better_grandmaster(&mut sim, guarded);
+    spoof_better_grandmaster(&mut sim, open);
+    // Without the list the BMCA follows the better dataset, as the standard says.
+    assert_eq!(
+        sim.engine(open).master().unwrap().grandmaster_identity,
+        ClockIdentity([0x01; 8])
+    );
+    // The guarded slave counted and ignored every spoofed Announce and kept its master.
+    let not_acceptable = sim
+        .engine(guarded)
+        .counters()
+        .dropped(DropReason::NotAcceptable);
+    assert_eq!(not_acceptable - before, 40);
+    assert_eq!(
+        sim.engine(guarded).master().unwrap().grandmaster_identity,
+        Sim::clock_identity(master)
+    );
+    assert_eq!(
+        states(&sim, guarded),
+        [Initializing, Listening, Master, Uncalibrated, Slave]
+    );
+    let error = worst_error_ns(&mut sim, guarded, master, 10);
     assert!(error <= 50, "{error} ns");
 }
