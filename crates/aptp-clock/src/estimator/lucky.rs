@@ -8,22 +8,29 @@ use crate::filter::{
 use crate::mapping::ClockMapping;
 use crate::time::{Time, TimeDelta};
 
-/// Points held at most (32 s at 8 Hz).
-const CAPACITY: usize = 256;
+/// Points held at most (64 s at 8 Hz).
+const CAPACITY: usize = 512;
 /// Round trips the outlier filter judges against.
 const ROUND_TRIP_HISTORY: usize = 64;
+/// How many window lengths compete.
+pub const WINDOW_COUNT: usize = 4;
 
 /// Tuning of [`LuckyRegression`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LuckyRegressionConfig {
-    /// Points older than this (before the newest) leave the regression.
-    pub window: TimeDelta,
+    /// The window lengths that compete, shortest first: each is fitted on every sample, and the
+    /// mapping comes from the one that has predicted the lucky exchanges best lately (the
+    /// longest within 10 % of the best). A noisy link picks a long window, a drifting
+    /// oscillator a short one. At most 64 s are held (`CAPACITY` points).
+    pub windows: [TimeDelta; WINDOW_COUNT],
+    /// Weight of a new prediction error in each window's smoothed error.
+    pub error_smoothing: f64,
     /// The rate is fitted once the points span this much; before, the last rate is kept.
     pub min_rate_span: TimeDelta,
     /// Exchanges whose round trip exceeds the recent minimum by more than this rule are dropped.
     pub outlier_rule: OutlierRule,
     /// A point's weight is `1 / (1 + (q / scale)^2)` where `q` is its round trip's excess over
-    /// the window's minimum and `scale` this fraction of the window's median excess …
+    /// the held minimum and `scale` this fraction of the median excess …
     pub queueing_scale_fraction: f64,
     /// … but at least this.
     pub min_queueing_scale: TimeDelta,
@@ -37,7 +44,13 @@ pub struct LuckyRegressionConfig {
 impl Default for LuckyRegressionConfig {
     fn default() -> Self {
         Self {
-            window: TimeDelta::from_secs(16),
+            windows: [
+                TimeDelta::from_secs(8),
+                TimeDelta::from_secs(16),
+                TimeDelta::from_secs(32),
+                TimeDelta::from_secs(64),
+            ],
+            error_smoothing: 0.1,
             min_rate_span: TimeDelta::from_secs(1),
             outlier_rule: OutlierRule::MadMultiple {
                 k: 3.0,
@@ -58,15 +71,26 @@ struct Point {
     round_trip: Option<TimeDelta>,
 }
 
-/// aptp's default estimator, chosen by the accuracy simulator (see the crate README): a
-/// weighted linear regression of remote against local time over a sliding window, where each
-/// exchange weighs `1 / (1 + (q/scale)²)` by the queueing `q` its round trip met (so the
-/// "lucky packets" that crossed the network without queueing carry the fit), exchanges whose
-/// round trip exceeds the recent minimum by more than 3 × MAD are dropped, and each offset is
-/// taken from its own exchange (`((t1 − t2) + (t4 − t3)) / 2`) rather than from a filtered delay.
-/// A [`StepDetector`] on the residuals of lucky exchanges re-locks within a few samples when the
-/// master steps, keeping the rate; a new grandmaster restarts it. Without Delay_Req (AirPlay)
-/// the queueing is read from the one-way residuals instead of the round trips.
+#[derive(Clone, Copy, Debug, Default)]
+struct Candidate {
+    line: Option<Line>,
+    error: Option<f64>,
+}
+
+/// aptp's default estimator, chosen by the accuracy simulator (see the crate README).
+///
+/// - Each exchange gives its own offset, `((t1 − t2) + (t4 − t3)) / 2` corrected for the drift
+///   between t2 and t3, and its round trip (not a filtered delay, as ptp4l uses).
+/// - Exchanges whose round trip exceeds the recent minimum by more than 3 × MAD (at least
+///   2 µs) are dropped ([`RoundTripOutlierFilter`]).
+/// - A weighted linear regression of remote against local time, each exchange weighing
+///   `1 / (1 + (q/scale)²)` by the queueing `q` its round trip met: the "lucky packets" that
+///   crossed without queueing carry the fit.
+/// - Windows of 8, 16, 32 and 64 s compete on how well they predicted the lucky exchanges; the
+///   longest of the near-best wins (long on a noisy link, short while the oscillator drifts).
+/// - A [`StepDetector`] on the residuals re-locks within a few samples when the master steps,
+///   keeping the rate; a new grandmaster restarts everything.
+/// - Without Delay_Req (AirPlay) the queueing is read from the one-way residuals instead.
 ///
 /// ```
 /// use aptp_clock::{Estimator, LuckyRegression};
@@ -82,7 +106,11 @@ pub struct LuckyRegression {
     offset_ref: TimeDelta,
     round_trips: RoundTripOutlierFilter<ROUND_TRIP_HISTORY>,
     step_detector: StepDetector,
-    line: Option<(Time, Line)>,
+    fitted_at: Time,
+    candidates: [Candidate; WINDOW_COUNT],
+    selected: usize,
+    min_round_trip: Option<TimeDelta>,
+    queueing_scale_ns: f64,
     residual_mad_ns: f64,
     mapping: Option<ClockMapping>,
     grandmaster_identity: Option<u64>,
@@ -105,15 +133,37 @@ impl LuckyRegression {
             offset_ref: TimeDelta::ZERO,
             round_trips: RoundTripOutlierFilter::new(config.outlier_rule, 8),
             step_detector: StepDetector::new(config.step),
-            line: None,
+            fitted_at: Time::EPOCH,
+            candidates: [Candidate::default(); WINDOW_COUNT],
+            selected: 0,
+            min_round_trip: None,
+            queueing_scale_ns: 0.0,
             residual_mad_ns: 0.0,
             mapping: None,
             grandmaster_identity: None,
         }
     }
 
+    /// The window length the mapping currently comes from.
+    pub fn selected_window(&self) -> TimeDelta {
+        self.config.windows[self.selected]
+    }
+
     fn newest(&self) -> impl Iterator<Item = &Point> + Clone {
         (0..self.len).map(move |age| &self.points[(self.next + CAPACITY - 1 - age) % CAPACITY])
+    }
+
+    fn longest_window(&self) -> TimeDelta {
+        self.config
+            .windows
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(TimeDelta::ZERO)
+    }
+
+    fn selected_line(&self) -> Option<Line> {
+        self.candidates[self.selected].line
     }
 
     fn push(&mut self, point: Point) {
@@ -123,11 +173,11 @@ impl LuckyRegression {
         self.points[self.next] = point;
         self.next = (self.next + 1) % CAPACITY;
         self.len = (self.len + 1).min(CAPACITY);
-        // Drop what fell out of the window (the oldest are at the tail of `newest`).
-        let newest_local = point.local;
+        // Drop what fell out of the longest window (the oldest are at the tail of `newest`).
+        let longest = self.longest_window();
         while self.len > 1 {
             let oldest = self.points[(self.next + CAPACITY - self.len) % CAPACITY];
-            if newest_local - oldest.local > self.config.window {
+            if point.local - oldest.local > longest {
                 self.len -= 1;
             } else {
                 break;
@@ -135,10 +185,22 @@ impl LuckyRegression {
         }
     }
 
-    /// The predicted remote-minus-local at a local instant from the current line.
+    /// The predicted remote-minus-local at a local instant from the selected line.
     fn predict(&self, local: Time) -> Option<TimeDelta> {
-        let (at, line) = self.line?;
-        Some(self.offset_ref + TimeDelta::from_nanos_f64(line.at((local - at).as_nanos_f64())))
+        let line = self.selected_line()?;
+        let x = (local - self.fitted_at).as_nanos_f64();
+        Some(self.offset_ref + TimeDelta::from_nanos_f64(line.at(x)))
+    }
+
+    /// The weight of a point with this round trip under the last fit's minimum and scale.
+    fn weight_of(&self, round_trip: Option<TimeDelta>) -> f64 {
+        match (round_trip, self.min_round_trip) {
+            (Some(round_trip), Some(minimum)) if self.queueing_scale_ns > 0.0 => {
+                let ratio = (round_trip - minimum).as_nanos_f64().max(0.0) / self.queueing_scale_ns;
+                1.0 / (1.0 + ratio * ratio)
+            }
+            _ => 1.0,
+        }
     }
 
     /// Each point's queueing excess: over the minimum round trip, or (one-way) over the
@@ -172,6 +234,24 @@ impl LuckyRegression {
         count
     }
 
+    /// Scores every window on how well it predicted `point` (before it joins the fit).
+    fn score(&mut self, point: &Point) {
+        let weight = self.weight_of(point.round_trip);
+        let x = (point.local - self.fitted_at).as_nanos_f64();
+        let y = (point.remote_minus_local - self.offset_ref).as_nanos_f64();
+        let smoothing = self.config.error_smoothing * weight;
+        for candidate in &mut self.candidates {
+            if let Some(line) = candidate.line {
+                let diff = y - line.at(x);
+                let squared = diff * diff;
+                candidate.error = Some(match candidate.error {
+                    Some(error) => error + smoothing * (squared - error),
+                    None => squared,
+                });
+            }
+        }
+    }
+
     fn refit(&mut self, now: Time) {
         let mut excesses = [0.0f64; CAPACITY];
         let count = self.excesses(&mut excesses);
@@ -190,41 +270,74 @@ impl LuckyRegression {
         let median = if finite > 0 { sorted[finite / 2] } else { 0.0 };
         let scale = (median * self.config.queueing_scale_fraction)
             .max(self.config.min_queueing_scale.as_nanos_f64());
+        self.queueing_scale_ns = scale;
+        self.min_round_trip = self.newest().filter_map(|point| point.round_trip).min();
+        let mut weights = [0.0f64; CAPACITY];
+        for (weight, excess) in weights.iter_mut().zip(excesses.iter()).take(count) {
+            let ratio = if excess.is_finite() {
+                excess / scale
+            } else {
+                f64::INFINITY
+            };
+            *weight = 1.0 / (1.0 + ratio * ratio);
+        }
         let offset_ref = self.offset_ref;
-        let weighted = self
-            .newest()
-            .zip(excesses.iter())
-            .map(move |(point, excess)| {
-                let x = (point.local - now).as_nanos_f64();
-                let y = (point.remote_minus_local - offset_ref).as_nanos_f64();
-                let ratio = if excess.is_finite() {
-                    excess / scale
-                } else {
-                    f64::INFINITY
-                };
-                (x, y, 1.0 / (1.0 + ratio * ratio))
-            });
-        let span = match (
-            self.newest().map(|point| point.local).min(),
-            self.newest().map(|point| point.local).max(),
-        ) {
-            (Some(oldest), Some(newest)) => newest - oldest,
-            _ => TimeDelta::ZERO,
+        let fallback_slope = self.selected_line().map_or(0.0, |line| line.slope);
+        for (index, window) in self.config.windows.iter().enumerate() {
+            // Points are newest first, so a window is a prefix.
+            let in_window = self
+                .newest()
+                .take_while(|point| now - point.local <= *window)
+                .count();
+            let span = self
+                .newest()
+                .nth(in_window.saturating_sub(1))
+                .map_or(TimeDelta::ZERO, |oldest| now - oldest.local);
+            let min_span = if span >= self.config.min_rate_span {
+                0.0
+            } else {
+                f64::INFINITY
+            };
+            let weighted =
+                self.newest()
+                    .zip(weights.iter())
+                    .take(in_window)
+                    .map(|(point, weight)| {
+                        let x = (point.local - now).as_nanos_f64();
+                        let y = (point.remote_minus_local - offset_ref).as_nanos_f64();
+                        (x, y, *weight)
+                    });
+            self.candidates[index].line = fit(weighted, min_span, fallback_slope);
+        }
+        self.fitted_at = now;
+        // The longest window whose smoothed error is within 10 % of the best so far.
+        let mut best: Option<(usize, f64)> = None;
+        for (index, candidate) in self.candidates.iter().enumerate() {
+            if candidate.line.is_none() {
+                continue;
+            }
+            let error = candidate.error.unwrap_or(f64::INFINITY);
+            best = match best {
+                Some((_, best_error)) if error > best_error * 1.1 => best,
+                Some((_, best_error)) => Some((index, error.min(best_error))),
+                None => Some((index, error)),
+            };
+        }
+        let Some((selected, _)) = best else {
+            return;
         };
-        let fallback_slope = self.line.map_or(0.0, |(_, line)| line.slope);
-        let min_span = if span >= self.config.min_rate_span {
-            0.0
-        } else {
-            f64::INFINITY
-        };
-        let Some(line) = fit(weighted, min_span, fallback_slope) else {
+        self.selected = selected;
+        let Some(line) = self.selected_line() else {
             return;
         };
         // Noise scale for the step threshold: MAD of the lucky half's residuals.
         let mut residuals = [0.0f64; CAPACITY];
         let mut lucky = 0;
         for (point, excess) in self.newest().zip(excesses.iter()) {
-            if excess.is_finite() && *excess <= median {
+            if excess.is_finite()
+                && *excess <= median
+                && now - point.local <= self.config.windows[selected]
+            {
                 let x = (point.local - now).as_nanos_f64();
                 let y = (point.remote_minus_local - offset_ref).as_nanos_f64();
                 residuals[lucky] = (y - line.at(x)).abs();
@@ -234,7 +347,6 @@ impl LuckyRegression {
         let residuals = &mut residuals[..lucky];
         residuals.sort_unstable_by(f64::total_cmp);
         self.residual_mad_ns = if lucky > 0 { residuals[lucky / 2] } else { 0.0 };
-        self.line = Some((now, line));
         let remote = now + offset_ref + TimeDelta::from_nanos_f64(line.at(0.0));
         self.mapping = Some(ClockMapping::with_rate_offset(now, remote, line.slope));
     }
@@ -254,30 +366,24 @@ impl Estimator for LuckyRegression {
             self.reset();
         }
         self.grandmaster_identity = Some(sample.grandmaster_identity);
-        let rate_offset = self.line.map_or(0.0, |(_, line)| line.slope);
+        let rate_offset = self.selected_line().map_or(0.0, |line| line.slope);
         let round_trip = sample.round_trip_at_rate(rate_offset);
         let two_way_held = self.newest().any(|point| point.round_trip.is_some());
-        let remote_minus_local = match (sample.remote_minus_local_at_rate(rate_offset), round_trip)
-        {
-            (Some(offset), _) => offset,
+        let rejected = Update {
+            mapping: self.mapping,
+            stepped,
+            accepted: false,
+        };
+        let remote_minus_local = match sample.remote_minus_local_at_rate(rate_offset) {
+            Some(offset) => offset,
             // A one-way sample among two-way ones would carry its whole path delay: skip it.
-            (None, _) if two_way_held => {
-                return Update {
-                    mapping: self.mapping,
-                    stepped,
-                    accepted: false,
-                };
-            }
-            (None, _) => sample.t1 - sample.t2,
+            None if two_way_held => return rejected,
+            None => sample.t1 - sample.t2,
         };
         if let Some(round_trip) = round_trip {
             // A round trip at or below zero straddled a step of the master's clock.
             if round_trip <= TimeDelta::ZERO || !self.round_trips.check(round_trip) {
-                return Update {
-                    mapping: self.mapping,
-                    stepped,
-                    accepted: false,
-                };
+                return rejected;
             }
         }
         let point = Point {
@@ -292,41 +398,35 @@ impl Estimator for LuckyRegression {
             self.step_detector
                 .set_threshold(self.config.step.threshold.max(noise));
             // Every accepted exchange is judged: a step moves all residuals alike, queueing
-            // does not (and the rtt gate has already dropped the worst of it).
-            let verdict = self.step_detector.observe(residual);
-            match verdict {
+            // does not (and the round-trip gate has already dropped the worst of it).
+            match self.step_detector.observe(residual) {
                 StepVerdict::Normal => {}
-                StepVerdict::Suspect => {
-                    return Update {
-                        mapping: self.mapping,
-                        stepped,
-                        accepted: false,
-                    }
-                }
+                StepVerdict::Suspect => return rejected,
                 StepVerdict::Step(_) => {
-                    // The master's clock jumped: restart the window, keep the rate.
-                    let slope = self.line.map_or(0.0, |(_, line)| line.slope);
+                    // The master's clock jumped: restart the windows, keep the rate.
+                    let slope = rate_offset;
                     self.len = 0;
                     self.push(point);
-                    self.line = Some((
-                        sample.t2,
-                        Line {
+                    self.candidates = [Candidate {
+                        line: Some(Line {
                             x_center: 0.0,
                             intercept: 0.0,
                             slope,
-                        },
-                    ));
-                    stepped = true;
+                        }),
+                        error: None,
+                    }; WINDOW_COUNT];
+                    self.fitted_at = sample.t2;
                     self.refit(sample.t2);
                     return Update {
                         mapping: self.mapping,
-                        stepped,
+                        stepped: true,
                         accepted: true,
                     };
                 }
             }
         }
         stepped = self.mapping.is_none();
+        self.score(&point);
         self.push(point);
         self.refit(sample.t2);
         Update {

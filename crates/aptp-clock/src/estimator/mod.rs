@@ -9,7 +9,7 @@ mod regression;
 
 pub use any::{AnyEstimator, EstimatorKind};
 pub use linreg::{LinregConfig, LinregEstimator};
-pub use lucky::{LuckyRegression, LuckyRegressionConfig};
+pub use lucky::{LuckyRegression, LuckyRegressionConfig, WINDOW_COUNT};
 pub use nqptp::NqptpSmoother;
 pub use pi::{PiConfig, PiServo};
 

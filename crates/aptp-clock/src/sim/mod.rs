@@ -142,6 +142,13 @@ fn run_one(scenario: &Scenario, world: &World, kind: EstimatorKind) -> ResultRow
             }
             None => f64::INFINITY,
         };
+        if std::env::var("SIM_TRACE").is_ok_and(|name| name == estimator.name()) {
+            let signed = estimator.mapping().map(|mapping| {
+                (mapping.to_remote(world.clocks.local(tick)) - world.clocks.remote(tick))
+                    .as_nanos_f64()
+            });
+            std::eprintln!("{:.1} {:.1}", tick / 1e9, signed.unwrap_or(0.0) / 1e3);
+        }
         errors.push((tick, error_ns));
         tick += EVALUATION_INTERVAL_NS;
     }
