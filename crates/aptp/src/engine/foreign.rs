@@ -23,6 +23,8 @@ pub(crate) struct ForeignMaster<A> {
     pub(crate) dataset: ComparisonDataset,
     /// sequenceId of its latest Announce (an exact repeat is a duplicate, not a new one).
     pub(crate) last_sequence_id: u16,
+    /// Its latest Announce carried the unicast flag (answer it by unicast).
+    pub(crate) unicast: bool,
     /// Receipt times of its latest Announces, newest first.
     receipts: [Option<Time>; FOREIGN_MASTER_THRESHOLD],
 }
@@ -78,6 +80,7 @@ impl<A: Copy> ForeignMasterTable<A> {
         address: A,
         sequence_id: u16,
         dataset: ComparisonDataset,
+        unicast: bool,
     ) -> Recorded {
         let source = dataset.sender;
         if let Some(entry) = self.entries.iter_mut().find(|e| e.source == source) {
@@ -89,6 +92,7 @@ impl<A: Copy> ForeignMasterTable<A> {
             entry.dataset = dataset;
             entry.address = address;
             entry.last_sequence_id = sequence_id;
+            entry.unicast = unicast;
             return Recorded::Accepted;
         }
         if self.entries.len() >= self.capacity {
@@ -113,6 +117,7 @@ impl<A: Copy> ForeignMasterTable<A> {
             address,
             dataset,
             last_sequence_id: sequence_id,
+            unicast,
             receipts,
         });
         Recorded::Accepted
@@ -203,12 +208,12 @@ mod tests {
     fn two_announces_within_the_window_qualify() {
         let mut table = ForeignMasterTable::new(4);
         assert_eq!(
-            table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128)),
+            table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128), false),
             Recorded::Accepted
         );
         assert!(table.best(at(0), WINDOW, None).is_none());
         assert_eq!(
-            table.record(at(2), WINDOW, 1u8, 1, dataset(1, 128)),
+            table.record(at(2), WINDOW, 1u8, 1, dataset(1, 128), false),
             Recorded::Accepted
         );
         assert!(table.best(at(2), WINDOW, None).is_some());
@@ -220,8 +225,8 @@ mod tests {
     #[test]
     fn the_parent_stays_eligible_until_it_expires() {
         let mut table = ForeignMasterTable::new(4);
-        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128));
-        table.record(at(2), WINDOW, 1u8, 1, dataset(1, 128));
+        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128), false);
+        table.record(at(2), WINDOW, 1u8, 1, dataset(1, 128), false);
         let parent = Some(dataset(1, 128).sender);
         assert!(table.best(at(12), WINDOW, None).is_none());
         assert!(table.best(at(12), WINDOW, parent).is_some());
@@ -232,17 +237,17 @@ mod tests {
     #[test]
     fn announces_too_far_apart_do_not_qualify() {
         let mut table = ForeignMasterTable::new(4);
-        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128));
-        table.record(at(9), WINDOW, 1u8, 1, dataset(1, 128));
+        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128), false);
+        table.record(at(9), WINDOW, 1u8, 1, dataset(1, 128), false);
         assert!(table.best(at(9), WINDOW, None).is_none());
     }
 
     #[test]
     fn duplicate_sequence_ids_do_not_count() {
         let mut table = ForeignMasterTable::new(4);
-        table.record(at(0), WINDOW, 1u8, 7, dataset(1, 128));
+        table.record(at(0), WINDOW, 1u8, 7, dataset(1, 128), false);
         assert_eq!(
-            table.record(at(1), WINDOW, 1u8, 7, dataset(1, 128)),
+            table.record(at(1), WINDOW, 1u8, 7, dataset(1, 128), false),
             Recorded::Duplicate
         );
         assert!(table.best(at(1), WINDOW, None).is_none());
@@ -252,10 +257,10 @@ mod tests {
     fn best_is_the_best_qualified() {
         let mut table = ForeignMasterTable::new(4);
         for (seq, second) in [(0u16, 0i64), (1, 1)] {
-            table.record(at(second), WINDOW, 1u8, seq, dataset(1, 128));
-            table.record(at(second), WINDOW, 2u8, seq, dataset(2, 100));
+            table.record(at(second), WINDOW, 1u8, seq, dataset(1, 128), false);
+            table.record(at(second), WINDOW, 2u8, seq, dataset(2, 100), false);
         }
-        table.record(at(1), WINDOW, 3u8, 0, dataset(3, 1)); // better but unqualified
+        table.record(at(1), WINDOW, 3u8, 0, dataset(3, 1), false); // better but unqualified
         let best = table.best(at(1), WINDOW, None).map(|e| e.address);
         assert_eq!(best, Some(2));
     }
@@ -263,19 +268,19 @@ mod tests {
     #[test]
     fn full_table_evicts_unqualified_but_never_qualified() {
         let mut table = ForeignMasterTable::new(2);
-        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128));
-        table.record(at(1), WINDOW, 1u8, 1, dataset(1, 128)); // qualified
-        table.record(at(1), WINDOW, 2u8, 0, dataset(2, 128)); // unqualified
+        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128), false);
+        table.record(at(1), WINDOW, 1u8, 1, dataset(1, 128), false); // qualified
+        table.record(at(1), WINDOW, 2u8, 0, dataset(2, 128), false); // unqualified
         assert_eq!(
-            table.record(at(2), WINDOW, 3u8, 0, dataset(3, 128)),
+            table.record(at(2), WINDOW, 3u8, 0, dataset(3, 128), false),
             Recorded::Accepted
         );
         assert_eq!(table.len(), 2);
         assert!(table.get(&dataset(2, 0).sender).is_none());
         assert!(table.get(&dataset(1, 0).sender).is_some());
-        table.record(at(3), WINDOW, 3u8, 1, dataset(3, 128)); // now both qualified
+        table.record(at(3), WINDOW, 3u8, 1, dataset(3, 128), false); // now both qualified
         assert_eq!(
-            table.record(at(3), WINDOW, 4u8, 0, dataset(4, 1)),
+            table.record(at(3), WINDOW, 4u8, 0, dataset(4, 1), false),
             Recorded::TableFull
         );
         assert_eq!(table.len(), 2);
@@ -284,8 +289,8 @@ mod tests {
     #[test]
     fn expiry_forgets_silent_masters() {
         let mut table = ForeignMasterTable::new(4);
-        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128));
-        table.record(at(5), WINDOW, 2u8, 0, dataset(2, 128));
+        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128), false);
+        table.record(at(5), WINDOW, 2u8, 0, dataset(2, 128), false);
         assert_eq!(table.next_expiry(6 * SECOND), Some(at(6)));
         table.expire(at(7), 6 * SECOND);
         assert_eq!(table.len(), 1);

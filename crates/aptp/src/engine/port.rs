@@ -87,10 +87,14 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             return Err(DropReason::AnnounceIgnored);
         }
         let window = self.qualification_window_ns();
-        match self
-            .foreign_masters
-            .record(now, window, source, header.sequence_id, dataset)
-        {
+        match self.foreign_masters.record(
+            now,
+            window,
+            source,
+            header.sequence_id,
+            dataset,
+            header.flags.unicast(),
+        ) {
             Recorded::Accepted => {}
             Recorded::Duplicate => return Err(DropReason::Duplicate),
             Recorded::TableFull => return Err(DropReason::ForeignMasterTableFull),
@@ -162,7 +166,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         let best = self
             .foreign_masters
             .best(now, window, parent)
-            .map(|m| (m.source, m.address, m.dataset));
+            .map(|m| (m.source, m.address, m.dataset, m.unicast));
         let local = self.local_dataset();
         let recommendation = state_decision(
             &local,
@@ -188,18 +192,18 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             Recommendation::Passive => {
                 self.set_parent(
                     now,
-                    best.map(|(source, address, dataset)| Parent {
+                    best.map(|(source, address, dataset, unicast)| Parent {
                         source,
                         address,
                         dataset,
-                        unicast: false,
+                        unicast,
                     }),
                 );
                 self.set_state(now, PortState::Passive);
                 self.announce_receipt_deadline = Some(after(now, timeout));
             }
             Recommendation::Slave => {
-                let Some((source, address, dataset)) = best else {
+                let Some((source, address, dataset, unicast)) = best else {
                     return;
                 };
                 let same_master = self.parent.is_some_and(|p| {
@@ -215,11 +219,11 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                     if let Some(parent) = self.parent.as_mut() {
                         parent.dataset = dataset;
                         parent.address = address;
+                        parent.unicast = unicast;
                     }
                     self.announce_receipt_deadline = Some(after(last_heard, timeout));
                     return;
                 }
-                let unicast = self.parent.is_some_and(|p| p.unicast && p.source == source);
                 self.set_parent(
                     now,
                     Some(Parent {

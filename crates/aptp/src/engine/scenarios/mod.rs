@@ -4,6 +4,7 @@
 //! Each test prints its measured figures (`cargo test -p aptp scenarios -- --nocapture`).
 
 mod election;
+mod fuzz;
 mod robustness;
 mod timing;
 

@@ -217,3 +217,22 @@ fn one_way_without_delay_requests() {
         }
     )));
 }
+
+#[test]
+fn one_step_master() {
+    // twoStep off: the Sync carries its own origin (the simulator sends at the scheduled
+    // instant, so it is exact) and no Follow_Up is sent.
+    let one_step = Config {
+        two_step: false,
+        ..config(128)
+    };
+    let (mut sim, master, slave) = pair(17, LinkModel::default(), one_step);
+    sim.run_for_secs(40);
+    let error = worst_error_ns(&mut sim, slave, master, 20);
+    println!("one-step: worst |time error| over 20 s: {error} ns");
+    assert!(error <= 50, "{error} ns");
+    assert_eq!(
+        states(&sim, slave),
+        [Initializing, Listening, Master, Uncalibrated, Slave]
+    );
+}
