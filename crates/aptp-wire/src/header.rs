@@ -134,21 +134,22 @@ impl Header {
 
     /// Writes the 34 header bytes; fails when a 4-bit field holds more than 4 bits.
     pub(crate) fn write(&self, out: &mut [u8; field::LENGTH]) -> Result<(), WireError> {
-        let nibble = |name: &'static str, value: u8| {
+        let nibble = |name: &'static str, value: u8, offset: usize| {
             if value > 0x0f {
                 Err(ErrorKind::FieldOutOfRange {
                     field: name,
                     value: u64::from(value),
                 }
-                .at(0))
+                .at(offset))
             } else {
                 Ok(value)
             }
         };
-        out[field::SDO_AND_TYPE] = (nibble("majorSdoId", self.major_sdo_id)? << 4)
-            | nibble("messageType", self.message_type.0)?;
-        out[field::VERSION] = (nibble("minorVersionPTP", self.minor_version_ptp)? << 4)
-            | nibble("versionPTP", self.version_ptp)?;
+        let (first, second) = (field::SDO_AND_TYPE, field::VERSION);
+        out[first] = (nibble("majorSdoId", self.major_sdo_id, first)? << 4)
+            | nibble("messageType", self.message_type.0, first)?;
+        out[second] = (nibble("minorVersionPTP", self.minor_version_ptp, second)? << 4)
+            | nibble("versionPTP", self.version_ptp, second)?;
         out[field::MESSAGE_LENGTH].copy_from_slice(&self.message_length.to_be_bytes());
         out[field::DOMAIN_NUMBER] = self.domain_number;
         out[field::MINOR_SDO_ID] = self.minor_sdo_id;

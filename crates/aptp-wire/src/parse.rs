@@ -147,6 +147,22 @@ pub(crate) fn read_array<const N: usize, const M: usize>(b: &[u8; N], at: usize)
     out
 }
 
+/// `len` bytes, borrowed.
+#[inline]
+pub(crate) fn take(len: usize) -> impl Fn(&[u8]) -> PResult<'_, &[u8]> {
+    move |input: &[u8]| match input.split_at_checked(len) {
+        Some((head, rest)) => Ok((rest, head)),
+        None => Err(nom::Err::Error(NomError::truncated(input, len))),
+    }
+}
+
+/// A byte count, then that many bytes (as in a PTPText), borrowed.
+#[inline]
+pub(crate) fn length_prefixed(input: &[u8]) -> PResult<'_, &[u8]> {
+    let (rest, len) = u8(input)?;
+    take(usize::from(len))(rest)
+}
+
 /// One byte.
 #[inline]
 pub(crate) fn u8(input: &[u8]) -> PResult<'_, u8> {

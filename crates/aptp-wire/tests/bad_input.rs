@@ -148,3 +148,59 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn values_that_do_not_fit_are_encoding_errors() {
+    let port = PortIdentity::ZERO;
+    let mut out = [0u8; 64];
+    let e = Message::sync(port, 1, Timestamp::ZERO)
+        .with_minor_version_ptp(16)
+        .emit(&mut out)
+        .unwrap_err();
+    assert_eq!(
+        (e.kind, e.offset),
+        (
+            ErrorKind::FieldOutOfRange {
+                field: "minorVersionPTP",
+                value: 16
+            },
+            1
+        )
+    );
+    let e = Message::sync(port, 1, Timestamp::ZERO)
+        .with_major_sdo_id(16)
+        .emit(&mut out)
+        .unwrap_err();
+    assert_eq!(
+        (e.kind, e.offset),
+        (
+            ErrorKind::FieldOutOfRange {
+                field: "majorSdoId",
+                value: 16
+            },
+            0
+        )
+    );
+    let late = Timestamp {
+        seconds: 1 << 48,
+        nanoseconds: 0,
+    };
+    let e = Message::follow_up(port, 1, late)
+        .emit(&mut out)
+        .unwrap_err();
+    assert_eq!(
+        (e.kind, e.offset),
+        (
+            ErrorKind::FieldOutOfRange {
+                field: "seconds",
+                value: 1 << 48
+            },
+            34
+        )
+    );
+    let mut buf = Vec::new();
+    assert!(Message::follow_up(port, 1, late)
+        .emit_buf(&mut buf)
+        .is_err());
+    assert!(buf.is_empty(), "emit_buf writes nothing when it fails");
+}

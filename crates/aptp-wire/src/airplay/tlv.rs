@@ -1,6 +1,10 @@
 //! Apple's organization-extension TLVs (OUI 00-0D-93).
 
+use nom::combinator::map;
+
 use crate::error::WireError;
+use crate::parse::{array_ref, read_array};
+use crate::tlv::org::{parse_value, Length};
 use crate::tlv::OrganizationExtension;
 use crate::{ClockIdentity, TlvType};
 
@@ -51,17 +55,17 @@ impl AppleClockIdentity {
     }
 
     pub(crate) fn parse_data(data: &[u8]) -> Result<Self, WireError> {
-        crate::tlv::org::expect_len(
+        const DATA_LENGTH: usize =
+            AppleClockIdentity::VALUE_LENGTH - OrganizationExtension::HEADER_LENGTH;
+        parse_value(
             TlvType::ORGANIZATION_EXTENSION,
             data,
-            Self::VALUE_LENGTH - OrganizationExtension::HEADER_LENGTH,
-        )?;
-        let mut id = [0; 8];
-        id.copy_from_slice(&data[..8]);
-        Ok(AppleClockIdentity {
-            clock_identity: ClockIdentity(id),
-            reserved: [data[8], data[9]],
-        })
+            Length::Exact,
+            map(array_ref::<DATA_LENGTH>, |b| AppleClockIdentity {
+                clock_identity: ClockIdentity(read_array(b, 0)),
+                reserved: read_array(b, 8),
+            }),
+        )
     }
 
     pub(crate) fn write_value(&self, out: &mut [u8]) {

@@ -1,7 +1,11 @@
 //! ORGANIZATION_EXTENSION TLVs: the generic form, and IEEE 802.1AS's two (the Follow_Up
 //! information TLV and the message interval request).
 
+use nom::combinator::{map, rest};
+use nom::Parser;
+
 use crate::error::{ErrorKind, WireError};
+use crate::parse::{array_ref, read_array, read_u16, read_u32, NomError};
 use crate::TlvType;
 
 /// organizationId of IEEE 802.1 (00-80-C2).
@@ -10,39 +14,46 @@ pub const OUI_IEEE_802_1: [u8; 3] = [0x00, 0x80, 0xC2];
 /// organizationId and organizationSubType: 6 bytes.
 const ORGANIZATION_HEADER_LENGTH: usize = 6;
 
-/// Checks that `value` is exactly `expected` bytes for a TLV of `tlv_type`.
-pub(crate) fn expect_len(
+/// Whether a TLV value must be consumed exactly by its parser, or may go on (a variable
+/// part the parser takes whole, or bytes a later version may add).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Length {
+    /// The value is exactly what the parser consumes.
+    Exact,
+    /// The parser takes all of it (its last part is variable).
+    AtLeast,
+}
+
+/// Runs the nom `parser` over the whole value of a TLV of `tlv_type`. A value too short for
+/// it is [`ErrorKind::BadTlvLength`] with `expected` the length the parser needed; with
+/// [`Length::Exact`], one too long is the same error with `expected` what it consumed. The
+/// offset is the TLV's lengthField.
+#[inline]
+pub(crate) fn parse_value<'a, T>(
     tlv_type: TlvType,
-    value: &[u8],
-    expected: usize,
-) -> Result<(), WireError> {
-    if value.len() == expected {
-        Ok(())
-    } else {
-        Err(ErrorKind::BadTlvLength {
+    value: &'a [u8],
+    length: Length,
+    mut parser: impl Parser<&'a [u8], Output = T, Error = NomError<'a>>,
+) -> Result<T, WireError> {
+    let bad = |expected: usize| {
+        ErrorKind::BadTlvLength {
             tlv_type: tlv_type.0,
             length: value.len(),
             expected,
         }
-        .at(crate::field::tlv::LENGTH_FIELD.start))
-    }
-}
-
-/// Checks that `value` is at least `minimum` bytes for a TLV of `tlv_type`.
-pub(crate) fn expect_min_len(
-    tlv_type: TlvType,
-    value: &[u8],
-    minimum: usize,
-) -> Result<(), WireError> {
-    if value.len() >= minimum {
-        Ok(())
-    } else {
-        Err(ErrorKind::BadTlvLength {
-            tlv_type: tlv_type.0,
-            length: value.len(),
-            expected: minimum,
-        }
-        .at(crate::field::tlv::LENGTH_FIELD.start))
+        .at(crate::field::tlv::LENGTH_FIELD.start)
+    };
+    match parser.parse(value) {
+        Ok((rest, parsed)) if length == Length::AtLeast || rest.is_empty() => Ok(parsed),
+        Ok((rest, _)) => Err(bad(value.len() - rest.len())),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => match e.kind {
+            ErrorKind::Truncated { needed, available } => {
+                Err(bad(value.len() - available + needed))
+            }
+            kind => Err(kind.at(crate::field::tlv::VALUE + value.len() - e.input.len())),
+        },
+        // Only streaming parsers return Incomplete, and the crate uses none.
+        Err(nom::Err::Incomplete(_)) => Err(bad(value.len() + 1)),
     }
 }
 
@@ -67,20 +78,20 @@ impl<'a> OrganizationExtension<'a> {
     /// Splits a TLV value into organizationId, subtype and data (at least 6 bytes).
     #[inline]
     pub fn parse_value(tlv_type: TlvType, value: &'a [u8]) -> Result<Self, WireError> {
-        let Some((head, data)) = value.split_first_chunk::<ORGANIZATION_HEADER_LENGTH>() else {
-            return Err(ErrorKind::BadTlvLength {
-                tlv_type: tlv_type.0,
-                length: value.len(),
-                expected: Self::HEADER_LENGTH,
-            }
-            .at(crate::field::tlv::LENGTH_FIELD.start));
-        };
-        Ok(OrganizationExtension {
+        parse_value(
             tlv_type,
-            organization_id: crate::parse::read_array(head, 0),
-            organization_sub_type: crate::parse::read_array(head, 3),
-            data,
-        })
+            value,
+            Length::AtLeast,
+            map(
+                (array_ref::<ORGANIZATION_HEADER_LENGTH>, rest),
+                |(head, data)| OrganizationExtension {
+                    tlv_type,
+                    organization_id: read_array(head, 0),
+                    organization_sub_type: read_array(head, 3),
+                    data,
+                },
+            ),
+        )
     }
 
     /// organizationSubType as an integer (0..2^24).
@@ -185,29 +196,24 @@ impl FollowUpInformation {
         Self::parse_data(org.data)
     }
 
+    /// From the organization's data (after organizationId and subtype): exactly 22 bytes,
+    /// read at their offsets.
     #[inline]
     pub(crate) fn parse_data(data: &[u8]) -> Result<Self, WireError> {
-        use crate::parse::{read_array, read_u16, read_u32};
         const DATA_LENGTH: usize =
             FollowUpInformation::VALUE_LENGTH - OrganizationExtension::HEADER_LENGTH;
-        let Some(b) = data
-            .first_chunk::<DATA_LENGTH>()
-            .filter(|_| data.len() == DATA_LENGTH)
-        else {
-            return Err(ErrorKind::BadTlvLength {
-                tlv_type: TlvType::ORGANIZATION_EXTENSION.0,
-                length: data.len() + OrganizationExtension::HEADER_LENGTH,
-                expected: Self::VALUE_LENGTH,
-            }
-            .at(crate::field::tlv::LENGTH_FIELD.start));
-        };
-        // Offsets in the organization's data (after organizationId and subtype).
-        Ok(FollowUpInformation {
-            cumulative_scaled_rate_offset: read_u32(b, 0) as i32,
-            gm_time_base_indicator: read_u16(b, 4),
-            last_gm_phase_change: read_array(b, 6),
-            scaled_last_gm_freq_change: read_u32(b, 18) as i32,
-        })
+        parse_value(
+            TlvType::ORGANIZATION_EXTENSION,
+            data,
+            Length::Exact,
+            map(array_ref::<DATA_LENGTH>, |b| FollowUpInformation {
+                cumulative_scaled_rate_offset: read_u32(b, 0) as i32,
+                gm_time_base_indicator: read_u16(b, 4),
+                last_gm_phase_change: read_array(b, 6),
+                scaled_last_gm_freq_change: read_u32(b, 18) as i32,
+            }),
+        )
+        .map_err(|e| with_value_len(e, Self::VALUE_LENGTH, data.len()))
     }
 
     pub(crate) fn write_value(&self, out: &mut [u8]) {
@@ -251,19 +257,21 @@ impl MessageIntervalRequest {
     }
 
     pub(crate) fn parse_data(data: &[u8]) -> Result<Self, WireError> {
-        expect_len(
+        const DATA_LENGTH: usize =
+            MessageIntervalRequest::VALUE_LENGTH - OrganizationExtension::HEADER_LENGTH;
+        parse_value(
             TlvType::ORGANIZATION_EXTENSION,
             data,
-            Self::VALUE_LENGTH - OrganizationExtension::HEADER_LENGTH,
+            Length::Exact,
+            map(array_ref::<DATA_LENGTH>, |b| MessageIntervalRequest {
+                link_delay_interval: b[0] as i8,
+                time_sync_interval: b[1] as i8,
+                announce_interval: b[2] as i8,
+                flags: b[3],
+                reserved: read_array(b, 4),
+            }),
         )
-        .map_err(|e| with_value_len(e, Self::VALUE_LENGTH, data.len()))?;
-        Ok(MessageIntervalRequest {
-            link_delay_interval: data[0] as i8,
-            time_sync_interval: data[1] as i8,
-            announce_interval: data[2] as i8,
-            flags: data[3],
-            reserved: [data[4], data[5]],
-        })
+        .map_err(|e| with_value_len(e, Self::VALUE_LENGTH, data.len()))
     }
 
     pub(crate) fn write_value(&self, out: &mut [u8]) {

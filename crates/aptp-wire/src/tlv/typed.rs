@@ -2,10 +2,13 @@
 
 use core::fmt;
 
+use nom::combinator::{map, rest};
+
 use crate::airplay::{AppleClockIdentity, OUI_APPLE};
 use crate::error::{check_buffer, ErrorKind, WireError};
 use crate::field::tlv as field;
-use crate::tlv::org::{expect_min_len, with_value_len};
+use crate::parse::{array_ref, be_u16, length_prefixed, read_u32, read_u48};
+use crate::tlv::org::{parse_value, with_value_len, Length};
 use crate::tlv::{
     CancelUnicastTransmission, FollowUpInformation, GrantUnicastTransmission,
     MessageIntervalRequest, OrganizationExtension, RequestUnicastTransmission, Tlv, OUI_IEEE_802_1,
@@ -216,24 +219,29 @@ impl<'a> TlvRepr<'a> {
     pub fn decode(tlv: Tlv<'a>) -> Result<Self, WireError> {
         let value = tlv.value;
         Ok(match tlv.tlv_type {
-            TlvType::MANAGEMENT => {
-                expect_min_len(tlv.tlv_type, value, 2)?;
-                TlvRepr::Management(ManagementTlv {
-                    management_id: ManagementId(u16::from_be_bytes([value[0], value[1]])),
-                    data: &value[2..],
-                })
-            }
-            TlvType::MANAGEMENT_ERROR_STATUS => {
-                expect_min_len(tlv.tlv_type, value, 8)?;
-                TlvRepr::ManagementErrorStatus(ManagementErrorStatus {
-                    management_error_id: ManagementErrorId(u16::from_be_bytes([
-                        value[0], value[1],
-                    ])),
-                    management_id: ManagementId(u16::from_be_bytes([value[2], value[3]])),
-                    reserved: [value[4], value[5], value[6], value[7]],
-                    display_data: &value[8..],
-                })
-            }
+            TlvType::MANAGEMENT => TlvRepr::Management(parse_value(
+                tlv.tlv_type,
+                value,
+                Length::AtLeast,
+                map((be_u16, rest), |(id, data)| ManagementTlv {
+                    management_id: ManagementId(id),
+                    data,
+                }),
+            )?),
+            TlvType::MANAGEMENT_ERROR_STATUS => TlvRepr::ManagementErrorStatus(parse_value(
+                tlv.tlv_type,
+                value,
+                Length::AtLeast,
+                map(
+                    (be_u16, be_u16, array_ref::<4>, rest),
+                    |(error_id, id, reserved, display_data)| ManagementErrorStatus {
+                        management_error_id: ManagementErrorId(error_id),
+                        management_id: ManagementId(id),
+                        reserved: *reserved,
+                        display_data,
+                    },
+                ),
+            )?),
             TlvType::ORGANIZATION_EXTENSION
             | TlvType::ORGANIZATION_EXTENSION_PROPAGATE
             | TlvType::ORGANIZATION_EXTENSION_DO_NOT_PROPAGATE => {
@@ -256,21 +264,22 @@ impl<'a> TlvRepr<'a> {
             }
             TlvType::PATH_TRACE => TlvRepr::PathTrace(PathTrace::from_wire(value)?),
             TlvType::ALTERNATE_TIME_OFFSET_INDICATOR => {
-                let fixed = AlternateTimeOffsetIndicator::FIXED_LENGTH;
-                expect_min_len(tlv.tlv_type, value, fixed)?;
-                let name_length = usize::from(value[fixed - 1]);
-                expect_min_len(tlv.tlv_type, value, fixed + name_length)?;
-                let (display_name, padding) = value[fixed..].split_at(name_length);
-                TlvRepr::AlternateTimeOffsetIndicator(AlternateTimeOffsetIndicator {
-                    key_field: value[0],
-                    current_offset: i32::from_be_bytes([value[1], value[2], value[3], value[4]]),
-                    jump_seconds: i32::from_be_bytes([value[5], value[6], value[7], value[8]]),
-                    time_of_next_jump: u64::from_be_bytes([
-                        0, 0, value[9], value[10], value[11], value[12], value[13], value[14],
-                    ]),
-                    display_name,
-                    padding,
-                })
+                TlvRepr::AlternateTimeOffsetIndicator(parse_value(
+                    tlv.tlv_type,
+                    value,
+                    Length::AtLeast,
+                    map(
+                        (array_ref::<15>, length_prefixed, rest),
+                        |(b, display_name, padding)| AlternateTimeOffsetIndicator {
+                            key_field: b[0],
+                            current_offset: read_u32(b, 1) as i32,
+                            jump_seconds: read_u32(b, 5) as i32,
+                            time_of_next_jump: read_u48(b, 9),
+                            display_name,
+                            padding,
+                        },
+                    ),
+                )?)
             }
             TlvType::PAD => TlvRepr::Pad(value),
             _ => TlvRepr::Other(tlv),

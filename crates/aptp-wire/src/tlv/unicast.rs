@@ -1,7 +1,10 @@
 //! The unicast negotiation TLVs (IEEE 1588-2019 16.1.4).
 
 use crate::error::WireError;
-use crate::tlv::org::expect_len;
+use nom::combinator::map;
+
+use crate::parse::{array_ref, read_u32};
+use crate::tlv::org::{parse_value, Length};
 use crate::{MessageType, TlvType};
 
 /// REQUEST_UNICAST_TRANSMISSION (lengthField 6).
@@ -76,18 +79,20 @@ impl RequestUnicastTransmission {
     pub const VALUE_LENGTH: usize = 6;
 
     pub(crate) fn parse_value(value: &[u8]) -> Result<Self, WireError> {
-        expect_len(
+        parse_value(
             TlvType::REQUEST_UNICAST_TRANSMISSION,
             value,
-            Self::VALUE_LENGTH,
-        )?;
-        let (message_type, reserved_nibble) = split_nibbles(value[0]);
-        Ok(Self {
-            message_type,
-            reserved_nibble,
-            log_inter_message_period: value[1] as i8,
-            duration_field: u32::from_be_bytes([value[2], value[3], value[4], value[5]]),
-        })
+            Length::Exact,
+            map(array_ref::<{ Self::VALUE_LENGTH }>, |b| {
+                let (message_type, reserved_nibble) = split_nibbles(b[0]);
+                Self {
+                    message_type,
+                    reserved_nibble,
+                    log_inter_message_period: b[1] as i8,
+                    duration_field: read_u32(b, 2),
+                }
+            }),
+        )
     }
 
     pub(crate) fn write_value(&self, out: &mut [u8]) -> Result<(), WireError> {
@@ -103,20 +108,22 @@ impl GrantUnicastTransmission {
     pub const VALUE_LENGTH: usize = 8;
 
     pub(crate) fn parse_value(value: &[u8]) -> Result<Self, WireError> {
-        expect_len(
+        parse_value(
             TlvType::GRANT_UNICAST_TRANSMISSION,
             value,
-            Self::VALUE_LENGTH,
-        )?;
-        let (message_type, reserved_nibble) = split_nibbles(value[0]);
-        Ok(Self {
-            message_type,
-            reserved_nibble,
-            log_inter_message_period: value[1] as i8,
-            duration_field: u32::from_be_bytes([value[2], value[3], value[4], value[5]]),
-            reserved: value[6],
-            flags: value[7],
-        })
+            Length::Exact,
+            map(array_ref::<{ Self::VALUE_LENGTH }>, |b| {
+                let (message_type, reserved_nibble) = split_nibbles(b[0]);
+                Self {
+                    message_type,
+                    reserved_nibble,
+                    log_inter_message_period: b[1] as i8,
+                    duration_field: read_u32(b, 2),
+                    reserved: b[6],
+                    flags: b[7],
+                }
+            }),
+        )
     }
 
     pub(crate) fn write_value(&self, out: &mut [u8]) -> Result<(), WireError> {
@@ -134,13 +141,19 @@ impl CancelUnicastTransmission {
     pub const VALUE_LENGTH: usize = 2;
 
     pub(crate) fn parse_value(tlv_type: TlvType, value: &[u8]) -> Result<Self, WireError> {
-        expect_len(tlv_type, value, Self::VALUE_LENGTH)?;
-        let (message_type, reserved_nibble) = split_nibbles(value[0]);
-        Ok(Self {
-            message_type,
-            reserved_nibble,
-            reserved: value[1],
-        })
+        parse_value(
+            tlv_type,
+            value,
+            Length::Exact,
+            map(array_ref::<{ Self::VALUE_LENGTH }>, |b| {
+                let (message_type, reserved_nibble) = split_nibbles(b[0]);
+                Self {
+                    message_type,
+                    reserved_nibble,
+                    reserved: b[1],
+                }
+            }),
+        )
     }
 
     pub(crate) fn write_value(&self, out: &mut [u8]) -> Result<(), WireError> {
