@@ -124,7 +124,7 @@ impl DropReason {
         DropReason::MeasurementRejected,
     ];
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         // Invariant: ALL lists every variant once, so the position always exists.
         DropReason::ALL.iter().position(|r| *r == self).unwrap_or(0)
     }

@@ -32,6 +32,7 @@
 mod bmca;
 mod codec;
 mod config;
+mod dispatch;
 mod events;
 mod follow;
 mod foreign;
@@ -69,7 +70,7 @@ use master::MasterRole;
 use peer_delay::PeerDelay;
 use random::SplitMix64;
 use slave::SlaveRole;
-use transmit_timestamps::{PendingTransmits, TransmitPurpose};
+use transmit_timestamps::PendingTransmits;
 
 /// The selected master (the parent port of IEEE 1588), while following.
 #[derive(Clone, Copy, Debug)]
@@ -357,37 +358,6 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         }
     }
 
-    /// Completes what a transmit timestamp was awaited for.
-    fn on_transmitted(&mut self, now: Time, purpose: TransmitPurpose<A>, tx_timestamp: Time) {
-        match purpose {
-            TransmitPurpose::Sync {
-                sequence_id,
-                destination,
-            } => {
-                self.send_follow_up(now, sequence_id, destination, tx_timestamp);
-            }
-            TransmitPurpose::DelayRequest { sequence_id } => {
-                self.on_delay_request_sent(sequence_id, tx_timestamp);
-            }
-            TransmitPurpose::PeerDelayRequest { sequence_id } => {
-                self.on_peer_delay_request_sent(sequence_id, tx_timestamp);
-            }
-            TransmitPurpose::PeerDelayResponse {
-                sequence_id,
-                requesting_port_identity,
-                destination,
-            } => {
-                self.send_peer_delay_follow_up(
-                    now,
-                    sequence_id,
-                    requesting_port_identity,
-                    destination,
-                    tx_timestamp,
-                );
-            }
-        }
-    }
-
     fn fault(&mut self, now: Time, reason: FaultReason) {
         self.reset_protocol_state(now);
         self.announce_receipt_deadline = None;
@@ -464,78 +434,11 @@ impl<A: Copy + Eq + Debug> Engine<A> {
     /// Counts a drop and reports it at most once a second per reason.
     fn count_drop(&mut self, now: Time, reason: DropReason) {
         let total = self.counters.count_drop(reason);
-        let slot = &mut self.drop_reported_at[DropReason::ALL
-            .iter()
-            .position(|r| *r == reason)
-            .unwrap_or(0)];
+        let slot = &mut self.drop_reported_at[reason.index()];
         let due = slot.is_none_or(|at| time::nanos_since(now, at) >= 1_000_000_000 || now < at);
         if due {
             *slot = Some(now);
             self.push_event(Event::Dropped { reason, total });
-        }
-    }
-
-    fn dispatch(
-        &mut self,
-        now: Time,
-        bytes: &[u8],
-        source: A,
-        port: PortKind,
-        rx_timestamp: Time,
-    ) -> Result<(), DropReason> {
-        if !self.state.runs_bmca() {
-            return Err(DropReason::PortInactive);
-        }
-        let message = codec::decode(bytes).map_err(|_| DropReason::Malformed)?;
-        let header = &message.header;
-        if header.domain_number != self.config.domain_number {
-            return Err(DropReason::WrongDomain);
-        }
-        if header.major_sdo_id != self.config.transport_specific {
-            return Err(DropReason::WrongSdoId);
-        }
-        if header.source_port_identity.clock_identity == self.port_identity.clock_identity {
-            return Err(DropReason::FromSelf);
-        }
-        let is_event = header.message_type.is_event();
-        if is_event != (port == PortKind::Event) {
-            return Err(DropReason::WrongPort);
-        }
-        use aptp_wire::Body;
-        match message.body {
-            Body::Announce(announce) => self.on_announce(now, source, header, &announce),
-            Body::Sync { origin_timestamp } => {
-                self.on_sync(now, source, header, origin_timestamp, rx_timestamp)
-            }
-            Body::FollowUp {
-                precise_origin_timestamp,
-            } => self.on_follow_up(now, header, precise_origin_timestamp),
-            Body::DelayReq { .. } => self.on_delay_request(now, source, header, rx_timestamp),
-            Body::DelayResp {
-                receive_timestamp,
-                requesting_port_identity,
-            } => self.on_delay_response(now, header, receive_timestamp, requesting_port_identity),
-            Body::PdelayReq { .. } => self.on_peer_delay_request(now, source, header, rx_timestamp),
-            Body::PdelayResp {
-                request_receipt_timestamp,
-                requesting_port_identity,
-            } => self.on_peer_delay_response(
-                now,
-                header,
-                request_receipt_timestamp,
-                requesting_port_identity,
-                rx_timestamp,
-            ),
-            Body::PdelayRespFollowUp {
-                response_origin_timestamp,
-                requesting_port_identity,
-            } => self.on_peer_delay_response_follow_up(
-                now,
-                header,
-                response_origin_timestamp,
-                requesting_port_identity,
-            ),
-            _ => Err(DropReason::NotExpected),
         }
     }
 
