@@ -12,6 +12,8 @@ use crate::time::{Time, TimeDelta};
 const CAPACITY: usize = 512;
 /// Round trips the outlier filter judges against.
 const ROUND_TRIP_HISTORY: usize = 64;
+/// Points held before step detection starts (with the shortest window's span).
+const SETTLED_POINTS: usize = 16;
 /// How many window lengths compete.
 pub const WINDOW_COUNT: usize = 4;
 
@@ -391,15 +393,34 @@ impl Estimator for LuckyRegression {
             remote_minus_local,
             round_trip,
         };
-        if let Some(predicted) = self.predict(sample.t2) {
+        // Until the window has settled (its round-trip minimum found), a large residual means
+        // the first fit was poor, not that the master stepped: such points must reach the fit.
+        let settled = self.len >= SETTLED_POINTS
+            && self
+                .newest()
+                .last()
+                .is_some_and(|oldest| sample.t2 - oldest.local >= self.config.windows[0]);
+        if let Some(predicted) = self.predict(sample.t2).filter(|_| settled) {
             let residual = remote_minus_local - predicted;
             let noise =
                 TimeDelta::from_nanos_f64(self.residual_mad_ns * self.config.step_noise_multiple);
-            self.step_detector
-                .set_threshold(self.config.step.threshold.max(noise));
-            // Every accepted exchange is judged: a step moves all residuals alike, queueing
-            // does not (and the round-trip gate has already dropped the worst of it).
-            match self.step_detector.observe(residual) {
+            let threshold = self.config.step.threshold.max(noise);
+            self.step_detector.set_threshold(threshold);
+            // A step moves every residual alike; queueing moves one by at most half its
+            // round trip's excess. So only exchanges whose excess is below the threshold can
+            // confirm a step: on a clean link that is all of them (fast re-lock), on Wi-Fi the
+            // lucky ones (no false steps). Others beyond the threshold are only held back.
+            let excess = round_trip
+                .zip(self.round_trips.min_round_trip())
+                .map(|(round_trip, minimum)| round_trip - minimum);
+            let verdict = if excess.is_none_or(|excess| excess <= threshold) {
+                self.step_detector.observe(residual)
+            } else if residual.abs() >= threshold {
+                StepVerdict::Suspect
+            } else {
+                StepVerdict::Normal
+            };
+            match verdict {
                 StepVerdict::Normal => {}
                 StepVerdict::Suspect => return rejected,
                 StepVerdict::Step(_) => {
