@@ -10,7 +10,17 @@ use crate::{ClockAccuracy, ClockIdentity, ManagementAction, MessageType, PortIde
 use crate::{TimeSource, Timestamp};
 
 /// grandmasterClockQuality (ClockQuality, 4 bytes).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+///
+/// Ordered as the Best Master Clock Algorithm compares it: clockClass, then clockAccuracy,
+/// then offsetScaledLogVariance; the lesser is the better clock.
+///
+/// ```
+/// use aptp_wire::{ClockAccuracy, ClockQuality};
+///
+/// let apple = ClockQuality { clock_class: 248, clock_accuracy: ClockAccuracy::WITHIN_100_NS, offset_scaled_log_variance: 0x436a };
+/// assert!(apple < ClockQuality::default()); // linuxptp's default accuracy is unknown (0xFE)
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct ClockQuality {
     /// clockClass (248: default, 6: locked to a primary reference...).
     pub clock_class: u8,

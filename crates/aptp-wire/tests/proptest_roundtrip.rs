@@ -404,6 +404,21 @@ proptest! {
     }
 
     #[test]
+    fn compact_packet_repr_bytes_repr(message_type in 0u8..16, sequence_id in any::<u16>(), timestamp in 0u64..(1 << 48), id in any::<[u8; 8]>(), reserved in any::<[u8; 8]>()) {
+        let mut reserved = reserved;
+        reserved[0] &= 0x0f;
+        let packet = CompactTimingPacket {
+            message_type: MessageType(message_type),
+            sequence_id,
+            timestamp: CompactTimestamp(timestamp),
+            clock_identity: ClockIdentity(id),
+            reserved,
+        };
+        let bytes = packet.to_bytes().unwrap();
+        prop_assert_eq!(CompactTimingPacket::parse(&bytes), Ok(packet));
+    }
+
+    #[test]
     fn clock_identity_text(id in any::<[u8; 8]>()) {
         let id = ClockIdentity(id);
         prop_assert_eq!(id.to_string().parse::<ClockIdentity>(), Ok(id));
