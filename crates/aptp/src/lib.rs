@@ -5,6 +5,7 @@
 //! it over real sockets as a [`Node`]; [`config_file`] reads linuxptp configuration files.
 
 pub mod config_file;
+pub mod airplay;
 pub mod engine;
 pub mod runtime;
 

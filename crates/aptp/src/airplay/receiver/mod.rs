@@ -1,0 +1,652 @@
+//! The AirPlay receiver (follower) role, sans-IO.
+//!
+//! What it does with each datagram from a listed timing peer (anything else is counted and
+//! ignored, whatever its source port, so iPhones sending from ports other than 319/320 work):
+//!
+//! - Announce: recorded in the peers' election; the best dataset is the grandmaster followed.
+//! - Sync and Follow_Up from the grandmaster's clock (port numbers ignored: Apple devices vary
+//!   them): paired by sequenceId; t1 is the preciseOriginTimestamp with both corrections, t2
+//!   the Sync's *receive timestamp* (the kernel's, from the caller), never the Follow_Up's
+//!   arrival. Apple's 96-byte Follow_Up, the 0x0608 Sync flags, logMessageInterval −3 and any
+//!   controlField are accepted.
+//! - Delay_Resp, when the grandmaster answers the Delay_Req sent after each Sync: matched by
+//!   sequenceId and requestingPortIdentity (not the responder's port number); the exchange
+//!   makes the measurement two way. Apple devices do not answer: the offset is then one way.
+//! - A repeated preciseOriginTimestamp for the stall timeout marks the grandmaster stalled:
+//!   Announces are sent to wake it, and events say so.
+
+use super::election::{Election, GrandmasterInfo};
+use super::events::{ReceiverCounters, ReceiverEvent, ReceiverStatus};
+use super::wire_time::correction_of;
+use crate::engine::{PortKind, PortState, Transmit, TransmitToken};
+use aptp_clock::{AnyEstimator, ClockMapping, Estimator, EstimatorKind, Time, TimeDelta};
+use aptp_wire::{Body, ClockIdentity, Header, Message, PortIdentity, Timestamp};
+use core::fmt::Debug;
+use std::collections::VecDeque;
+use thiserror::Error;
+
+/// How the receiver behaves; [`ReceiverConfig::new`] gives AirPlay's defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiverConfig {
+    /// This receiver's clock identity (in its Delay_Req and wake Announces).
+    pub clock_identity: ClockIdentity,
+    /// This receiver's port number. Default 1.
+    pub port_number: u16,
+    /// domainNumber accepted. Default 0.
+    pub domain_number: u8,
+    /// The estimator. Default [`EstimatorKind::DEFAULT`], aptp-clock's Wi-Fi-tuned one.
+    pub estimator: EstimatorKind,
+    /// Send a Delay_Req after Syncs, to measure two way when the grandmaster answers.
+    /// Default true (Apple grandmasters ignore them; aptp's and ptp4l's answer).
+    pub delay_requests: bool,
+    /// At most one Delay_Req every 2^n seconds. Default −3 (with each 8 Hz Sync).
+    pub log_min_delay_request_interval: i8,
+    /// Without a Delay_Resp for this long (ns), the measurement falls back to one way.
+    /// Default 4 s.
+    pub two_way_timeout_ns: u64,
+    /// A peer's Announce is valid for this many of its announce intervals. Default 3.
+    pub announce_receipt_timeout: u8,
+    /// ...and never less than this (ns), so Apple's 4 Hz Announces survive a loss burst.
+    /// Default 2 s.
+    pub min_announce_timeout_ns: u64,
+    /// Identical preciseOriginTimestamps for this long (ns) mean a stalled grandmaster.
+    /// Default 60 s, as nqptp.
+    pub stall_timeout_ns: u64,
+    /// While stalled, an Announce to the grandmaster this often (ns). Default 1 s.
+    pub wake_interval_ns: u64,
+    /// Accepted measurements before `uncalibrated` becomes `slave`. Default 8.
+    pub calibration_measurements: u32,
+    /// Timing peers kept (more are refused). Default 64.
+    pub max_timing_peers: usize,
+    /// Announcing peers tracked. Default 16.
+    pub max_announcers: usize,
+    /// Half Sync exchanges waiting for their other half. Default 8.
+    pub pending_syncs: usize,
+    /// How long a Delay_Req waits for its transmit timestamp and answer (ns). Default 1 s.
+    pub delay_request_timeout_ns: u64,
+}
+
+impl ReceiverConfig {
+    /// AirPlay's defaults for the clock `clock_identity`.
+    pub fn new(clock_identity: ClockIdentity) -> Self {
+        ReceiverConfig {
+            clock_identity,
+            port_number: 1,
+            domain_number: 0,
+            estimator: EstimatorKind::DEFAULT,
+            delay_requests: true,
+            log_min_delay_request_interval: -3,
+            two_way_timeout_ns: 4_000_000_000,
+            announce_receipt_timeout: 3,
+            min_announce_timeout_ns: 2_000_000_000,
+            stall_timeout_ns: 60_000_000_000,
+            wake_interval_ns: 1_000_000_000,
+            calibration_measurements: 8,
+            max_timing_peers: 64,
+            max_announcers: 16,
+            pending_syncs: 8,
+            delay_request_timeout_ns: 1_000_000_000,
+        }
+    }
+
+    /// Checks the options.
+    ///
+    /// # Errors
+    /// [`ReceiverConfigError`] naming the first bad option.
+    pub fn validate(&self) -> Result<(), ReceiverConfigError> {
+        if self.port_number == 0 || self.port_number == 0xFFFF {
+            return Err(ReceiverConfigError::ReservedPortNumber(self.port_number));
+        }
+        if self.announce_receipt_timeout < 2 {
+            return Err(ReceiverConfigError::AnnounceReceiptTimeoutTooSmall(
+                self.announce_receipt_timeout,
+            ));
+        }
+        if !(-7..=7).contains(&self.log_min_delay_request_interval) {
+            return Err(ReceiverConfigError::LogIntervalOutOfRange(
+                self.log_min_delay_request_interval,
+            ));
+        }
+        for (name, value) in [
+            ("max_timing_peers", self.max_timing_peers as u64),
+            ("max_announcers", self.max_announcers as u64),
+            ("pending_syncs", self.pending_syncs as u64),
+            ("two_way_timeout_ns", self.two_way_timeout_ns),
+            ("min_announce_timeout_ns", self.min_announce_timeout_ns),
+            ("stall_timeout_ns", self.stall_timeout_ns),
+            ("wake_interval_ns", self.wake_interval_ns),
+            ("delay_request_timeout_ns", self.delay_request_timeout_ns),
+        ] {
+            if value == 0 {
+                return Err(ReceiverConfigError::Zero(name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`ReceiverConfig`] was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ReceiverConfigError {
+    /// Port numbers 0 and 0xFFFF are reserved.
+    #[error("port number {0} is reserved")]
+    ReservedPortNumber(u16),
+    /// `announce_receipt_timeout` must be at least 2.
+    #[error("announce receipt timeout {0} is below 2")]
+    AnnounceReceiptTimeoutTooSmall(u8),
+    /// A log interval outside −7..=7.
+    #[error("log interval {0} is outside -7..=7")]
+    LogIntervalOutOfRange(i8),
+    /// A capacity or duration of zero.
+    #[error("{0} is zero")]
+    Zero(&'static str),
+}
+
+/// Half a Sync exchange.
+#[derive(Clone, Copy, Debug)]
+struct PendingSync {
+    sequence_id: u16,
+    /// Receive timestamp and correctionField of the Sync.
+    sync: Option<(Time, TimeDelta)>,
+    /// preciseOriginTimestamp and correctionField of the Follow_Up.
+    follow_up: Option<(Timestamp, TimeDelta)>,
+}
+
+/// A Delay_Req sent and not yet answered.
+#[derive(Clone, Copy, Debug)]
+struct PendingDelayRequest {
+    sequence_id: u16,
+    token: u64,
+    sent_at: Time,
+    t3: Option<Time>,
+    t4: Option<Time>,
+}
+
+/// The AirPlay receiver: see the [module documentation](self).
+///
+/// `A` is the caller's name for a timing peer: its IP address (without the port, so a peer is
+/// accepted from any source port), or a node number in a simulation.
+#[derive(Debug)]
+pub struct AirplayReceiver<A> {
+    config: ReceiverConfig,
+    port_identity: PortIdentity,
+    state: PortState,
+    peers: Vec<A>,
+    election: Election<A>,
+    grandmaster: Option<GrandmasterInfo<A>>,
+    estimator: AnyEstimator,
+    mapping: Option<ClockMapping>,
+    prediction_error_ns: Option<f64>,
+    accepted_since_start: u32,
+    pending_syncs: VecDeque<PendingSync>,
+    recent_syncs: VecDeque<u16>,
+    /// The latest complete Sync exchange (t1, t2) not yet paired with a Delay_Req exchange.
+    unpaired_sync: Option<(Time, Time)>,
+    last_fed_t2: Option<Time>,
+    last_precise_origin: Option<Timestamp>,
+    stall_since: Option<Time>,
+    stalled: bool,
+    next_wake_at: Option<Time>,
+    pending_delay_requests: VecDeque<PendingDelayRequest>,
+    last_delay_request_at: Option<Time>,
+    last_exchange_at: Option<Time>,
+    path_delay: Option<TimeDelta>,
+    two_way: bool,
+    sequence_id: u16,
+    next_token: u64,
+    transmits: VecDeque<Transmit<A>>,
+    events: VecDeque<ReceiverEvent<A>>,
+    counters: ReceiverCounters,
+}
+
+/// Events kept at most (the oldest go first).
+const EVENT_QUEUE: usize = 256;
+/// Completed Sync sequenceIds remembered to spot duplicates.
+const RECENT_SYNCS: usize = 16;
+/// Delay_Req awaiting answers at most.
+const PENDING_DELAY_REQUESTS: usize = 4;
+
+impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
+    /// A receiver with no timing peers yet, started at `now`.
+    ///
+    /// # Errors
+    /// The [`ReceiverConfigError`] of an invalid configuration.
+    pub fn new(config: ReceiverConfig, now: Time) -> Result<Self, ReceiverConfigError> {
+        config.validate()?;
+        let _ = now;
+        let port_identity = PortIdentity::new(config.clock_identity, config.port_number);
+        Ok(AirplayReceiver {
+            state: PortState::Listening,
+            peers: Vec::new(),
+            election: Election::new(config.max_announcers, port_identity),
+            grandmaster: None,
+            estimator: config.estimator.build(),
+            mapping: None,
+            prediction_error_ns: None,
+            accepted_since_start: 0,
+            pending_syncs: VecDeque::new(),
+            recent_syncs: VecDeque::new(),
+            unpaired_sync: None,
+            last_fed_t2: None,
+            last_precise_origin: None,
+            stall_since: None,
+            stalled: false,
+            next_wake_at: None,
+            pending_delay_requests: VecDeque::new(),
+            last_delay_request_at: None,
+            last_exchange_at: None,
+            path_delay: None,
+            two_way: false,
+            sequence_id: 0,
+            next_token: 0,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            counters: ReceiverCounters::default(),
+            port_identity,
+            config,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ReceiverConfig {
+        &self.config
+    }
+
+    /// This receiver's port identity.
+    pub fn port_identity(&self) -> PortIdentity {
+        self.port_identity
+    }
+
+    /// Replaces the timing peers (RTSP SETUP's timingPeerInfo / timingPeerList, SETPEERS).
+    /// Announces from peers no longer listed are forgotten at once, and the grandmaster is
+    /// elected again among the rest. At most `max_timing_peers` are kept; the number kept is
+    /// returned.
+    pub fn set_timing_peers(&mut self, now: Time, peers: impl IntoIterator<Item = A>) -> usize {
+        self.peers.clear();
+        for peer in peers {
+            if self.peers.len() >= self.config.max_timing_peers {
+                break;
+            }
+            if !self.peers.contains(&peer) {
+                self.peers.push(peer);
+            }
+        }
+        let peers = &self.peers;
+        self.election.retain_addresses(|a| peers.contains(a));
+        self.elect(now);
+        self.peers.len()
+    }
+
+    /// The timing peers in use.
+    pub fn timing_peers(&self) -> &[A] {
+        &self.peers
+    }
+
+    /// The grandmaster followed.
+    pub fn grandmaster(&self) -> Option<GrandmasterInfo<A>> {
+        self.grandmaster
+    }
+
+    /// The latest remote ↔ local mapping.
+    pub fn mapping(&self) -> Option<ClockMapping> {
+        self.mapping
+    }
+
+    /// The state: `Listening`, `Uncalibrated` or `Slave`.
+    pub fn state(&self) -> PortState {
+        self.state
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &ReceiverCounters {
+        &self.counters
+    }
+
+    /// A snapshot for status lines, at local instant `now`.
+    pub fn status(&self, now: Time) -> ReceiverStatus<A> {
+        ReceiverStatus {
+            state: self.state,
+            grandmaster: self.grandmaster,
+            mapping: self.mapping,
+            offset_ns: self
+                .mapping
+                .and_then(|m| i64::try_from(m.offset_at(now).nanos_rounded()).ok()),
+            rate_ppb: self.mapping.map(|m| m.rate_ppb()),
+            path_delay_ns: if self.two_way {
+                self.path_delay
+                    .and_then(|d| i64::try_from(d.nanos_rounded()).ok())
+            } else {
+                None
+            },
+            two_way: self.two_way,
+            error_bound_ns: self.prediction_error_ns.map(|e| 3.0 * e),
+            stalled: self.stalled,
+            timing_peers: self.peers.len(),
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// Hands over one received datagram: its bytes, the timing peer it came from (any source
+    /// port), the port it came in on, and its receive timestamp on the local clock.
+    pub fn handle_datagram(
+        &mut self,
+        now: Time,
+        bytes: &[u8],
+        source: A,
+        port: PortKind,
+        rx_timestamp: Time,
+    ) {
+        let _ = port;
+        self.counters.received += 1;
+        if !self.peers.contains(&source) {
+            self.counters.not_a_peer += 1;
+            return;
+        }
+        let message = match Message::parse(bytes) {
+            Ok(message) => message,
+            Err(_) => {
+                self.counters.malformed += 1;
+                return;
+            }
+        };
+        match message.validate() {
+            Ok(validation) => {
+                if validation.control_field_mismatch.is_some() {
+                    self.counters.control_field_mismatch += 1;
+                }
+            }
+            Err(_) => {
+                self.counters.malformed += 1;
+                return;
+            }
+        }
+        let header = message.header;
+        if header.domain_number != self.config.domain_number {
+            self.counters.wrong_domain += 1;
+            return;
+        }
+        if header.source_port_identity.clock_identity == self.port_identity.clock_identity {
+            self.counters.from_self += 1;
+            return;
+        }
+        match message.body {
+            Body::Announce(announce) => {
+                let timeout = self.announce_timeout(header.log_message_interval);
+                if self.election.record(
+                    now,
+                    source,
+                    header.source_port_identity,
+                    &announce,
+                    timeout,
+                ) {
+                    self.elect(now);
+                } else {
+                    self.counters.announce_table_full += 1;
+                }
+            }
+            Body::Sync { origin_timestamp } => {
+                self.on_sync(now, &header, origin_timestamp, rx_timestamp)
+            }
+            Body::FollowUp {
+                precise_origin_timestamp,
+            } => self.on_follow_up(now, &header, precise_origin_timestamp),
+            Body::DelayResp {
+                receive_timestamp,
+                requesting_port_identity,
+            } => self.on_delay_response(now, &header, receive_timestamp, requesting_port_identity),
+            _ => self.counters.not_used += 1,
+        }
+    }
+
+    /// Hands back the transmit timestamp of a sent Delay_Req (t3), with its token.
+    pub fn handle_transmit_timestamp(
+        &mut self,
+        now: Time,
+        token: TransmitToken,
+        tx_timestamp: Time,
+    ) {
+        if let Some(index) = self
+            .pending_delay_requests
+            .iter()
+            .position(|p| p.token == token.id())
+        {
+            self.pending_delay_requests[index].t3 = Some(tx_timestamp);
+            self.try_complete_delay(now, index);
+        }
+    }
+
+    /// Runs the timers due at `now`: silent peers expire (and the election runs again), a
+    /// stalled grandmaster gets its wake Announce, unanswered Delay_Req are forgotten.
+    pub fn handle_timeout(&mut self, now: Time) {
+        if self.election.expire(now) {
+            self.elect(now);
+        }
+        let timeout = TimeDelta::from_nanos_i128(i128::from(self.config.delay_request_timeout_ns));
+        self.pending_delay_requests
+            .retain(|p| now < p.sent_at + timeout);
+        if self.stalled && self.next_wake_at.is_some_and(|at| now >= at) {
+            self.send_wake_announce(now);
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        let timeout = TimeDelta::from_nanos_i128(i128::from(self.config.delay_request_timeout_ns));
+        let delay = self
+            .pending_delay_requests
+            .iter()
+            .map(|p| p.sent_at + timeout)
+            .min();
+        [self.election.next_expiry(), self.next_wake_at, delay]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The next datagram to send (Delay_Req on the event port, wake Announces on the general
+    /// port), if any.
+    pub fn poll_transmit(&mut self, _now: Time) -> Option<Transmit<A>> {
+        let transmit = self.transmits.pop_front()?;
+        self.counters.sent += 1;
+        Some(transmit)
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<ReceiverEvent<A>> {
+        self.events.pop_front()
+    }
+
+    fn announce_timeout(&self, log_message_interval: i8) -> TimeDelta {
+        let log = i32::from(log_message_interval.clamp(-7, 7));
+        let interval_ns = if log >= 0 {
+            1_000_000_000i128 << log
+        } else {
+            1_000_000_000i128 >> -log
+        };
+        let timeout = interval_ns * i128::from(self.config.announce_receipt_timeout);
+        TimeDelta::from_nanos_i128(timeout.max(i128::from(self.config.min_announce_timeout_ns)))
+    }
+
+    pub(super) fn push_event(&mut self, event: ReceiverEvent<A>) {
+        if self.events.len() >= EVENT_QUEUE {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
+    fn set_state(&mut self, now: Time, to: PortState) {
+        let from = self.state;
+        if from != to {
+            self.state = to;
+            self.push_event(ReceiverEvent::StateChanged { from, to, at: now });
+        }
+    }
+
+    /// Runs the election; on a change of grandmaster everything measured is forgotten.
+    fn elect(&mut self, now: Time) {
+        let best = self.election.best();
+        let same = match (&self.grandmaster, &best) {
+            (Some(current), Some((address, dataset))) => {
+                current.address == *address
+                    && current.source == dataset.sender
+                    && current.identity == dataset.grandmaster_identity
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            if let (Some(current), Some((_, dataset))) = (&mut self.grandmaster, best) {
+                current.dataset = dataset;
+            }
+            return;
+        }
+        self.grandmaster = best.map(|(address, dataset)| GrandmasterInfo {
+            identity: dataset.grandmaster_identity,
+            source: dataset.sender,
+            address,
+            dataset,
+            mastership_start: None,
+        });
+        self.restart_measurement();
+        self.two_way = false;
+        self.last_exchange_at = None;
+        self.path_delay = None;
+        self.stalled = false;
+        self.stall_since = None;
+        self.last_precise_origin = None;
+        self.next_wake_at = None;
+        self.pending_syncs.clear();
+        self.recent_syncs.clear();
+        self.pending_delay_requests.clear();
+        let grandmaster = self.grandmaster;
+        self.push_event(ReceiverEvent::GrandmasterChanged { grandmaster });
+        let state = if grandmaster.is_some() {
+            PortState::Uncalibrated
+        } else {
+            PortState::Listening
+        };
+        // Leave and re-enter `uncalibrated` on a switch, so the change is visible.
+        if state == PortState::Uncalibrated && self.state != PortState::Listening {
+            self.set_state(now, PortState::Listening);
+        }
+        self.set_state(now, state);
+    }
+
+    /// Forgets the estimator's state (new grandmaster, one-way ↔ two-way).
+    fn restart_measurement(&mut self) {
+        self.estimator.reset();
+        self.mapping = None;
+        self.prediction_error_ns = None;
+        self.accepted_since_start = 0;
+        self.unpaired_sync = None;
+        self.last_fed_t2 = None;
+    }
+
+    /// The grandmaster, when `header` comes from its clock (any port number).
+    fn check_from_grandmaster(&mut self, header: &Header) -> Option<GrandmasterInfo<A>> {
+        match self.grandmaster {
+            Some(gm) if gm.source.clock_identity == header.source_port_identity.clock_identity => {
+                Some(gm)
+            }
+            _ => {
+                self.counters.not_from_grandmaster += 1;
+                None
+            }
+        }
+    }
+
+    fn on_sync(&mut self, now: Time, header: &Header, origin: Timestamp, rx_timestamp: Time) {
+        if self.check_from_grandmaster(header).is_none() {
+            return;
+        }
+        let sequence_id = header.sequence_id;
+        if self.recent_syncs.contains(&sequence_id) {
+            self.counters.duplicate += 1;
+            return;
+        }
+        let correction = correction_of(header.correction_field);
+        if !header.flags.two_step() {
+            // One-step: the Sync carries its own precise origin.
+            self.complete_sync(now, sequence_id, origin, correction, rx_timestamp);
+            return;
+        }
+        match self.pending_index(sequence_id) {
+            Some(index) if self.pending_syncs[index].sync.is_some() => {
+                self.counters.duplicate += 1;
+            }
+            Some(index) => {
+                self.pending_syncs[index].sync = Some((rx_timestamp, correction));
+                self.try_complete_sync(now, index);
+            }
+            None => self.add_pending(PendingSync {
+                sequence_id,
+                sync: Some((rx_timestamp, correction)),
+                follow_up: None,
+            }),
+        }
+    }
+
+    fn on_follow_up(&mut self, now: Time, header: &Header, precise_origin: Timestamp) {
+        let Some(gm) = self.check_from_grandmaster(header) else {
+            return;
+        };
+        if gm.mastership_start.is_none() {
+            if let Some(current) = self.grandmaster.as_mut() {
+                current.mastership_start = Some(now);
+            }
+            self.push_event(ReceiverEvent::MastershipStarted {
+                identity: gm.identity,
+                at: now,
+            });
+        }
+        let sequence_id = header.sequence_id;
+        if self.recent_syncs.contains(&sequence_id) {
+            self.counters.duplicate += 1;
+            return;
+        }
+        let follow_up = (precise_origin, correction_of(header.correction_field));
+        match self.pending_index(sequence_id) {
+            Some(index) if self.pending_syncs[index].follow_up.is_some() => {
+                self.counters.duplicate += 1;
+            }
+            Some(index) => {
+                self.pending_syncs[index].follow_up = Some(follow_up);
+                self.try_complete_sync(now, index);
+            }
+            None => self.add_pending(PendingSync {
+                sequence_id,
+                sync: None,
+                follow_up: Some(follow_up),
+            }),
+        }
+    }
+
+    fn pending_index(&self, sequence_id: u16) -> Option<usize> {
+        self.pending_syncs
+            .iter()
+            .position(|p| p.sequence_id == sequence_id)
+    }
+
+    fn add_pending(&mut self, pending: PendingSync) {
+        if self.pending_syncs.len() >= self.config.pending_syncs {
+            self.pending_syncs.pop_front();
+        }
+        self.pending_syncs.push_back(pending);
+    }
+
+    fn try_complete_sync(&mut self, now: Time, index: usize) {
+        let pending = self.pending_syncs[index];
+        if let (Some((t2, sync_correction)), Some((origin, follow_up_correction))) =
+            (pending.sync, pending.follow_up)
+        {
+            self.pending_syncs.remove(index);
+            let correction = sync_correction + follow_up_correction;
+            self.complete_sync(now, pending.sequence_id, origin, correction, t2);
+        }
+    }
+}
+
+mod measure;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,291 @@
+//! The receiver against hand-made Apple-style traffic.
+
+use super::*;
+use crate::airplay::ReceiverEvent;
+use crate::engine::Destination;
+use aptp_wire::{Flags, FollowUpInformation};
+
+const GM: ClockIdentity = ClockIdentity([0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x00, 0x08]);
+const OTHER: ClockIdentity = ClockIdentity([0x77, 0x22, 0x33, 0x44, 0x55, 0x66, 0x00, 0x08]);
+const ME: ClockIdentity = ClockIdentity([0xaa; 8]);
+
+fn at(ms: u64) -> Time {
+    Time::from_nanos(1_000_000_000_000 + ms * 1_000_000)
+}
+
+/// A grandmaster whose clock reads local + `offset`, sending like a HomePod.
+struct Apple {
+    port: PortIdentity,
+    offset: TimeDelta,
+    sequence_id: u16,
+    priority2: u8,
+}
+
+impl Apple {
+    fn new(clock: ClockIdentity, offset_ms: i64, priority2: u8) -> Self {
+        Apple {
+            port: PortIdentity::new(clock, 0x8005),
+            offset: TimeDelta::from_millis(offset_ms),
+            sequence_id: 0,
+            priority2,
+        }
+    }
+
+    fn announce(&self) -> Vec<u8> {
+        let announce =
+            aptp_wire::airplay::announce(self.port, self.sequence_id, self.priority2).unwrap();
+        let mut bytes = vec![0; announce.buffer_len()];
+        announce.emit(&mut bytes).unwrap();
+        bytes
+    }
+
+    /// Sync (flags 0x0608, controlField 0) and the 96-byte Follow_Up for a Sync sent at
+    /// local instant `sent`.
+    fn sync_follow_up(&mut self, sent: Time) -> (Vec<u8>, Vec<u8>) {
+        self.sequence_id = self.sequence_id.wrapping_add(1);
+        let sync = Message::sync(self.port, self.sequence_id, Timestamp::ZERO)
+            .with_major_sdo_id(1)
+            .with_flags(Flags(0x0608))
+            .with_log_message_interval(-3);
+        let mut sync_bytes = vec![0; sync.buffer_len()];
+        sync.emit(&mut sync_bytes).unwrap();
+        let origin = sent + self.offset;
+        let (secs, nanos) = origin.to_secs_nanos().unwrap();
+        let follow_up = aptp_wire::airplay::follow_up(
+            self.port,
+            self.sequence_id,
+            Timestamp::new(secs, nanos).unwrap(),
+            FollowUpInformation::default(),
+        )
+        .unwrap();
+        let mut follow_up_bytes = vec![0; follow_up.buffer_len()];
+        follow_up.emit(&mut follow_up_bytes).unwrap();
+        follow_up_bytes[32] = 0; // controlField 0 instead of 2: a quirk to tolerate
+        (sync_bytes, follow_up_bytes)
+    }
+}
+
+fn receiver() -> AirplayReceiver<u8> {
+    let config = ReceiverConfig {
+        delay_requests: false,
+        stall_timeout_ns: 2_000_000_000,
+        ..ReceiverConfig::new(ME)
+    };
+    AirplayReceiver::new(config, at(0)).unwrap()
+}
+
+/// Runs `gm` from `peer` for `ms` from `start`, one-way delay 1 ms, Follow_Up 5 ms after.
+fn run(receiver: &mut AirplayReceiver<u8>, gm: &mut Apple, peer: u8, start: u64, ms: u64) {
+    let mut t = start;
+    while t < start + ms {
+        if t % 250 == 0 {
+            receiver.handle_datagram(at(t), &gm.announce(), peer, PortKind::General, at(t));
+        }
+        let (sync, follow_up) = gm.sync_follow_up(at(t));
+        let arrival = at(t) + TimeDelta::from_millis(1);
+        receiver.handle_datagram(arrival, &sync, peer, PortKind::Event, arrival);
+        let late = arrival + TimeDelta::from_millis(5);
+        receiver.handle_datagram(late, &follow_up, peer, PortKind::General, late);
+        receiver.handle_timeout(late);
+        t += 125;
+    }
+}
+
+fn events(receiver: &mut AirplayReceiver<u8>) -> Vec<ReceiverEvent<u8>> {
+    core::iter::from_fn(|| receiver.poll_event()).collect()
+}
+
+#[test]
+fn follows_an_apple_grandmaster_one_way_from_the_sync_receipt() {
+    let mut receiver = receiver();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 2_500, 248);
+    run(&mut receiver, &mut gm, 1, 0, 5_000);
+    let status = receiver.status(at(5_000));
+    assert_eq!(status.state, PortState::Slave);
+    let grandmaster = status.grandmaster.unwrap();
+    assert_eq!(grandmaster.identity, GM);
+    assert_eq!(grandmaster.address, 1);
+    assert_eq!(grandmaster.mastership_start, Some(at(6)));
+    assert!(!status.two_way);
+    // One way: the 1 ms path delay is inside the offset, the 5 ms Follow_Up lag is not.
+    let offset = status.offset_ns.unwrap();
+    assert!((offset - 2_499_000_000).abs() < 1_000, "{offset}");
+    assert!(status.counters.control_field_mismatch > 0);
+    assert!(status.error_bound_ns.unwrap() < 1_000.0);
+    let events = events(&mut receiver);
+    assert!(events.iter().any(
+        |e| matches!(e, ReceiverEvent::MastershipStarted { identity, .. } if *identity == GM)
+    ));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, ReceiverEvent::MappingUpdated { .. })));
+}
+
+#[test]
+fn other_addresses_are_ignored_and_counted_and_peer_lists_replace() {
+    let mut receiver = receiver();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 10, 248);
+    run(&mut receiver, &mut gm, 9, 0, 1_000);
+    assert!(receiver.grandmaster().is_none());
+    assert!(receiver.counters().not_a_peer >= 16);
+    run(&mut receiver, &mut gm, 1, 1_000, 1_000);
+    assert_eq!(receiver.grandmaster().unwrap().identity, GM);
+    // The sender leaves the peer list: nothing is followed any more.
+    events(&mut receiver);
+    receiver.set_timing_peers(at(2_000), [2, 3]);
+    assert!(receiver.grandmaster().is_none());
+    assert_eq!(receiver.state(), PortState::Listening);
+    assert!(
+        events(&mut receiver).contains(&ReceiverEvent::GrandmasterChanged { grandmaster: None })
+    );
+    // Garbage from a peer is counted, never a panic.
+    receiver.handle_datagram(
+        at(2_001),
+        &[0x1b, 0x02, 0x00],
+        2,
+        PortKind::General,
+        at(2_001),
+    );
+    assert_eq!(receiver.counters().malformed, 1);
+}
+
+#[test]
+fn the_peers_elect_the_grandmaster_and_a_switch_restarts_the_mapping() {
+    let mut receiver = receiver();
+    receiver.set_timing_peers(at(0), [1, 2]);
+    let mut phone = Apple::new(OTHER, 50, 248);
+    let mut homepod = Apple::new(GM, -70, 239);
+    for t in (0..3_000).step_by(125) {
+        for (gm, peer) in [(&mut phone, 1), (&mut homepod, 2)] {
+            if t % 250 == 0 {
+                receiver.handle_datagram(at(t), &gm.announce(), peer, PortKind::General, at(t));
+            }
+            let (sync, follow_up) = gm.sync_follow_up(at(t));
+            receiver.handle_datagram(at(t), &sync, peer, PortKind::Event, at(t));
+            receiver.handle_datagram(at(t), &follow_up, peer, PortKind::General, at(t));
+        }
+        receiver.handle_timeout(at(t));
+    }
+    // priority2 239 beats 248: the HomePod, not the phone.
+    assert_eq!(receiver.grandmaster().unwrap().identity, GM);
+    assert!(receiver.counters().not_from_grandmaster > 0);
+    let offset = receiver.status(at(3_000)).offset_ns.unwrap();
+    assert!((offset + 70_000_000).abs() < 1_000, "{offset}");
+    events(&mut receiver);
+    // The HomePod goes silent: after its announce timeout the phone is followed.
+    run(&mut receiver, &mut phone, 1, 3_000, 4_000);
+    assert_eq!(receiver.grandmaster().unwrap().identity, OTHER);
+    let offset = receiver.status(at(7_000)).offset_ns.unwrap();
+    // One way: the 1 ms path delay of `run` is inside the offset.
+    assert!((offset - 49_000_000).abs() < 1_000, "{offset}");
+    let events = events(&mut receiver);
+    assert!(events.iter().any(|e| matches!(e, ReceiverEvent::GrandmasterChanged { grandmaster: Some(g) } if g.identity == OTHER)));
+}
+
+#[test]
+fn a_stalled_grandmaster_is_woken_with_announces() {
+    let mut receiver = receiver();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 0, 248);
+    run(&mut receiver, &mut gm, 1, 0, 1_000);
+    events(&mut receiver);
+    // The clock stops: every Follow_Up carries the same preciseOriginTimestamp.
+    let frozen = gm.offset;
+    for t in (1_000..4_000).step_by(125) {
+        gm.offset = frozen - TimeDelta::from_millis(t as i64 - 1_000);
+        let (sync, follow_up) = gm.sync_follow_up(at(t));
+        if t % 250 == 0 {
+            receiver.handle_datagram(at(t), &gm.announce(), 1, PortKind::General, at(t));
+        }
+        receiver.handle_datagram(at(t), &sync, 1, PortKind::Event, at(t));
+        receiver.handle_datagram(at(t), &follow_up, 1, PortKind::General, at(t));
+        receiver.handle_timeout(at(t));
+    }
+    let status = receiver.status(at(4_000));
+    assert!(status.stalled);
+    assert!(status.counters.stalled_follow_ups > 16);
+    let events = events(&mut receiver);
+    assert!(events.iter().any(
+        |e| matches!(e, ReceiverEvent::GrandmasterStalled { identity, .. } if *identity == GM)
+    ));
+    let wake = receiver.poll_transmit(at(4_000)).unwrap();
+    assert_eq!(wake.destination, Destination::Unicast(1));
+    assert_eq!(wake.port, PortKind::General);
+    assert!(matches!(
+        Message::parse(&wake.bytes).unwrap().body,
+        Body::Announce(_)
+    ));
+    assert!(status.counters.wake_announces >= 1);
+    // It runs again.
+    gm.offset = TimeDelta::ZERO;
+    run(&mut receiver, &mut gm, 1, 4_000, 500);
+    assert!(!receiver.status(at(4_500)).stalled);
+    assert!(core::iter::from_fn(|| receiver.poll_event())
+        .any(|e| e == ReceiverEvent::GrandmasterResumed { identity: GM }));
+}
+
+#[test]
+fn delay_resp_is_matched_by_sequence_and_requesting_port_not_port_number() {
+    let config = ReceiverConfig::new(ME);
+    let mut receiver: AirplayReceiver<u8> = AirplayReceiver::new(config, at(0)).unwrap();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 1_000, 248);
+    let delay = TimeDelta::from_micros(300);
+    for t in (0..4_000).step_by(125) {
+        if t % 250 == 0 {
+            receiver.handle_datagram(at(t), &gm.announce(), 1, PortKind::General, at(t));
+        }
+        let (sync, follow_up) = gm.sync_follow_up(at(t));
+        let arrival = at(t) + delay;
+        receiver.handle_datagram(arrival, &sync, 1, PortKind::Event, arrival);
+        receiver.handle_datagram(arrival, &follow_up, 1, PortKind::General, arrival);
+        while let Some(transmit) = receiver.poll_transmit(arrival) {
+            let request = Message::parse(&transmit.bytes).unwrap();
+            let Body::DelayReq { .. } = request.body else {
+                panic!("{request:?}")
+            };
+            let sent = arrival + TimeDelta::from_micros(10);
+            receiver.handle_transmit_timestamp(sent, transmit.timestamp_token.unwrap(), sent);
+            let (secs, nanos) = (sent + delay + gm.offset).to_secs_nanos().unwrap();
+            // A HomePod mini: another port number, controlField 0.
+            let mut response = Message::delay_resp(
+                PortIdentity::new(GM, 0x8009),
+                request.header.sequence_id,
+                Timestamp::new(secs, nanos).unwrap(),
+                request.header.source_port_identity,
+            )
+            .with_flags(Flags(0x0608));
+            response.header.control_field = 0;
+            let mut bytes = vec![0; response.buffer_len()];
+            response.emit(&mut bytes).unwrap();
+            // Another receiver's answer first: not ours.
+            let mut foreign = response;
+            foreign.body = Body::DelayResp {
+                receive_timestamp: Timestamp::new(secs, nanos).unwrap(),
+                requesting_port_identity: PortIdentity::new(OTHER, 1),
+            };
+            let mut foreign_bytes = vec![0; foreign.buffer_len()];
+            foreign.emit(&mut foreign_bytes).unwrap();
+            let back = sent + delay + delay;
+            receiver.handle_datagram(back, &foreign_bytes, 1, PortKind::General, back);
+            receiver.handle_datagram(back, &bytes, 1, PortKind::General, back);
+        }
+        receiver.handle_timeout(at(t + 1));
+    }
+    let status = receiver.status(at(4_000));
+    assert!(status.two_way);
+    assert_eq!(
+        status.path_delay_ns.map(|d| (d - 300_000).abs() < 100),
+        Some(true),
+        "{status:?}"
+    );
+    // Two way: the path delay is out of the offset.
+    assert!(
+        (status.offset_ns.unwrap() - 1_000_000_000).abs() < 1_000,
+        "{status:?}"
+    );
+    assert!(status.counters.unmatched > 0);
+    assert!(status.counters.delay_responses > 16);
+}

@@ -1,0 +1,524 @@
+//! The AirPlay sender (grandmaster) role, sans-IO.
+//!
+//! Serves the AirPlay profile (ptp-brief §4) to a peer list that the application replaces at
+//! any time, so that Apple devices, nqptp and aptp receivers all follow it:
+//!
+//! - every 2^`log_sync_interval` s (8 Hz) a round: each peer in turn gets a unicast Sync
+//!   (event port, flags 0x0608) and, *as soon as that Sync's transmit timestamp is handed
+//!   back*, its own Follow_Up (general port, 96 bytes with the 802.1AS information TLV and
+//!   Apple's clock-identity TLV) carrying that timestamp. The next peer's Sync is not released
+//!   before that Follow_Up ([`poll_transmit`](AirplaySender::poll_transmit) returns it first),
+//!   so no peer's Follow_Up waits behind the others' Syncs;
+//! - the order of the peers rotates every round (a fixed order made the first peer ~100 µs
+//!   worse for nqptp);
+//! - an Announce (64 bytes + PATH_TRACE, priority1/2 248, clockAccuracy 0xFE) goes to a peer
+//!   before its first Follow_Up, then every 2^`log_announce_interval` s;
+//! - Delay_Req from anyone is answered with a Delay_Resp.
+//!
+//! The sender's timescale is the caller's local clock: a Follow_Up's preciseOriginTimestamp is
+//! the Sync's transmit instant. [`AirplaySender::network_time`] gives "now" as AirPlay's
+//! `(networkTimeSecs, networkTimeFrac)` for SETRATEANCHORTIME.
+
+use super::wire_time::timestamp_of;
+use crate::engine::{Destination, PortKind, Transmit, TransmitToken};
+use aptp_clock::{Time, TimeDelta};
+use aptp_wire::airplay::APPLE_MAJOR_SDO_ID;
+use aptp_wire::{
+    AnnounceBody, Body, ClockAccuracy, ClockIdentity, ClockQuality, Flags, FollowUpInformation,
+    Message, PathTrace, PortIdentity, TimeSource, Timestamp, TlvBuf, TlvRepr,
+};
+use core::fmt::Debug;
+use std::collections::VecDeque;
+use thiserror::Error;
+
+/// How the sender serves; [`SenderConfig::new`] gives the AirPlay profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SenderConfig {
+    /// The grandmaster's clock identity (the timeline id of SETRATEANCHORTIME).
+    pub clock_identity: ClockIdentity,
+    /// The port number. Default 1.
+    pub port_number: u16,
+    /// domainNumber. Default 0.
+    pub domain_number: u8,
+    /// grandmasterPriority1. Default 248.
+    pub priority1: u8,
+    /// grandmasterPriority2. Default 248.
+    pub priority2: u8,
+    /// clockClass. Default 248.
+    pub clock_class: u8,
+    /// clockAccuracy. Default 0xFE.
+    pub clock_accuracy: u8,
+    /// offsetScaledLogVariance. Default 0xFFFF.
+    pub offset_scaled_log_variance: u16,
+    /// Sync every 2^n s. Default −3 (8 Hz).
+    pub log_sync_interval: i8,
+    /// Announce every 2^n s. Default 0.
+    pub log_announce_interval: i8,
+    /// Peers served at most. Default 4096.
+    pub max_peers: usize,
+    /// How long a Sync waits for its transmit timestamp before its Follow_Up is given up
+    /// (ns). Default 50 ms.
+    pub transmit_timestamp_timeout_ns: u64,
+}
+
+impl SenderConfig {
+    /// The AirPlay profile for the clock `clock_identity`.
+    pub fn new(clock_identity: ClockIdentity) -> Self {
+        SenderConfig {
+            clock_identity,
+            port_number: 1,
+            domain_number: 0,
+            priority1: 248,
+            priority2: 248,
+            clock_class: 248,
+            clock_accuracy: 0xFE,
+            offset_scaled_log_variance: 0xFFFF,
+            log_sync_interval: -3,
+            log_announce_interval: 0,
+            max_peers: 4096,
+            transmit_timestamp_timeout_ns: 50_000_000,
+        }
+    }
+
+    /// Checks the options.
+    ///
+    /// # Errors
+    /// [`SenderConfigError`] naming the first bad option.
+    pub fn validate(&self) -> Result<(), SenderConfigError> {
+        if self.port_number == 0 || self.port_number == 0xFFFF {
+            return Err(SenderConfigError::ReservedPortNumber(self.port_number));
+        }
+        for value in [self.log_sync_interval, self.log_announce_interval] {
+            if !(-7..=7).contains(&value) {
+                return Err(SenderConfigError::LogIntervalOutOfRange(value));
+            }
+        }
+        if self.max_peers == 0 {
+            return Err(SenderConfigError::Zero("max_peers"));
+        }
+        if self.transmit_timestamp_timeout_ns == 0 {
+            return Err(SenderConfigError::Zero("transmit_timestamp_timeout_ns"));
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`SenderConfig`] was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SenderConfigError {
+    /// Port numbers 0 and 0xFFFF are reserved.
+    #[error("port number {0} is reserved")]
+    ReservedPortNumber(u16),
+    /// A log interval outside −7..=7.
+    #[error("log interval {0} is outside -7..=7")]
+    LogIntervalOutOfRange(i8),
+    /// A capacity or duration of zero.
+    #[error("{0} is zero")]
+    Zero(&'static str),
+}
+
+/// What the sender sent, answered and gave up.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SenderCounters {
+    /// Syncs sent.
+    pub syncs: u64,
+    /// Follow_Ups sent.
+    pub follow_ups: u64,
+    /// Announces sent.
+    pub announces: u64,
+    /// Delay_Resp sent.
+    pub delay_responses: u64,
+    /// Datagrams handed in.
+    pub received: u64,
+    /// Not a valid PTP message.
+    pub malformed: u64,
+    /// Valid, but nothing a grandmaster answers (Announce, Sync... from others).
+    pub not_used: u64,
+    /// Syncs whose transmit timestamp never came (no Follow_Up sent).
+    pub missing_timestamps: u64,
+    /// Rounds started before the previous one was sent completely (the rest was dropped).
+    pub rounds_overrun: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Peer<A> {
+    address: A,
+    announce_due: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct AwaitedSync<A> {
+    token: u64,
+    address: A,
+    sequence_id: u16,
+    give_up_at: Time,
+}
+
+/// The AirPlay grandmaster: see the [module documentation](self). `A` is the caller's name
+/// for a peer (an IP address, a node number).
+#[derive(Debug)]
+pub struct AirplaySender<A> {
+    config: SenderConfig,
+    port_identity: PortIdentity,
+    peers: Vec<Peer<A>>,
+    round: VecDeque<A>,
+    round_count: usize,
+    sync_sequence_id: u16,
+    announce_sequence_id: u16,
+    next_sync_at: Time,
+    next_announce_at: Time,
+    awaited: Option<AwaitedSync<A>>,
+    next_token: u64,
+    urgent: VecDeque<Transmit<A>>,
+    counters: SenderCounters,
+}
+
+fn log_interval(log: i8) -> TimeDelta {
+    let log = i32::from(log.clamp(-7, 7));
+    TimeDelta::from_nanos_i128(if log >= 0 {
+        1_000_000_000i128 << log
+    } else {
+        1_000_000_000i128 >> -log
+    })
+}
+
+impl<A: Copy + Eq + Debug> AirplaySender<A> {
+    /// A sender with no peers, whose first round is due at `now`.
+    ///
+    /// # Errors
+    /// The [`SenderConfigError`] of an invalid configuration.
+    pub fn new(config: SenderConfig, now: Time) -> Result<Self, SenderConfigError> {
+        config.validate()?;
+        Ok(AirplaySender {
+            port_identity: PortIdentity::new(config.clock_identity, config.port_number),
+            peers: Vec::new(),
+            round: VecDeque::new(),
+            round_count: 0,
+            sync_sequence_id: 0,
+            announce_sequence_id: 0,
+            next_sync_at: now,
+            next_announce_at: now,
+            awaited: None,
+            next_token: 0,
+            urgent: VecDeque::new(),
+            counters: SenderCounters::default(),
+            config,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &SenderConfig {
+        &self.config
+    }
+
+    /// The grandmaster's port identity.
+    pub fn port_identity(&self) -> PortIdentity {
+        self.port_identity
+    }
+
+    /// SETRATEANCHORTIME's networkTimeTimelineID: the clock identity as a big-endian u64.
+    pub fn timeline_id(&self) -> u64 {
+        u64::from_be_bytes(self.config.clock_identity.0)
+    }
+
+    /// "Now" in the sender's timescale as AirPlay's `(networkTimeSecs, networkTimeFrac)`, for
+    /// a local instant `now` (the sender's timescale is its local clock); `None` before the
+    /// epoch.
+    pub fn network_time(&self, now: Time) -> Option<(u64, u64)> {
+        now.to_secs_fraction()
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &SenderCounters {
+        &self.counters
+    }
+
+    /// Replaces the peers. A new peer gets an Announce before its first Follow_Up; peers that
+    /// stay keep their state; peers that left get nothing more. At most `max_peers` are kept;
+    /// the number kept is returned.
+    pub fn set_peers(&mut self, peers: impl IntoIterator<Item = A>) -> usize {
+        let mut next: Vec<Peer<A>> = Vec::new();
+        for address in peers {
+            if next.len() >= self.config.max_peers {
+                break;
+            }
+            if next.iter().any(|p| p.address == address) {
+                continue;
+            }
+            let known = self.peers.iter().find(|p| p.address == address).copied();
+            next.push(known.unwrap_or(Peer {
+                address,
+                announce_due: true,
+            }));
+        }
+        self.peers = next;
+        let peers = &self.peers;
+        self.round.retain(|a| peers.iter().any(|p| p.address == *a));
+        self.peers.len()
+    }
+
+    /// The peers served, in the order given.
+    pub fn peers(&self) -> impl Iterator<Item = A> + '_ {
+        self.peers.iter().map(|p| p.address)
+    }
+
+    /// Hands over a received datagram: a Delay_Req (from anyone) is answered with its receive
+    /// timestamp; anything else is counted.
+    pub fn handle_datagram(
+        &mut self,
+        now: Time,
+        bytes: &[u8],
+        source: A,
+        port: PortKind,
+        rx_timestamp: Time,
+    ) {
+        let _ = (now, port);
+        self.counters.received += 1;
+        let Ok(message) = Message::parse(bytes) else {
+            self.counters.malformed += 1;
+            return;
+        };
+        if message.validate().is_err() {
+            self.counters.malformed += 1;
+            return;
+        }
+        let header = message.header;
+        if header.domain_number != self.config.domain_number
+            || !matches!(message.body, Body::DelayReq { .. })
+        {
+            self.counters.not_used += 1;
+            return;
+        }
+        let Some((receive_timestamp, rest)) = timestamp_of(rx_timestamp) else {
+            self.counters.malformed += 1;
+            return;
+        };
+        // t4 = receiveTimestamp − correctionField: the sub-nanosecond rest goes in negated.
+        let correction = aptp_wire::TimeInterval(rest.0.saturating_neg());
+        let response = Message::delay_resp(
+            self.port_identity,
+            header.sequence_id,
+            receive_timestamp,
+            header.source_port_identity,
+        )
+        .with_major_sdo_id(header.major_sdo_id)
+        .with_domain_number(self.config.domain_number)
+        .with_flags(Flags(
+            Flags::TWO_STEP.0 | Flags::UNICAST.0 | Flags::PTP_TIMESCALE.0,
+        ))
+        .with_log_message_interval(self.config.log_sync_interval)
+        .with_correction_field(correction);
+        if let Some(bytes) = emit(&response) {
+            self.counters.delay_responses += 1;
+            self.urgent.push_back(Transmit {
+                destination: Destination::Unicast(source),
+                port: PortKind::General,
+                bytes,
+                timestamp_token: None,
+            });
+        }
+    }
+
+    /// Hands back a Sync's transmit timestamp: that peer's Follow_Up is the next datagram.
+    pub fn handle_transmit_timestamp(
+        &mut self,
+        now: Time,
+        token: TransmitToken,
+        tx_timestamp: Time,
+    ) {
+        let _ = now;
+        let Some(awaited) = self.awaited else {
+            return;
+        };
+        if awaited.token != token.id() {
+            return;
+        }
+        self.awaited = None;
+        if let Some(follow_up) = self.follow_up(awaited.address, awaited.sequence_id, tx_timestamp)
+        {
+            self.counters.follow_ups += 1;
+            self.urgent.push_front(follow_up);
+        }
+    }
+
+    /// Runs the timers due at `now`: a new Sync round, Announces due, a transmit timestamp
+    /// given up.
+    pub fn handle_timeout(&mut self, now: Time) {
+        if let Some(awaited) = self.awaited {
+            if now >= awaited.give_up_at {
+                self.awaited = None;
+                self.counters.missing_timestamps += 1;
+            }
+        }
+        if now >= self.next_announce_at {
+            for peer in &mut self.peers {
+                peer.announce_due = true;
+            }
+            self.next_announce_at = next_deadline(
+                self.next_announce_at,
+                now,
+                log_interval(self.config.log_announce_interval),
+            );
+        }
+        if now >= self.next_sync_at {
+            self.start_round();
+            self.next_sync_at = next_deadline(
+                self.next_sync_at,
+                now,
+                log_interval(self.config.log_sync_interval),
+            );
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        let mut next = self.next_sync_at.min(self.next_announce_at);
+        if let Some(awaited) = self.awaited {
+            next = next.min(awaited.give_up_at);
+        }
+        Some(next)
+    }
+
+    /// The next datagram to send. While a Sync's transmit timestamp is awaited, only a
+    /// Follow_Up or Delay_Resp can come out (the next peer's Sync waits).
+    pub fn poll_transmit(&mut self, now: Time) -> Option<Transmit<A>> {
+        if let Some(transmit) = self.urgent.pop_front() {
+            return Some(transmit);
+        }
+        if self.awaited.is_some() {
+            return None;
+        }
+        let address = self.round.pop_front()?;
+        let index = self.peers.iter().position(|p| p.address == address)?;
+        if self.peers[index].announce_due {
+            self.peers[index].announce_due = false;
+            // Its Sync comes right after.
+            self.round.push_front(address);
+            return self.announce(address);
+        }
+        let sequence_id = self.sync_sequence_id;
+        let token = self.next_token;
+        self.next_token += 1;
+        let (origin, _) = timestamp_of(now).unwrap_or((Timestamp::ZERO, Default::default()));
+        let sync = Message::sync(self.port_identity, sequence_id, origin)
+            .with_major_sdo_id(APPLE_MAJOR_SDO_ID)
+            .with_domain_number(self.config.domain_number)
+            .with_flags(Flags(
+                Flags::TWO_STEP.0 | Flags::UNICAST.0 | Flags::PTP_TIMESCALE.0,
+            ))
+            .with_log_message_interval(self.config.log_sync_interval);
+        let bytes = emit(&sync)?;
+        self.awaited = Some(AwaitedSync {
+            token,
+            address,
+            sequence_id,
+            give_up_at: now
+                + TimeDelta::from_nanos_i128(i128::from(self.config.transmit_timestamp_timeout_ns)),
+        });
+        self.counters.syncs += 1;
+        Some(Transmit {
+            destination: Destination::Unicast(address),
+            port: PortKind::Event,
+            bytes,
+            timestamp_token: Some(TransmitToken(token)),
+        })
+    }
+
+    fn start_round(&mut self) {
+        if !self.round.is_empty() {
+            self.counters.rounds_overrun += 1;
+            self.round.clear();
+        }
+        self.sync_sequence_id = self.sync_sequence_id.wrapping_add(1);
+        let count = self.peers.len();
+        if count == 0 {
+            return;
+        }
+        let first = self.round_count % count;
+        self.round_count = self.round_count.wrapping_add(1);
+        self.round
+            .extend((0..count).map(|i| self.peers[(first + i) % count].address));
+    }
+
+    fn announce(&mut self, address: A) -> Option<Transmit<A>> {
+        let sequence_id = self.announce_sequence_id;
+        self.announce_sequence_id = sequence_id.wrapping_add(1);
+        let body = AnnounceBody {
+            origin_timestamp: Timestamp::ZERO,
+            current_utc_offset: 37,
+            reserved: 0,
+            grandmaster_priority1: self.config.priority1,
+            grandmaster_clock_quality: ClockQuality {
+                clock_class: self.config.clock_class,
+                clock_accuracy: ClockAccuracy(self.config.clock_accuracy),
+                offset_scaled_log_variance: self.config.offset_scaled_log_variance,
+            },
+            grandmaster_priority2: self.config.priority2,
+            grandmaster_identity: self.config.clock_identity,
+            steps_removed: 0,
+            time_source: TimeSource::INTERNAL_OSCILLATOR,
+        };
+        let path = [self.config.clock_identity];
+        let mut tlvs: TlvBuf<12> = TlvBuf::new();
+        tlvs.push(&TlvRepr::PathTrace(PathTrace::from_identities(&path)))
+            .ok()?;
+        let message = Message::announce(self.port_identity, sequence_id, body)
+            .with_major_sdo_id(APPLE_MAJOR_SDO_ID)
+            .with_domain_number(self.config.domain_number)
+            .with_flags(Flags(Flags::UNICAST.0 | Flags::PTP_TIMESCALE.0))
+            .with_log_message_interval(self.config.log_announce_interval)
+            .with_tlvs(tlvs.tlvs())
+            .ok()?;
+        let bytes = emit(&message)?;
+        self.counters.announces += 1;
+        Some(Transmit {
+            destination: Destination::Unicast(address),
+            port: PortKind::General,
+            bytes,
+            timestamp_token: None,
+        })
+    }
+
+    fn follow_up(&self, address: A, sequence_id: u16, tx_timestamp: Time) -> Option<Transmit<A>> {
+        let (precise_origin, rest) = timestamp_of(tx_timestamp)?;
+        let follow_up = aptp_wire::airplay::follow_up(
+            self.port_identity,
+            sequence_id,
+            precise_origin,
+            FollowUpInformation::default(),
+        )
+        .ok()?;
+        let mut bytes = vec![0; follow_up.buffer_len()];
+        follow_up.emit(&mut bytes).ok()?;
+        // The sub-nanosecond rest of the timestamp in correctionField (bytes 8..16), and the
+        // configured domain (byte 4).
+        bytes[8..16].copy_from_slice(&rest.0.to_be_bytes());
+        bytes[4] = self.config.domain_number;
+        Some(Transmit {
+            destination: Destination::Unicast(address),
+            port: PortKind::General,
+            bytes,
+            timestamp_token: None,
+        })
+    }
+}
+
+/// The next periodic deadline after `previous`, skipping missed ones.
+fn next_deadline(previous: Time, now: Time, interval: TimeDelta) -> Time {
+    let next = previous + interval;
+    if next <= now {
+        now + interval
+    } else {
+        next
+    }
+}
+
+fn emit(message: &Message<'_>) -> Option<Vec<u8>> {
+    let mut bytes = vec![0; message.buffer_len()];
+    message.emit(&mut bytes).ok()?;
+    Some(bytes)
+}
+
+#[cfg(test)]
+mod tests;

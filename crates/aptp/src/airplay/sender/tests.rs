@@ -1,0 +1,228 @@
+//! The sender's profile, message by message.
+
+use super::*;
+use aptp_wire::{MessageType, Tlv};
+
+const ME: ClockIdentity = ClockIdentity([0x42; 8]);
+
+fn at(ms: u64) -> Time {
+    Time::from_nanos(2_000_000_000_000 + ms * 1_000_000)
+}
+
+/// Everything the sender sends at `now`, each Sync's timestamp handed back at once
+/// (`stamp + 3 ns`).
+fn drain(sender: &mut AirplaySender<u8>, now: Time) -> Vec<Transmit<u8>> {
+    let mut out = Vec::new();
+    while let Some(transmit) = sender.poll_transmit(now) {
+        if let Some(token) = &transmit.timestamp_token {
+            let token = TransmitToken(token.id());
+            sender.handle_transmit_timestamp(now, token, now + TimeDelta::from_nanos(3));
+        }
+        out.push(transmit);
+    }
+    out
+}
+
+fn kind(transmit: &Transmit<u8>) -> MessageType {
+    Message::parse(&transmit.bytes).unwrap().header.message_type
+}
+
+#[test]
+fn announce_first_then_each_sync_followed_at_once_by_its_follow_up() {
+    let mut sender = AirplaySender::new(SenderConfig::new(ME), at(0)).unwrap();
+    sender.set_peers([1, 2, 3]);
+    sender.handle_timeout(at(0));
+    let round = drain(&mut sender, at(0));
+    let kinds: Vec<_> = round.iter().map(|t| (kind(t), t.destination)).collect();
+    let mut expected = Vec::new();
+    for peer in [1, 2, 3] {
+        expected.push((MessageType::ANNOUNCE, Destination::Unicast(peer)));
+        expected.push((MessageType::SYNC, Destination::Unicast(peer)));
+        expected.push((MessageType::FOLLOW_UP, Destination::Unicast(peer)));
+    }
+    assert_eq!(kinds, expected);
+    // Ports: Sync on the event port, the rest on the general port.
+    for transmit in &round {
+        let event = kind(transmit) == MessageType::SYNC;
+        assert_eq!(
+            transmit.port,
+            if event {
+                PortKind::Event
+            } else {
+                PortKind::General
+            }
+        );
+        assert_eq!(transmit.timestamp_token.is_some(), event);
+    }
+    // The profile: majorSdoId 1, flags, intervals, the Follow_Up's own timestamp and TLVs.
+    let sync = Message::parse(&round[1].bytes).unwrap();
+    assert_eq!(
+        (
+            sync.header.major_sdo_id,
+            sync.header.flags.0,
+            sync.header.log_message_interval
+        ),
+        (1, 0x0608, -3)
+    );
+    let follow_up = Message::parse(&round[2].bytes).unwrap();
+    assert_eq!(round[2].bytes.len(), 96);
+    assert_eq!(
+        (
+            follow_up.header.flags.0,
+            follow_up.header.log_message_interval
+        ),
+        (0x0408, -3)
+    );
+    assert_eq!(follow_up.header.sequence_id, sync.header.sequence_id);
+    let Body::FollowUp {
+        precise_origin_timestamp,
+    } = follow_up.body
+    else {
+        panic!()
+    };
+    let expected_origin = at(0) + TimeDelta::from_nanos(3);
+    assert_eq!(
+        crate::airplay::wire_time::time_of(precise_origin_timestamp),
+        Some(expected_origin)
+    );
+    let tlvs: Vec<Tlv<'_>> = follow_up.tlvs.map(|t| t.unwrap()).collect();
+    assert_eq!(tlvs.len(), 2);
+    let announce = Message::parse(&round[0].bytes).unwrap();
+    assert!(round[0].bytes.len() >= 64);
+    let Body::Announce(body) = announce.body else {
+        panic!()
+    };
+    assert_eq!(
+        (body.grandmaster_priority1, body.grandmaster_priority2),
+        (248, 248)
+    );
+    assert_eq!(body.grandmaster_clock_quality.clock_accuracy.0, 0xFE);
+    assert_eq!(body.grandmaster_identity, ME);
+    assert_eq!(announce.header.flags.0, 0x0408);
+}
+
+#[test]
+fn the_order_rotates_every_round_and_runs_at_8_hz() {
+    let mut sender = AirplaySender::new(SenderConfig::new(ME), at(0)).unwrap();
+    sender.set_peers([1, 2, 3]);
+    let mut firsts = Vec::new();
+    let mut syncs = 0;
+    let mut now = at(0);
+    while now < at(1_000) {
+        sender.handle_timeout(now);
+        let round: Vec<_> = drain(&mut sender, now)
+            .into_iter()
+            .filter(|t| kind(t) == MessageType::SYNC)
+            .collect();
+        if let Some(first) = round.first() {
+            firsts.push(first.destination);
+        }
+        syncs += round.len();
+        now = sender.poll_timeout().unwrap();
+    }
+    assert_eq!(syncs, 8 * 3);
+    assert_eq!(&firsts[..4], &[1, 2, 3, 1].map(Destination::Unicast));
+}
+
+#[test]
+fn peers_change_at_run_time_and_newcomers_are_announced_first() {
+    let mut sender = AirplaySender::new(SenderConfig::new(ME), at(0)).unwrap();
+    sender.set_peers([1]);
+    sender.handle_timeout(at(0));
+    drain(&mut sender, at(0));
+    sender.set_peers([1, 2]);
+    sender.handle_timeout(at(125));
+    let round = drain(&mut sender, at(125));
+    let to_two: Vec<_> = round
+        .iter()
+        .filter(|t| t.destination == Destination::Unicast(2))
+        .map(kind)
+        .collect();
+    assert_eq!(
+        to_two,
+        [
+            MessageType::ANNOUNCE,
+            MessageType::SYNC,
+            MessageType::FOLLOW_UP
+        ]
+    );
+    let to_one: Vec<_> = round
+        .iter()
+        .filter(|t| t.destination == Destination::Unicast(1))
+        .map(kind)
+        .collect();
+    assert_eq!(to_one, [MessageType::SYNC, MessageType::FOLLOW_UP]);
+    sender.set_peers([]);
+    sender.handle_timeout(at(250));
+    assert!(drain(&mut sender, at(250)).is_empty());
+}
+
+#[test]
+fn the_next_sync_waits_for_the_follow_up_and_a_lost_timestamp_is_given_up() {
+    let mut sender = AirplaySender::new(SenderConfig::new(ME), at(0)).unwrap();
+    sender.set_peers([1, 2]);
+    sender.handle_timeout(at(0));
+    let announce = sender.poll_transmit(at(0)).unwrap();
+    assert_eq!(kind(&announce), MessageType::ANNOUNCE);
+    let sync = sender.poll_transmit(at(0)).unwrap();
+    assert_eq!(kind(&sync), MessageType::SYNC);
+    assert!(
+        sender.poll_transmit(at(0)).is_none(),
+        "waits for the timestamp"
+    );
+    sender.handle_timeout(at(60));
+    assert_eq!(sender.counters().missing_timestamps, 1);
+    // The timestamp coming late is ignored; the next peer is served.
+    sender.handle_transmit_timestamp(at(61), sync.timestamp_token.unwrap(), at(0));
+    let next = sender.poll_transmit(at(61)).unwrap();
+    assert_eq!(next.destination, Destination::Unicast(2));
+}
+
+#[test]
+fn delay_req_from_anyone_gets_its_delay_resp() {
+    let mut sender = AirplaySender::new(SenderConfig::new(ME), at(0)).unwrap();
+    let requester = PortIdentity::new(ClockIdentity([7; 8]), 3);
+    let request = Message::delay_req(requester, 77, Timestamp::ZERO).with_major_sdo_id(1);
+    let mut bytes = vec![0; request.buffer_len()];
+    request.emit(&mut bytes).unwrap();
+    let received = at(5) + TimeDelta::from_scaled_nanos(0x8000);
+    sender.handle_datagram(at(5), &bytes, 9, PortKind::Event, received);
+    let response = sender.poll_transmit(at(5)).unwrap();
+    assert_eq!(response.destination, Destination::Unicast(9));
+    assert_eq!(response.port, PortKind::General);
+    let parsed = Message::parse(&response.bytes).unwrap();
+    assert_eq!(parsed.header.sequence_id, 77);
+    let Body::DelayResp {
+        receive_timestamp,
+        requesting_port_identity,
+    } = parsed.body
+    else {
+        panic!()
+    };
+    assert_eq!(requesting_port_identity, requester);
+    let t4 = crate::airplay::wire_time::time_of(receive_timestamp).unwrap()
+        - crate::airplay::wire_time::correction_of(parsed.header.correction_field);
+    assert_eq!(t4, received);
+    // Garbage and messages a grandmaster does not answer are counted.
+    sender.handle_datagram(at(6), &[1, 2, 3], 9, PortKind::Event, at(6));
+    assert_eq!(sender.counters().malformed, 1);
+    assert_eq!(sender.counters().delay_responses, 1);
+}
+
+#[test]
+fn network_time_is_the_local_clock_as_secs_and_fraction() {
+    let sender: AirplaySender<u8> = AirplaySender::new(SenderConfig::new(ME), at(0)).unwrap();
+    let (secs, frac) = sender
+        .network_time(Time::from_nanos(7_250_000_000))
+        .unwrap();
+    assert_eq!((secs, frac), (7, 1 << 62));
+    assert_eq!(sender.timeline_id(), 0x4242_4242_4242_4242);
+    assert!(AirplaySender::<u8>::new(
+        SenderConfig {
+            log_sync_interval: 9,
+            ..SenderConfig::new(ME)
+        },
+        at(0)
+    )
+    .is_err());
+}
