@@ -118,7 +118,11 @@ fn run_one(scenario: &Scenario, world: &World, kind: EstimatorKind) -> ResultRow
     let mut steps_detected = 0;
     let mut ever_locked = false;
     let mut errors: Vec<(f64, f64)> = Vec::new();
-    let end_ns = scenario.duration_s * 1e9;
+    let end_ns = if scenario.duration_s.is_finite() {
+        scenario.duration_s.clamp(0.0, 86_400.0) * 1e9
+    } else {
+        0.0
+    };
     let mut tick = 0.0;
     while tick <= end_ns {
         while let Some(delivery) = world

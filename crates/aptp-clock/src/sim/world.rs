@@ -120,6 +120,20 @@ pub(crate) struct World {
 
 impl World {
     pub(crate) fn new(scenario: &Scenario, seed: u64) -> Self {
+        // A hand-made scenario with a nonsensical length or rate is bounded, not a panic or an
+        // exhausted memory: at most a day, at least 1 ms between Syncs.
+        let mut bounded = scenario.clone();
+        bounded.duration_s = if scenario.duration_s.is_finite() {
+            scenario.duration_s.clamp(0.0, 86_400.0)
+        } else {
+            0.0
+        };
+        bounded.sync_interval_s = if scenario.sync_interval_s.is_finite() {
+            scenario.sync_interval_s.clamp(0.001, 3_600.0)
+        } else {
+            1.0
+        };
+        let scenario = &bounded;
         let mut rng = Rng::new(seed);
         let clocks = Clocks::new(scenario, &mut rng);
         let ratio = scenario.asymmetry_ratio;
@@ -217,5 +231,15 @@ mod tests {
             .windows(2)
             .all(|pair| pair[0].at_ns <= pair[1].at_ns));
         assert!(world.deliveries.len() > (scenario.duration_s * 8.0 * 0.99) as usize);
+    }
+
+    #[test]
+    fn nonsense_scenarios_are_bounded() {
+        let mut scenario = Scenario::loopback();
+        scenario.sync_interval_s = 0.0;
+        scenario.duration_s = 1.0;
+        assert_eq!(World::new(&scenario, 1).deliveries.len(), 1_000);
+        scenario.duration_s = f64::NAN;
+        assert!(World::new(&scenario, 1).deliveries.is_empty());
     }
 }
