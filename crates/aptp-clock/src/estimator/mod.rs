@@ -180,3 +180,76 @@ pub trait Estimator {
     /// Forgets everything.
     fn reset(&mut self);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_to_end_sample_folds_corrections_and_asymmetry() {
+        let at = |ns: u64| Time::from_nanos(ns);
+        // Remote = local + 1 ms; master→slave 70 µs, slave→master 30 µs (asymmetry +20 µs).
+        let exchange = EndToEndExchange {
+            t1: at(10_000_000) - TimeDelta::from_micros(5),
+            t2: at(9_070_000),
+            t3: at(9_100_000),
+            t4: at(10_130_000) + TimeDelta::from_micros(2),
+            sync_correction: TimeDelta::from_micros(5),
+            delay_response_correction: TimeDelta::from_micros(2),
+        };
+        let sample = Sample::from_end_to_end(
+            &exchange,
+            DelayAsymmetry::new(TimeDelta::from_micros(20)),
+            1,
+        );
+        assert_eq!(sample.round_trip(), Some(TimeDelta::from_micros(100)));
+        assert_eq!(sample.remote_minus_local(), Some(TimeDelta::from_millis(1)));
+        let plain = Sample::from_end_to_end(&exchange, DelayAsymmetry::default(), 1);
+        assert_eq!(
+            plain.remote_minus_local(),
+            Some(TimeDelta::from_micros(980))
+        );
+    }
+
+    #[test]
+    fn drift_between_t2_and_t3_is_taken_out() {
+        // The remote clock runs 100 ppm fast; Delay_Req leaves 100 ms after the Sync arrived.
+        let rate_offset = 100e-6;
+        let local_t2 = Time::from_nanos(1_000_000_000);
+        let remote_at =
+            |local: Time| local + TimeDelta::from_secs(5) + (local - local_t2).mul_f64(rate_offset);
+        let delay = TimeDelta::from_micros(50);
+        let t3 = local_t2 + TimeDelta::from_millis(100);
+        let sample = Sample {
+            t1: remote_at(local_t2) - delay,
+            t2: local_t2,
+            path_delay: PathDelay::Exchange {
+                t3,
+                t4: remote_at(t3) + delay,
+            },
+            grandmaster_identity: 1,
+        };
+        // Naively the offset is off by half of 100 ms × 100 ppm = 5 µs.
+        assert_eq!(
+            sample.remote_minus_local(),
+            Some(TimeDelta::from_secs(5) + TimeDelta::from_micros(5))
+        );
+        assert_eq!(
+            sample.remote_minus_local_at_rate(rate_offset),
+            Some(TimeDelta::from_secs(5))
+        );
+        assert_eq!(
+            sample.round_trip_at_rate(rate_offset),
+            Some(TimeDelta::from_micros(100))
+        );
+        let one_way = Sample {
+            path_delay: PathDelay::Measured(delay),
+            ..sample
+        };
+        assert_eq!(
+            one_way.remote_minus_local_at_rate(rate_offset),
+            Some(TimeDelta::from_secs(5))
+        );
+        assert_eq!(one_way.round_trip_at_rate(rate_offset), None);
+    }
+}
