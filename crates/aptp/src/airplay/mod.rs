@@ -16,7 +16,7 @@
 //!   peer's Follow_Up at once, 8 Hz, Announce first, Delay_Resp to anyone).
 //! - [`NtpTimingClient`] and [`NtpTimingResponder`]: AirPlay 1's 0xD2/0xD3 exchange, giving
 //!   the same [`ClockMapping`](aptp_clock::ClockMapping).
-//! - `group_sim`: one sender and N receivers in virtual time, measuring the inter-receiver
+//! - [`group_sim`]: one sender and N receivers in virtual time, measuring the inter-receiver
 //!   skew against aptp-clock's Wi-Fi path models.
 //!
 //! ```
@@ -51,7 +51,7 @@
 
 mod election;
 mod events;
-// pub mod group_sim;
+pub mod group_sim;
 mod ntp;
 mod receiver;
 // pub mod runtime;

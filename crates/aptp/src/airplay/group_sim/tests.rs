@@ -1,0 +1,47 @@
+//! The group measure in virtual time, with loose bounds (the README has the full figures).
+
+use super::*;
+
+fn run(path: PathModel, duration_s: f64) -> Vec<GroupResult> {
+    let config = GroupSimConfig {
+        duration_s,
+        warmup_s: 60.0,
+        ..GroupSimConfig::new(path, 7)
+    };
+    let rows = run_group(&config);
+    eprintln!("{}", format_table(&rows));
+    rows
+}
+
+#[test]
+fn loopback_group_plays_within_a_microsecond() {
+    let rows = run(PathModel::loopback(), 120.0);
+    assert_eq!(rows[0].unscheduled, 0);
+    assert!(rows[0].p99_skew_us < 1.0, "{rows:?}");
+}
+
+#[test]
+fn wifi_group_beats_the_nqptp_smoother() {
+    let rows = run(PathModel::wifi(), 180.0);
+    // The goal is 100 µs (README: measured ~360 µs with aptp-clock's current default); the
+    // test holds the line at 1 ms and at beating the smoother.
+    assert!(rows[0].p99_skew_us < 1_000.0, "{rows:?}");
+    assert!(rows[0].p99_skew_us < rows[1].p99_skew_us, "{rows:?}");
+}
+
+#[test]
+fn wifi_bursty_group_stays_within_a_millisecond() {
+    let rows = run(PathModel::wifi_bursty(), 180.0);
+    assert!(rows[0].p99_skew_us < 1_000.0, "{rows:?}");
+}
+
+#[test]
+fn equal_seeds_give_equal_runs() {
+    let config = GroupSimConfig {
+        duration_s: 30.0,
+        warmup_s: 10.0,
+        receivers: 3,
+        ..GroupSimConfig::new(PathModel::wifi(), 3)
+    };
+    assert_eq!(run_group(&config), run_group(&config));
+}
