@@ -11,6 +11,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+mod airplay_common;
+mod airplay_receiver;
+mod airplay_sender;
 mod decode;
 mod encode;
 mod input;
@@ -34,6 +37,8 @@ struct Cli {
 // The subcommands, one module each; each one's help is its arguments struct's doc comment.
 #[derive(Debug, Subcommand)]
 enum Command {
+    AirplaySender(airplay_sender::AirplaySenderArgs),
+    AirplayReceiver(airplay_receiver::AirplayReceiverArgs),
     Decode(decode::DecodeArgs),
     Encode(encode::EncodeArgs),
     Sim(sim::SimArgs),
@@ -47,6 +52,8 @@ fn main() -> ExitCode {
     };
     init_logging(cli.verbose);
     match &cli.command {
+        Command::AirplaySender(arguments) => airplay_sender::run(arguments),
+        Command::AirplayReceiver(arguments) => airplay_receiver::run(arguments),
         Command::Decode(arguments) => decode::run(arguments),
         Command::Encode(arguments) => encode::run(arguments),
         Command::Sim(arguments) => sim::run(arguments),

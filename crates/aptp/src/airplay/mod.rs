@@ -5,7 +5,7 @@
 //! (an instant of the caller's local clock), datagrams come in with their receive timestamps,
 //! and the role answers with datagrams to send ([`Transmit`](crate::engine::Transmit)), the
 //! instant it wants to wake, and events. [`runtime`] drives them on tokio over
-//! `aptp-transport` (`runtime`).
+//! `aptp-transport`.
 //!
 //! - [`AirplayReceiver`]: follows the grandmaster its timing peers elect (BMCA over their
 //!   Announces), one way from Sync/Follow_Up (the Sync's receive timestamp) or two way when the
@@ -54,7 +54,7 @@ mod events;
 pub mod group_sim;
 mod ntp;
 mod receiver;
-// pub mod runtime;
+pub mod runtime;
 mod schedule;
 mod sender;
 mod wire_time;
