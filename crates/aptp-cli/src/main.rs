@@ -15,11 +15,16 @@ mod airplay_common;
 mod airplay_receiver;
 mod airplay_sender;
 mod decode;
+mod demo;
 mod encode;
 mod input;
 mod json;
+mod master;
 mod output;
+mod plot;
+mod port_status;
 mod sim;
+mod slave;
 mod text;
 
 /// PTPv2 (IEEE 1588-2019) as AirPlay 2 uses it.
@@ -42,6 +47,9 @@ enum Command {
     Decode(decode::DecodeArgs),
     Encode(encode::EncodeArgs),
     Sim(sim::SimArgs),
+    Slave(slave::SlaveArgs),
+    Master(master::MasterArgs),
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +65,9 @@ fn main() -> ExitCode {
         Command::Decode(arguments) => decode::run(arguments),
         Command::Encode(arguments) => encode::run(arguments),
         Command::Sim(arguments) => sim::run(arguments),
+        Command::Slave(arguments) => slave::run(arguments),
+        Command::Master(arguments) => master::run(arguments),
+        Command::Demo(arguments) => demo::run(arguments),
     }
 }
 

@@ -1,0 +1,45 @@
+//! `aptp master`: an ordinary clock that serves its time.
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use aptp::runtime::Role;
+
+use crate::port_status::{node_options, run_node, NodeArgs};
+
+/// Serve this machine's clock as a PTP master (two-step, E2E or P2P as configured).
+///
+/// By default it always serves (masterOnly); with --bmca it takes part in the best master
+/// clock algorithm like ptp4l without slaveOnly: it serves while its dataset is the best and
+/// follows a better master otherwise. Prints a line a second, like `aptp slave`.
+#[derive(Debug, clap::Args)]
+pub struct MasterArgs {
+    #[command(flatten)]
+    node: NodeArgs,
+
+    /// Serve this peer by unicast instead of the multicast group (repeatable).
+    #[arg(long = "peer", value_name = "ADDR")]
+    peers: Vec<IpAddr>,
+
+    /// Run the best master clock algorithm: yield to a better master.
+    #[arg(long)]
+    bmca: bool,
+}
+
+/// Runs `aptp master`.
+pub fn run(args: &MasterArgs) -> ExitCode {
+    let role = if args.bmca {
+        Role::Automatic
+    } else {
+        Role::Master
+    };
+    let options = node_options(&args.node, role, |_| {})
+        .map(|options| options.with_unicast_peers(args.peers.iter().copied()));
+    match options {
+        Ok(options) => run_node(options, &args.node),
+        Err(reason) => {
+            eprintln!("aptp: {reason}");
+            ExitCode::from(2)
+        }
+    }
+}
