@@ -138,3 +138,22 @@ fn no_false_steps_anywhere_but_master_step_over_twelve_seeds() {
         }
     }
 }
+
+#[test]
+fn one_way_airplay_carries_the_path_delay_but_no_false_steps() {
+    for seed in SEEDS {
+        let rows = run_table(Some("airplay-one-way"), seed).expect("known scenario");
+        let default = default_row(&rows, "airplay-one-way");
+        let pi = row(&rows, "airplay-one-way", "pi");
+        assert_eq!(default.steps_detected, 0, "seed {seed}: {default:?}");
+        // The master-to-slave base delay (2.26 ms) is invisible one way: the floor for all.
+        assert!(
+            (2_200.0..3_500.0).contains(&default.p99_us),
+            "seed {seed}: {default:?}"
+        );
+        assert!(
+            default.p99_us < pi.p99_us,
+            "seed {seed}: {default:?} vs {pi:?}"
+        );
+    }
+}

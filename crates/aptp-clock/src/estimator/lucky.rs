@@ -41,6 +41,9 @@ pub struct LuckyRegressionConfig {
     pub step: StepDetectorConfig,
     /// See `step`.
     pub step_noise_multiple: f64,
+    /// Without round trips, how long a fall beyond the step threshold must last before it is
+    /// taken for a step rather than a burst of queueing (held-back samples meanwhile).
+    pub one_way_fall_hold: TimeDelta,
 }
 
 impl Default for LuckyRegressionConfig {
@@ -62,6 +65,7 @@ impl Default for LuckyRegressionConfig {
             min_queueing_scale: TimeDelta::from_nanos(50),
             step: StepDetectorConfig::default(),
             step_noise_multiple: 10.0,
+            one_way_fall_hold: TimeDelta::from_secs(5),
         }
     }
 }
@@ -349,7 +353,21 @@ impl LuckyRegression {
         let residuals = &mut residuals[..lucky];
         residuals.sort_unstable_by(f64::total_cmp);
         self.residual_mad_ns = if lucky > 0 { residuals[lucky / 2] } else { 0.0 };
-        let remote = now + offset_ref + TimeDelta::from_nanos_f64(line.at(0.0));
+        // One way, queueing only ever delays: the truth is the upper envelope of the points,
+        // not their (weighted) middle. Lift the line to the least delayed point.
+        let lift = if self.min_round_trip.is_none() {
+            let window = self.config.windows[selected];
+            self.newest()
+                .take_while(|point| now - point.local <= window)
+                .map(|point| {
+                    let x = (point.local - now).as_nanos_f64();
+                    (point.remote_minus_local - offset_ref).as_nanos_f64() - line.at(x)
+                })
+                .fold(0.0f64, f64::max)
+        } else {
+            0.0
+        };
+        let remote = now + offset_ref + TimeDelta::from_nanos_f64(line.at(0.0) + lift);
         self.mapping = Some(ClockMapping::with_rate_offset(now, remote, line.slope));
     }
 }
@@ -413,7 +431,17 @@ impl Estimator for LuckyRegression {
             let excess = round_trip
                 .zip(self.round_trips.min_round_trip())
                 .map(|(round_trip, minimum)| round_trip - minimum);
-            let verdict = if excess.is_none_or(|excess| excess <= threshold) {
+            let verdict = if round_trip.is_none() {
+                // One way, a fall of remote − local is what queueing looks like too: only
+                // one that outlasts any burst is a step.
+                let hold = if residual.is_negative() {
+                    self.config.one_way_fall_hold
+                } else {
+                    TimeDelta::ZERO
+                };
+                self.step_detector
+                    .observe_envelope(sample.t2, residual, hold)
+            } else if excess.is_none_or(|excess| excess <= threshold) {
                 self.step_detector.observe(residual)
             } else if residual.abs() >= threshold {
                 StepVerdict::Suspect
@@ -535,5 +563,50 @@ mod tests {
         // One way, the path delay itself is invisible: the estimate sits 1 ms low.
         let error = offset - (TimeDelta::from_secs(7) - TimeDelta::from_millis(1));
         assert!(error.abs() < TimeDelta::from_micros(100), "{error:?}");
+    }
+    /// Feeds 75 s of one-way samples with 2 s bursts of 50 ms every 30 s; returns the steps.
+    fn one_way_with_bursts(config: LuckyRegressionConfig) -> usize {
+        let mut estimator = LuckyRegression::new(config);
+        let start = Time::from_nanos(5_000_000_000);
+        let mut steps = 0;
+        for n in 0..600i64 {
+            let local = start + TimeDelta::from_nanos(n * 125_000_000);
+            let remote_now = local + TimeDelta::from_secs(7);
+            let seconds = n / 8;
+            // 2 s of 50 ms extra delay every 30 s, on top of a 1 ms path and some queueing.
+            let burst = if seconds % 30 < 2 && seconds >= 30 {
+                50_000
+            } else {
+                0
+            };
+            let queueing = TimeDelta::from_micros(burst + (n * 7919) % 300);
+            let t1 = remote_now - TimeDelta::from_millis(1) - queueing;
+            let update = estimator.update(&Sample {
+                t1,
+                t2: local,
+                path_delay: PathDelay::Unknown,
+                grandmaster_identity: 1,
+            });
+            if update.stepped && n > 0 {
+                steps += 1;
+            }
+            if n > 80 && steps == 0 {
+                let offset = estimator.mapping().unwrap().offset_at(local);
+                let error = offset - (TimeDelta::from_secs(7) - TimeDelta::from_millis(1));
+                assert!(error.abs() < TimeDelta::from_micros(100), "{n}: {error:?}");
+            }
+        }
+        steps
+    }
+
+    #[test]
+    fn one_way_bursts_are_held_back_not_taken_for_steps() {
+        assert_eq!(one_way_with_bursts(LuckyRegressionConfig::default()), 0);
+        // Without the hold, each burst would be taken for a step down and one back up.
+        let impatient = LuckyRegressionConfig {
+            one_way_fall_hold: TimeDelta::ZERO,
+            ..Default::default()
+        };
+        assert!(one_way_with_bursts(impatient) >= 2);
     }
 }

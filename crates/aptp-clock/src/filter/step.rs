@@ -1,6 +1,6 @@
 //! Step detection: the master's clock jumped (or a new grandmaster took over).
 
-use crate::time::TimeDelta;
+use crate::time::{Time, TimeDelta};
 
 /// Tuning of a [`StepDetector`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +60,8 @@ pub struct StepDetector {
     pending_count: u8,
     first: TimeDelta,
     sum: TimeDelta,
+    first_at: Time,
+    envelope: TimeDelta,
 }
 
 impl StepDetector {
@@ -70,6 +72,8 @@ impl StepDetector {
             pending_count: 0,
             first: TimeDelta::ZERO,
             sum: TimeDelta::ZERO,
+            first_at: Time::EPOCH,
+            envelope: TimeDelta::ZERO,
         }
     }
     /// The tuning.
@@ -107,6 +111,62 @@ impl StepDetector {
         if self.pending_count >= self.config.confirmations.max(1) {
             let count = i128::from(self.pending_count);
             let step = TimeDelta::from_scaled_nanos(self.sum.scaled_nanos() / count);
+            self.reset();
+            StepVerdict::Step(step)
+        } else {
+            StepVerdict::Suspect
+        }
+    }
+}
+
+impl StepDetector {
+    /// Judges one residual of a one-way measurement taken at local instant `now`, where
+    /// queueing cannot be told from the residual itself.
+    ///
+    /// Residuals beyond the threshold of one sign are suspicious; a step is declared once
+    /// `confirmations` of them have been seen and they have lasted at least `hold` (a burst of
+    /// queueing ends sooner), by the largest of them: the packet that queued least. Noise
+    /// needs no agreement here, so the tolerance is not used.
+    ///
+    /// ```
+    /// use aptp_clock::{StepDetector, StepDetectorConfig, StepVerdict, Time, TimeDelta};
+    /// let mut detector = StepDetector::new(StepDetectorConfig::default());
+    /// let hold = TimeDelta::from_secs(5);
+    /// let at = |ms: i64| Time::EPOCH + TimeDelta::from_millis(ms);
+    /// // 2 s of 50 ms extra delay: suspicious, never a step.
+    /// for ms in (0..2_000).step_by(125) {
+    ///     assert_eq!(detector.observe_envelope(at(ms), TimeDelta::from_millis(-50), hold), StepVerdict::Suspect);
+    /// }
+    /// assert_eq!(detector.observe_envelope(at(2_000), TimeDelta::ZERO, hold), StepVerdict::Normal);
+    /// // A lasting fall of 0.5 s is one, measured by its least delayed packet.
+    /// for ms in (3_000..8_000).step_by(125) {
+    ///     assert_eq!(detector.observe_envelope(at(ms), TimeDelta::from_millis(-503), hold), StepVerdict::Suspect);
+    /// }
+    /// let step = detector.observe_envelope(at(8_000), TimeDelta::from_millis(-501), hold);
+    /// assert_eq!(step, StepVerdict::Step(TimeDelta::from_millis(-501)));
+    /// ```
+    pub fn observe_envelope(
+        &mut self,
+        now: Time,
+        residual: TimeDelta,
+        hold: TimeDelta,
+    ) -> StepVerdict {
+        if residual.abs() < self.config.threshold {
+            self.reset();
+            return StepVerdict::Normal;
+        }
+        let same_sign = residual.is_negative() == self.envelope.is_negative();
+        if self.pending_count == 0 || !same_sign {
+            self.pending_count = 0;
+            self.first_at = now;
+            self.envelope = residual;
+        }
+        self.pending_count = self.pending_count.saturating_add(1);
+        if residual > self.envelope {
+            self.envelope = residual;
+        }
+        if self.pending_count >= self.config.confirmations.max(1) && now - self.first_at >= hold {
+            let step = self.envelope;
             self.reset();
             StepVerdict::Step(step)
         } else {

@@ -69,7 +69,7 @@ pub struct ResultRow {
 
 /// An unknown scenario name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scenario {name:?}; known: wired-lan, wifi, wifi-bursty, master-step, drift-ramp, loopback")]
+#[error("unknown scenario {name:?}; known: wired-lan, wifi, wifi-bursty, master-step, drift-ramp, loopback, airplay-one-way")]
 pub struct UnknownScenario {
     /// The name asked for.
     pub name: std::string::String,

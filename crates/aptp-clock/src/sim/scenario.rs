@@ -93,6 +93,9 @@ pub struct Scenario {
     pub ramp: Option<Ramp>,
     /// Steps of the master's clock.
     pub master_steps: &'static [MasterStep],
+    /// Whether the slave sends Delay_Req (Apple receivers do not answer them: AirPlay then has
+    /// only the one-way Sync/Follow_Up measurement).
+    pub delay_requests: bool,
     /// Time error statistics start after this (s), so that every estimator has locked.
     pub warmup_s: f64,
 }
@@ -112,6 +115,7 @@ const WIRED_LAN: Scenario = Scenario {
     wander_ppb_per_s: 2.0,
     ramp: None,
     master_steps: &[],
+    delay_requests: true,
     warmup_s: 60.0,
 };
 
@@ -152,6 +156,15 @@ impl Scenario {
                 length_s: 2.0,
                 extra_ns: 50_000_000.0,
             }),
+            ..WIFI
+        }
+    }
+    /// `airplay-one-way`: `wifi` with no Delay_Req, as an AirPlay receiver following an Apple
+    /// sender sees it: every estimator then carries the whole (unknowable) path delay.
+    pub fn airplay_one_way() -> Self {
+        Self {
+            name: "airplay-one-way",
+            delay_requests: false,
             ..WIFI
         }
     }
@@ -199,7 +212,7 @@ impl Scenario {
         }
     }
     /// Every scenario, in table order.
-    pub fn all() -> [Self; 6] {
+    pub fn all() -> [Self; 7] {
         [
             Self::wired_lan(),
             Self::wifi(),
@@ -207,6 +220,7 @@ impl Scenario {
             Self::master_step(),
             Self::drift_ramp(),
             Self::loopback(),
+            Self::airplay_one_way(),
         ]
     }
     /// The scenario with this name.
@@ -216,7 +230,7 @@ impl Scenario {
             .find(|scenario| scenario.name == name)
     }
     /// The names, in table order.
-    pub fn names() -> [&'static str; 6] {
+    pub fn names() -> [&'static str; 7] {
         Self::all().map(|scenario| scenario.name)
     }
 }

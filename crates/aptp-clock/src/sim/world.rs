@@ -176,7 +176,7 @@ impl World {
             }
             let t1 = clocks.remote(sent);
             let t2 = clocks.local(sent + forward);
-            let (path_delay, at_ns) = if exchange_lost {
+            let (path_delay, at_ns) = if exchange_lost || !scenario.delay_requests {
                 (PathDelay::Unknown, sent + forward)
             } else {
                 let t3 = clocks.local(request_sent);
