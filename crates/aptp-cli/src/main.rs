@@ -19,6 +19,7 @@ mod demo;
 mod encode;
 mod input;
 mod json;
+mod nqptp;
 mod master;
 mod output;
 mod plot;
@@ -47,6 +48,7 @@ enum Command {
     Decode(decode::DecodeArgs),
     Encode(encode::EncodeArgs),
     Sim(sim::SimArgs),
+    Nqptp(nqptp::NqptpArgs),
     Slave(slave::SlaveArgs),
     Master(master::MasterArgs),
     Demo(demo::DemoArgs),
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Decode(arguments) => decode::run(arguments),
         Command::Encode(arguments) => encode::run(arguments),
         Command::Sim(arguments) => sim::run(arguments),
+        Command::Nqptp(arguments) => nqptp::run(arguments),
         Command::Slave(arguments) => slave::run(arguments),
         Command::Master(arguments) => master::run(arguments),
         Command::Demo(arguments) => demo::run(arguments),

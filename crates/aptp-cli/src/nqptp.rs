@@ -1,0 +1,204 @@
+//! `aptp nqptp`: the drop-in for nqptp (Shairport Sync's PTP companion), with status lines.
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use aptp_service::nqptp::{NqptpDaemon, NqptpOptions, NqptpStatus, REJECTION_KINDS};
+use serde_json::{json, Value};
+
+/// Run in place of nqptp: follow the AirPlay sender the player names, publish its clock.
+///
+/// With no options it behaves as nqptp: control datagrams on 127.0.0.1:9000 (`<name> T <ip>...`,
+/// `T`, `B`, `E`, `P`), the clock record in shared memory `/nqptp`, PTP on ports 319/320
+/// (root or CAP_NET_BIND_SERVICE). Offsets come from the kernel receive timestamp of each Sync
+/// on CLOCK_MONOTONIC_RAW; PTP is accepted from a listed peer whatever its source port. Prints a
+/// status line a second (a JSON object with --json). SIGINT/SIGTERM stop it and remove the
+/// shared memory.
+#[derive(Debug, clap::Args)]
+pub struct NqptpArgs {
+    /// Where the player's control datagrams arrive.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9000")]
+    control: SocketAddr,
+
+    /// The shared-memory object to publish.
+    #[arg(long, value_name = "NAME", default_value = "/nqptp")]
+    shm_name: String,
+
+    /// The PTP event port.
+    #[arg(long, value_name = "N", default_value_t = 319)]
+    event_port: u16,
+
+    /// The PTP general port.
+    #[arg(long, value_name = "N", default_value_t = 320)]
+    general_port: u16,
+
+    /// One JSON object per line (state, offset_ns, rate_ppb, path_delay_ns, master,
+    /// local_clock, and the record, peers and counters).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Starts the drop-in and prints a status line a second until SIGINT or SIGTERM.
+pub fn run(arguments: &NqptpArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("aptp nqptp: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = NqptpOptions {
+        control: arguments.control,
+        shm_name: arguments.shm_name.clone(),
+        event_port: arguments.event_port,
+        general_port: arguments.general_port,
+        ..NqptpOptions::default()
+    };
+    runtime.block_on(serve(options, arguments.json))
+}
+
+async fn serve(options: NqptpOptions, json_lines: bool) -> ExitCode {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut interrupt, mut terminate) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("aptp nqptp: cannot handle signals: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let daemon = match NqptpDaemon::start(options) {
+        Ok(daemon) => daemon,
+        Err(error) => {
+            eprintln!("aptp nqptp: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = daemon.watch_status();
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut printing = true;
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+            _ = ticker.tick() => {
+                if printing {
+                    let line = if json_lines {
+                        json_line(&status.borrow()).to_string()
+                    } else {
+                        text_line(&status.borrow())
+                    };
+                    let mut stdout = io::stdout().lock();
+                    // A closed stdout stops the lines, never the daemon.
+                    printing = writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_ok();
+                }
+            }
+        }
+    }
+    match daemon.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("aptp nqptp: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The JSON line: cli.md's keys first, then the drop-in's own.
+fn json_line(status: &NqptpStatus) -> Value {
+    let record = &status.record;
+    let rejected: serde_json::Map<String, Value> = REJECTION_KINDS
+        .iter()
+        .zip(status.control.rejected)
+        .map(|(kind, count)| ((*kind).to_owned(), json!(count)))
+        .collect();
+    json!({
+        "state": status.state.name_lower(),
+        "offset_ns": status.offset_ns,
+        "rate_ppb": status.rate_ppb.map(|rate| (rate * 1000.0).round() / 1000.0),
+        "path_delay_ns": status.path_delay_ns,
+        "master": status.grandmaster.map(|gm| gm.dotted().to_string()),
+        "local_clock": "monotonic",
+        "local_clock_id": "CLOCK_MONOTONIC_RAW",
+        "master_address": status.grandmaster_address.map(|address| address.to_string()),
+        "error_bound_ns": status.error_bound_ns.map(f64::round),
+        "two_way": status.two_way,
+        "stalled": status.stalled,
+        "timing_peers": status.timing_peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "playing": status.playing,
+        "publishing": record.is_valid(),
+        "record": {
+            "master_clock_id": record.master_clock_id,
+            "local_time": record.local_time,
+            "local_to_master_time_offset": record.local_to_master_time_offset,
+            "master_clock_start_time": record.master_clock_start_time,
+        },
+        "publications": status.publications,
+        "relocks": status.relocks,
+        "control": {
+            "received": status.control.received,
+            "accepted": status.control.accepted,
+            "other_name": status.control.other_name,
+            "rejected": rejected,
+        },
+        "measurements": status.receiver.measurements,
+        "not_a_peer": status.receiver.not_a_peer,
+        "monotonic_raw_ns": status.updated_at_ns,
+    })
+}
+
+/// The human line, in the shape of `aptp slave`'s.
+fn text_line(status: &NqptpStatus) -> String {
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
+    format!(
+        "nqptp {} master {} offset_ns {} rate_ppb {} path_delay_ns {} peers {} playing {} \
+         publishing {} control {}/{} bad",
+        status.state.name_lower(),
+        or_dash(status.grandmaster.map(|gm| gm.dotted().to_string())),
+        or_dash(status.offset_ns.map(|offset| offset.to_string())),
+        or_dash(status.rate_ppb.map(|rate| format!("{rate:.1}"))),
+        or_dash(status.path_delay_ns.map(|delay| delay.to_string())),
+        status.timing_peers.len(),
+        if status.playing { "yes" } else { "no" },
+        if status.record.is_valid() {
+            "yes"
+        } else {
+            "no"
+        },
+        status.control.accepted,
+        status.control.rejected_total(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_line_has_the_contract_keys() {
+        let line = json_line(&NqptpStatus::default());
+        for key in [
+            "state",
+            "offset_ns",
+            "rate_ppb",
+            "path_delay_ns",
+            "master",
+            "local_clock",
+        ] {
+            assert!(line.get(key).is_some(), "missing {key}: {line}");
+        }
+        assert_eq!(line["state"], "listening");
+        assert_eq!(line["local_clock"], "monotonic");
+        assert!(line["offset_ns"].is_null());
+        assert_eq!(line["publishing"], false);
+        assert!(text_line(&NqptpStatus::default()).starts_with("nqptp listening master -"));
+    }
+}

@@ -1,0 +1,324 @@
+//! The drop-in's policy, sans-IO: what each control command does to the follower, and which
+//! clock record is published.
+//!
+//! - `T <ip>...` replaces the timing peers (a new list starts a new record: a grandmaster no
+//!   longer listed is never published again); `T` alone clears them.
+//! - `B` starts publishing: a valid record at once when a clock is followed; when the last
+//!   measurement is older than [`RELOCK_AFTER_NS`] (the sender paused, its clock stalled), the
+//!   follower re-locks first, so the first record after the pause comes from fresh
+//!   measurements instead of stale smoothing.
+//! - `E` stops publishing (the record is all zeros); `P` changes nothing.
+//! - A measurement arriving after a silence longer than [`RELOCK_AFTER_NS`] also re-locks.
+//!
+//! The record: `master_clock_id` the grandmasterIdentity, `local_time` the CLOCK_MONOTONIC_RAW
+//! instant of the latest measurement, `local_to_master_time_offset` the mapping's remote time
+//! there minus `local_time` (mod 2^64), `master_clock_start_time` the local instant of this
+//! mastership's first Follow_Up.
+
+use std::net::IpAddr;
+
+use aptp_clock::{Time, TimeDelta};
+
+use super::follower::ClockFollower;
+use super::{ControlCommand, NqptpRecord};
+
+/// A silence between measurements longer than this (ns) makes the estimator start afresh.
+pub const RELOCK_AFTER_NS: i64 = 3_000_000_000;
+
+/// The drop-in's state: peers, playing, and the latest measurement instant.
+///
+/// ```
+/// use aptp_service::nqptp::{ControlCommand, Session};
+/// let session = Session::new();
+/// assert!(!session.playing());
+/// assert!(session.timing_peers().is_empty());
+/// # let _ = ControlCommand::Play;
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Session {
+    peers: Vec<IpAddr>,
+    playing: bool,
+    measured_at: Option<Time>,
+    relocks: u64,
+}
+
+impl Session {
+    /// No peers, not playing.
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// The timing peers in force.
+    pub fn timing_peers(&self) -> &[IpAddr] {
+        &self.peers
+    }
+
+    /// Whether the player said `B` and not `E` since.
+    pub fn playing(&self) -> bool {
+        self.playing
+    }
+
+    /// How many times the follower was told to re-lock.
+    pub fn relocks(&self) -> u64 {
+        self.relocks
+    }
+
+    /// Applies one control command at local instant `now`.
+    pub fn handle_command(
+        &mut self,
+        now: Time,
+        command: &ControlCommand,
+        follower: &mut impl ClockFollower,
+    ) {
+        match command {
+            ControlCommand::SetTimingPeers(peers) => {
+                if *peers != self.peers {
+                    self.peers = peers.clone();
+                    self.measured_at = None;
+                    follower.set_timing_peers(now, &self.peers);
+                }
+            }
+            ControlCommand::ClearTimingPeers => {
+                self.peers.clear();
+                self.measured_at = None;
+                follower.set_timing_peers(now, &[]);
+            }
+            ControlCommand::Play => {
+                self.playing = true;
+                let stale = self.measured_at.is_some_and(|at| silence(now, at));
+                if stale && follower.mapping().is_some() {
+                    self.relock(now, follower);
+                }
+            }
+            ControlCommand::End => self.playing = false,
+            ControlCommand::Pause => {}
+        }
+    }
+
+    /// The follower produced a new mapping from a measurement received at `measured_at`
+    /// (its kernel receive timestamp).
+    pub fn on_mapping_updated(&mut self, measured_at: Time, follower: &mut impl ClockFollower) {
+        if self.measured_at.is_some_and(|at| silence(measured_at, at)) {
+            self.relock(measured_at, follower);
+            return;
+        }
+        self.measured_at = Some(measured_at);
+    }
+
+    /// The grandmaster changed (or was lost): its measurements start over.
+    pub fn on_grandmaster_changed(&mut self) {
+        self.measured_at = None;
+    }
+
+    fn relock(&mut self, now: Time, follower: &mut impl ClockFollower) {
+        self.relocks += 1;
+        self.measured_at = None;
+        follower.relock(now);
+    }
+
+    /// The record to publish now: all zeros unless playing, with peers, a grandmaster and a
+    /// mapping measured since the last change.
+    pub fn record(&self, follower: &impl ClockFollower) -> NqptpRecord {
+        let valid = || {
+            if !self.playing || self.peers.is_empty() {
+                return None;
+            }
+            let measured_at = self.measured_at?;
+            let grandmaster = follower.grandmaster()?;
+            let mapping = follower.mapping()?;
+            let local_time = wrapping_nanos(measured_at);
+            let master_time = wrapping_nanos(mapping.to_remote(measured_at));
+            Some(NqptpRecord {
+                master_clock_id: grandmaster.clock_id,
+                local_time,
+                local_to_master_time_offset: master_time.wrapping_sub(local_time),
+                master_clock_start_time: wrapping_nanos(
+                    grandmaster.mastership_start.unwrap_or(measured_at),
+                ),
+            })
+        };
+        valid().unwrap_or_default()
+    }
+}
+
+/// Whether more than [`RELOCK_AFTER_NS`] separates `earlier` from `later`.
+fn silence(later: Time, earlier: Time) -> bool {
+    later - earlier > TimeDelta::from_nanos(RELOCK_AFTER_NS)
+}
+
+/// A time as nanoseconds modulo 2^64, as nqptp's u64 fields hold them.
+pub(crate) fn wrapping_nanos(time: Time) -> u64 {
+    // Truncating an i128 to u64 is exactly reduction modulo 2^64.
+    time.nanos_rounded() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::follower::FollowedGrandmaster;
+    use super::*;
+    use aptp_clock::ClockMapping;
+
+    /// A follower that follows whatever it is told, for the policy's tests.
+    #[derive(Default)]
+    struct Scripted {
+        peers: Vec<IpAddr>,
+        grandmaster: Option<FollowedGrandmaster>,
+        mapping: Option<ClockMapping>,
+        relocks: u32,
+    }
+
+    impl ClockFollower for Scripted {
+        fn set_timing_peers(&mut self, _now: Time, peers: &[IpAddr]) {
+            self.peers = peers.to_vec();
+            if self
+                .grandmaster
+                .is_some_and(|gm| !peers.contains(&gm.address))
+            {
+                self.grandmaster = None;
+                self.mapping = None;
+            }
+        }
+        fn relock(&mut self, _now: Time) {
+            self.relocks += 1;
+            self.mapping = None;
+        }
+        fn grandmaster(&self) -> Option<FollowedGrandmaster> {
+            self.grandmaster
+        }
+        fn mapping(&self) -> Option<ClockMapping> {
+            self.mapping
+        }
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn at(secs: u64) -> Time {
+        Time::from_secs_nanos(secs, 0).unwrap()
+    }
+
+    /// A follower locked on `address` with remote = local + 1000 s + 5 ns.
+    fn locked(follower: &mut Scripted, address: &str, clock_id: u64) {
+        follower.grandmaster = Some(FollowedGrandmaster {
+            clock_id,
+            address: ip(address),
+            mastership_start: Some(at(10)),
+        });
+        follower.mapping = Some(ClockMapping::new(
+            at(10),
+            at(1_010) + TimeDelta::from_nanos(5),
+            1.0,
+        ));
+    }
+
+    #[test]
+    fn nothing_is_published_before_play_nor_after_end() {
+        let mut session = Session::new();
+        let mut follower = Scripted::default();
+        let peers = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1")]);
+        session.handle_command(at(11), &peers, &mut follower);
+        assert_eq!(follower.peers, vec![ip("192.0.2.1")]);
+        locked(&mut follower, "192.0.2.1", 7);
+        session.on_mapping_updated(at(12), &mut follower);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        session.handle_command(at(12), &ControlCommand::Pause, &mut follower);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        session.handle_command(at(12), &ControlCommand::Play, &mut follower);
+        let record = session.record(&follower);
+        assert_eq!(record.master_clock_id, 7);
+        assert_eq!(record.local_time, 12_000_000_000);
+        assert_eq!(record.local_to_master_time_offset, 1_000_000_000_005);
+        assert_eq!(record.master_clock_start_time, 10_000_000_000);
+        assert_eq!(follower.relocks, 0, "a fresh clock is published at once");
+        session.handle_command(at(13), &ControlCommand::End, &mut follower);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+    }
+
+    #[test]
+    fn a_new_peer_list_starts_a_new_record_and_clear_forgets() {
+        let mut session = Session::new();
+        let mut follower = Scripted::default();
+        let first = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1")]);
+        session.handle_command(at(11), &first, &mut follower);
+        session.handle_command(at(11), &ControlCommand::Play, &mut follower);
+        locked(&mut follower, "192.0.2.1", 7);
+        session.on_mapping_updated(at(12), &mut follower);
+        assert!(session.record(&follower).is_valid());
+        // The same list again changes nothing.
+        session.handle_command(at(12), &first, &mut follower);
+        assert!(session.record(&follower).is_valid());
+        // Another list: nothing until the new grandmaster is measured.
+        let second = ControlCommand::SetTimingPeers(vec![ip("2001:db8::2"), ip("192.0.2.1")]);
+        session.handle_command(at(13), &second, &mut follower);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        locked(&mut follower, "2001:db8::2", 9);
+        session.on_mapping_updated(at(14), &mut follower);
+        assert_eq!(session.record(&follower).master_clock_id, 9);
+        session.handle_command(at(15), &ControlCommand::ClearTimingPeers, &mut follower);
+        assert!(follower.peers.is_empty());
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+    }
+
+    #[test]
+    fn play_after_a_long_pause_relocks_instead_of_using_stale_state() {
+        let mut session = Session::new();
+        let mut follower = Scripted::default();
+        let peers = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1")]);
+        session.handle_command(at(11), &peers, &mut follower);
+        locked(&mut follower, "192.0.2.1", 7);
+        session.on_mapping_updated(at(12), &mut follower);
+        // Ten seconds without a measurement (a stalled Apple clock), then B.
+        session.handle_command(at(22), &ControlCommand::Play, &mut follower);
+        assert_eq!(follower.relocks, 1);
+        assert_eq!(session.relocks(), 1);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        locked(&mut follower, "192.0.2.1", 7);
+        session.on_mapping_updated(at(23), &mut follower);
+        assert_eq!(session.record(&follower).local_time, 23_000_000_000);
+    }
+
+    #[test]
+    fn a_measurement_after_a_silence_relocks() {
+        let mut session = Session::new();
+        let mut follower = Scripted::default();
+        let peers = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1")]);
+        session.handle_command(at(11), &peers, &mut follower);
+        session.handle_command(at(11), &ControlCommand::Play, &mut follower);
+        locked(&mut follower, "192.0.2.1", 7);
+        session.on_mapping_updated(at(12), &mut follower);
+        session.on_mapping_updated(at(20), &mut follower);
+        assert_eq!(follower.relocks, 1);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        // A grandmaster change also waits for a new measurement.
+        locked(&mut follower, "192.0.2.1", 8);
+        session.on_mapping_updated(at(21), &mut follower);
+        assert!(session.record(&follower).is_valid());
+        session.on_grandmaster_changed();
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+    }
+
+    #[test]
+    fn the_offset_wraps_modulo_two_to_the_64() {
+        let mut session = Session::new();
+        let mut follower = Scripted::default();
+        let peers = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1")]);
+        session.handle_command(at(1), &peers, &mut follower);
+        session.handle_command(at(1), &ControlCommand::Play, &mut follower);
+        follower.grandmaster = Some(FollowedGrandmaster {
+            clock_id: 1,
+            address: ip("192.0.2.1"),
+            mastership_start: None,
+        });
+        // The master is behind the local clock: the offset is "negative", i.e. wraps.
+        follower.mapping = Some(ClockMapping::new(at(100), at(40), 1.0));
+        session.on_mapping_updated(at(100), &mut follower);
+        let record = session.record(&follower);
+        assert_eq!(
+            record.local_to_master_time_offset,
+            0u64.wrapping_sub(60_000_000_000)
+        );
+        assert_eq!(record.master_time_at(record.local_time), 40_000_000_000);
+        assert_eq!(record.master_clock_start_time, record.local_time);
+    }
+}
