@@ -7,10 +7,11 @@ use aptp_clock::sim::{format_table, run_table, ResultRow, Scenario};
 
 /// Run the deterministic accuracy simulator and print its table.
 ///
-/// For each scenario (wired-lan, wifi, wifi-bursty, master-step, drift-ramp, loopback) and each
-/// estimator (pi, linreg, nqptp, and aptp's default, marked *), one row: the time error p50, p99
-/// and maximum after warm-up (µs), the seconds until the error stays within 100 µs and 10 µs,
-/// the final rate error (ppb), the steps detected, and the re-lock time after a master step.
+/// For each scenario (wired-lan, wifi, wifi-bursty, master-step, drift-ramp, loopback,
+/// airplay-one-way) and each estimator (pi, linreg, nqptp, and aptp's default, marked *), one
+/// row: the time error p50, p99 and maximum after warm-up (µs), the seconds until the error
+/// stays within 100 µs and 10 µs, the final rate error (ppb), the steps detected, and the
+/// re-lock time after a master step.
 /// The same seed gives the same table.
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
