@@ -238,7 +238,7 @@ pub fn format_table(rows: &[ResultRow]) -> std::string::String {
     let mut out = std::string::String::new();
     let _ = writeln!(
         out,
-        "{:<12} {:<17} {:>10} {:>10} {:>10} {:>9} {:>9} {:>11} {:>6} {:>7}",
+        "{:<15} {:<17} {:>10} {:>10} {:>10} {:>9} {:>9} {:>11} {:>6} {:>7}",
         "scenario",
         "estimator",
         "p50_us",
@@ -258,7 +258,7 @@ pub fn format_table(rows: &[ResultRow]) -> std::string::String {
         };
         let _ = writeln!(
             out,
-            "{:<12} {:<17} {:>10.2} {:>10.2} {:>10.2} {:>9} {:>9} {:>11.1} {:>6} {:>7}",
+            "{:<15} {:<17} {:>10.2} {:>10.2} {:>10.2} {:>9} {:>9} {:>11.1} {:>6} {:>7}",
             row.scenario,
             name,
             row.p50_us,
