@@ -1,0 +1,113 @@
+//! Tests of the default estimator: re-lock, one-way lucky packets, bursts held back.
+use super::*;
+use crate::estimator::PathDelay;
+
+fn exchange(local: Time, remote_now: Time, delay: TimeDelta) -> Sample {
+    Sample {
+        t1: remote_now - delay,
+        t2: local,
+        path_delay: PathDelay::Exchange {
+            t3: local,
+            t4: remote_now + delay,
+        },
+        grandmaster_identity: 3,
+    }
+}
+
+#[test]
+fn relocks_after_a_master_step_within_four_samples() {
+    let mut estimator = LuckyRegression::default();
+    let start = Time::from_nanos(5_000_000_000);
+    let mut step = TimeDelta::ZERO;
+    let mut steps = 0;
+    for n in 0..400i64 {
+        let local = start + TimeDelta::from_nanos(n * 125_000_000);
+        if n == 200 {
+            step = TimeDelta::from_secs(1);
+        }
+        let remote_now = local + TimeDelta::from_secs(100) + (local - start).mul_f64(30e-6) + step;
+        let update = estimator.update(&exchange(
+            local,
+            remote_now,
+            TimeDelta::from_micros(40 + n % 7),
+        ));
+        if update.stepped && n > 0 {
+            steps += 1;
+            assert!((200..204).contains(&n), "{n}");
+        }
+        if n > 204 || (20..200).contains(&n) {
+            let error = estimator.mapping().unwrap().to_remote(local) - remote_now;
+            assert!(error.abs() < TimeDelta::from_micros(5), "{n}: {error:?}");
+        }
+    }
+    assert_eq!(steps, 1);
+}
+
+#[test]
+fn one_way_samples_follow_the_fastest_packets() {
+    let mut estimator = LuckyRegression::default();
+    let start = Time::from_nanos(5_000_000_000);
+    for n in 0..200i64 {
+        let local = start + TimeDelta::from_nanos(n * 125_000_000);
+        let remote_now = local + TimeDelta::from_secs(7);
+        // 1 ms path, plus 0..3 ms of queueing on most packets.
+        let queueing = TimeDelta::from_micros(if n % 5 == 0 { 0 } else { (n * 7919) % 3000 });
+        let t1 = remote_now - TimeDelta::from_millis(1) - queueing;
+        estimator.update(&Sample {
+            t1,
+            t2: local,
+            path_delay: PathDelay::Unknown,
+            grandmaster_identity: 1,
+        });
+    }
+    let local = start + TimeDelta::from_secs(25);
+    let offset = estimator.mapping().unwrap().offset_at(local);
+    // One way, the path delay itself is invisible: the estimate sits 1 ms low.
+    let error = offset - (TimeDelta::from_secs(7) - TimeDelta::from_millis(1));
+    assert!(error.abs() < TimeDelta::from_micros(100), "{error:?}");
+}
+/// Feeds 75 s of one-way samples with 2 s bursts of 50 ms every 30 s; returns the steps.
+fn one_way_with_bursts(config: LuckyRegressionConfig) -> usize {
+    let mut estimator = LuckyRegression::new(config);
+    let start = Time::from_nanos(5_000_000_000);
+    let mut steps = 0;
+    for n in 0..600i64 {
+        let local = start + TimeDelta::from_nanos(n * 125_000_000);
+        let remote_now = local + TimeDelta::from_secs(7);
+        let seconds = n / 8;
+        // 2 s of 50 ms extra delay every 30 s, on top of a 1 ms path and some queueing.
+        let burst = if seconds % 30 < 2 && seconds >= 30 {
+            50_000
+        } else {
+            0
+        };
+        let queueing = TimeDelta::from_micros(burst + (n * 7919) % 300);
+        let t1 = remote_now - TimeDelta::from_millis(1) - queueing;
+        let update = estimator.update(&Sample {
+            t1,
+            t2: local,
+            path_delay: PathDelay::Unknown,
+            grandmaster_identity: 1,
+        });
+        if update.stepped && n > 0 {
+            steps += 1;
+        }
+        if n > 80 && steps == 0 {
+            let offset = estimator.mapping().unwrap().offset_at(local);
+            let error = offset - (TimeDelta::from_secs(7) - TimeDelta::from_millis(1));
+            assert!(error.abs() < TimeDelta::from_micros(100), "{n}: {error:?}");
+        }
+    }
+    steps
+}
+
+#[test]
+fn one_way_bursts_are_held_back_not_taken_for_steps() {
+    assert_eq!(one_way_with_bursts(LuckyRegressionConfig::default()), 0);
+    // Without the hold, each burst would be taken for a step down and one back up.
+    let impatient = LuckyRegressionConfig {
+        one_way_fall_hold: TimeDelta::ZERO,
+        ..Default::default()
+    };
+    assert!(one_way_with_bursts(impatient) >= 2);
+}
