@@ -27,7 +27,9 @@ fn one_second(sender: &mut AirplaySender<u32>, start: Time) -> usize {
             }
             sent += black_box(transmit.bytes.len());
         }
-        now = sender.poll_timeout().unwrap_or(now + TimeDelta::from_millis(125));
+        now = sender
+            .poll_timeout()
+            .unwrap_or(now + TimeDelta::from_millis(125));
     }
     sent
 }
