@@ -157,8 +157,23 @@ impl NodeOptions {
         self
     }
 
-    /// The engine configuration with the role applied.
+    /// The engine configuration with the role applied. On [`LocalClock::Realtime`] the
+    /// ptpTimescale flag is cleared: CLOCK_REALTIME is UTC, and a master announcing the PTP
+    /// timescale (TAI) with its UTC time would put its slaves `currentUtcOffset` (37 s) off.
+    /// ptp4l with software timestamps does the same (it announces the arbitrary timescale).
+    ///
+    /// ```
+    /// use aptp::runtime::{LocalClock, Network, NodeOptions, Role};
+    /// let options = NodeOptions::new(Role::Master, Network::Bind("127.0.0.1".parse().unwrap()));
+    /// assert!(!options.engine_config().ptp_timescale);
+    /// let options = options.with_local_clock(LocalClock::MonotonicRaw);
+    /// assert!(options.engine_config().ptp_timescale);
+    /// ```
     pub fn engine_config(&self) -> Config {
-        self.role.apply(self.config.clone())
+        let mut config = self.role.apply(self.config.clone());
+        if self.local_clock == LocalClock::Realtime {
+            config.ptp_timescale = false;
+        }
+        config
     }
 }
