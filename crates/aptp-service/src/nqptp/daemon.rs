@@ -2,7 +2,7 @@
 //! the two tasks that move things between them and the AirPlay receiver role.
 //!
 //! Start-up claims everything first and refuses to start, saying why, when anything is
-//! taken: the shared-memory object (naming the process that holds it), the PTP ports, the
+//! taken: the PTP ports, the shared-memory object (naming the process that holds it), the
 //! control address. Shutting down (or dropping the daemon) writes a zero record and unlinks
 //! the object.
 
@@ -129,8 +129,10 @@ impl NqptpDaemon {
     /// # Errors
     /// [`NqptpError`] saying what is taken or missing; nothing is left behind.
     pub fn start(options: NqptpOptions) -> Result<NqptpDaemon, NqptpError> {
-        let publisher = NqptpPublisher::create(&options.shm_name)?;
+        // The ports first: when nqptp runs, "port in use" is the clearest reason, and the
+        // shared memory of a nqptp under another user is then never touched.
         let sockets = bind_ptp(&options)?;
+        let publisher = NqptpPublisher::create(&options.shm_name)?;
         let control = bind_control(options.control)?;
         let ptp_ports = (
             sockets.ipv4.local_addr(PortKind::Event).port(),

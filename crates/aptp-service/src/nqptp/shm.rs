@@ -105,6 +105,13 @@ pub enum ShmError {
         /// The processes holding it, as "pid (command)" items.
         holders: String,
     },
+    /// The object exists, no process this one can see holds it, and it cannot be replaced
+    /// (it belongs to another user: a running nqptp under its own user, or its leftover).
+    #[error(
+        "shared memory {0} exists and belongs to another user: stop its owner (for nqptp: \
+         systemctl stop nqptp), or remove /dev/shm{0} if nothing uses it"
+    )]
+    OwnedByOther(String),
     /// The object does not exist (reader side).
     #[error("shared memory {0} does not exist: is the publisher running?")]
     NotFound(String),
@@ -323,8 +330,13 @@ impl NqptpPublisher {
                         holders: holding.join(", "),
                     });
                 }
-                // Stale: nobody maps or opens it. Replace it.
-                shm_unlink(name.as_str()).map_err(|errno| system(&name, "shm_unlink", errno))?;
+                // Stale: nobody we can see maps or opens it. Replace it (refused by the sticky
+                // /dev/shm when another user owns it: processes of other users may be hidden).
+                match shm_unlink(name.as_str()) {
+                    Ok(()) => {}
+                    Err(Errno::EPERM | Errno::EACCES) => return Err(ShmError::OwnedByOther(name)),
+                    Err(errno) => return Err(system(&name, "shm_unlink", errno)),
+                }
                 shm_open(name.as_str(), flags, mode)
                     .map_err(|errno| system(&name, "shm_open", errno))?
             }
