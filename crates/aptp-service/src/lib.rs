@@ -5,4 +5,7 @@
 //! server.
 #![deny(missing_docs)]
 
+pub mod daemon;
+pub mod ipc;
 pub mod nqptp;
+pub mod sessions;

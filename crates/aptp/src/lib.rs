@@ -4,8 +4,10 @@
 //! and slave roles) that the rest of the crate drives; [`runtime`] is the tokio glue that runs
 //! it over real sockets as a [`Node`]; [`config_file`] reads linuxptp configuration files.
 
-pub mod config_file;
 pub mod airplay;
+#[cfg(feature = "client")]
+pub mod client;
+pub mod config_file;
 pub mod engine;
 pub mod runtime;
 

@@ -1,0 +1,116 @@
+//! `aptp daemon`: the host's one PTP service. It owns the socket clients reach it by, the
+//! session registry with its leases, and (as the session backends land) the PTP ports.
+
+mod config;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::UnixListener;
+use tokio::sync::Semaphore;
+
+pub use config::{ConfigError, DaemonConfig};
+pub use state::{DaemonState, EVENT_BACKLOG};
+
+use crate::ipc::{self, IpcError, SocketGuard, MAX_CONNECTIONS};
+
+/// The longest the lease reaper sleeps when no lease is due sooner.
+const REAPER_IDLE: Duration = Duration::from_secs(60);
+
+/// A bound daemon, ready to [`run`](Daemon::run).
+///
+/// ```no_run
+/// use aptp_service::daemon::{Daemon, DaemonConfig};
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let daemon = Daemon::bind(DaemonConfig::default())?;
+/// daemon.run(async { let _ = tokio::signal::ctrl_c().await; }).await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Daemon {
+    state: Arc<DaemonState>,
+    listener: UnixListener,
+    guard: SocketGuard,
+}
+
+impl Daemon {
+    /// Binds the socket named in `config` (inside a tokio runtime).
+    pub fn bind(config: DaemonConfig) -> Result<Daemon, IpcError> {
+        let (listener, guard) = ipc::bind_socket(&config.socket_path, config.socket_mode)?;
+        let state = Arc::new(DaemonState::new(
+            config.socket_path.clone(),
+            config.limits.clone(),
+            config.records,
+        ));
+        Ok(Daemon {
+            state,
+            listener,
+            guard,
+        })
+    }
+
+    /// The shared state (for status and for tests).
+    pub fn state(&self) -> Arc<DaemonState> {
+        Arc::clone(&self.state)
+    }
+
+    /// Serves clients and reaps leases until `shutdown` completes; then ends every session and
+    /// removes the socket.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let Daemon {
+            state,
+            listener,
+            guard,
+        } = self;
+        tracing::info!(socket = %guard.path().display(), "aptp daemon listening");
+        let reaper = tokio::spawn(reap_leases(Arc::clone(&state)));
+        let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let state = Arc::clone(&state);
+                        match Arc::clone(&connections).try_acquire_owned() {
+                            Ok(permit) => {
+                                tokio::spawn(async move {
+                                    ipc::serve_connection(stream, state).await;
+                                    drop(permit);
+                                });
+                            }
+                            Err(_) => {
+                                tracing::warn!("{MAX_CONNECTIONS} clients connected; refusing one more");
+                                drop(stream);
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        // EMFILE and the like: wait a little rather than spin.
+                        tracing::warn!(%error, "accept on the IPC socket failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+            }
+        }
+        reaper.abort();
+        let ended = state.registry().close_all();
+        state.publish(ended);
+        drop(guard);
+    }
+}
+
+/// Ends sessions whose leases run out, waking at the next expiry or when a lease changes.
+async fn reap_leases(state: Arc<DaemonState>) {
+    loop {
+        let now = Instant::now();
+        state.expire(now);
+        let next = state.registry().next_expiry().unwrap_or(now + REAPER_IDLE);
+        tokio::select! {
+            () = tokio::time::sleep_until(next.into()) => {}
+            () = state.wait_leases_changed() => {}
+        }
+    }
+}
