@@ -14,19 +14,22 @@ use tracing_subscriber::EnvFilter;
 mod airplay_common;
 mod airplay_receiver;
 mod airplay_sender;
+mod daemon;
 mod decode;
 mod demo;
 mod encode;
 mod input;
 mod json;
-mod nqptp;
 mod master;
+mod nqptp;
 mod output;
 mod plot;
 mod port_status;
 mod sim;
+mod status;
 mod slave;
 mod text;
+mod watch;
 
 /// PTPv2 (IEEE 1588-2019) as AirPlay 2 uses it.
 #[derive(Debug, Parser)]
@@ -48,10 +51,13 @@ enum Command {
     Decode(decode::DecodeArgs),
     Encode(encode::EncodeArgs),
     Sim(sim::SimArgs),
-    Nqptp(nqptp::NqptpArgs),
     Slave(slave::SlaveArgs),
     Master(master::MasterArgs),
     Demo(demo::DemoArgs),
+    Nqptp(nqptp::NqptpArgs),
+    Daemon(daemon::DaemonArgs),
+    Status(status::StatusArgs),
+    Watch(watch::WatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,10 +73,13 @@ fn main() -> ExitCode {
         Command::Decode(arguments) => decode::run(arguments),
         Command::Encode(arguments) => encode::run(arguments),
         Command::Sim(arguments) => sim::run(arguments),
-        Command::Nqptp(arguments) => nqptp::run(arguments),
         Command::Slave(arguments) => slave::run(arguments),
         Command::Master(arguments) => master::run(arguments),
         Command::Demo(arguments) => demo::run(arguments),
+        Command::Nqptp(arguments) => nqptp::run(arguments),
+        Command::Daemon(arguments) => daemon::run(arguments),
+        Command::Status(arguments) => status::run(arguments),
+        Command::Watch(arguments) => watch::run(arguments),
     }
 }
 

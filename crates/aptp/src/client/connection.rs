@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use super::protocol::{
     ErrorCode, ErrorReply, Event, Greeting, MappingReply, Outcome, Reply, Request, RequestLine,
-    ServerMessage, SessionId, SessionInfo, MAX_LINE_BYTES, PROTOCOL_VERSION, SUPPORTED_PROTOCOLS,
+    ServerMessage, SessionId, SessionInfo, MAX_SERVER_LINE_BYTES, PROTOCOL_VERSION, SUPPORTED_PROTOCOLS,
 };
 use super::status::DaemonStatus;
 use super::OpenSession;
@@ -278,7 +278,7 @@ impl Client {
         }
     }
 
-    /// Reads one line (at most [`MAX_LINE_BYTES`]) and parses it. Bytes read before a timeout
+    /// Reads one line (at most [`MAX_SERVER_LINE_BYTES`]) and parses it. Bytes read before a timeout
     /// are kept for the next call, so a timeout never loses part of a message.
     fn read_message(&mut self) -> Result<ServerMessage, ClientError> {
         loop {
@@ -287,12 +287,12 @@ impl Client {
                 return serde_json::from_slice(&line[..end])
                     .map_err(|error| ClientError::BadMessage(error.to_string()));
             }
-            if self.partial.len() >= MAX_LINE_BYTES {
+            if self.partial.len() >= MAX_SERVER_LINE_BYTES {
                 return Err(ClientError::BadMessage(format!(
-                    "a line longer than {MAX_LINE_BYTES} bytes"
+                    "a line longer than {MAX_SERVER_LINE_BYTES} bytes"
                 )));
             }
-            let mut chunk = [0u8; 4096];
+            let mut chunk = [0u8; 16 * 1024];
             let read = match self.stream.read(&mut chunk) {
                 Ok(read) => read,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,

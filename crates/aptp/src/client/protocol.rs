@@ -19,9 +19,13 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Every protocol version this crate can speak, oldest first.
 pub const SUPPORTED_PROTOCOLS: &[u32] = &[PROTOCOL_VERSION];
 
-/// The longest line either side accepts, newline included, in bytes. A longer request is
+/// The longest request line the server accepts, newline included, in bytes. A longer request is
 /// answered with [`ErrorCode::LineTooLong`] and skipped up to its newline.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The longest line the server sends, newline included, in bytes: a `status` of a full daemon
+/// (1024 sessions of 64 peers and 200-byte names) fits with room to spare.
+pub const MAX_SERVER_LINE_BYTES: usize = 8 * 1024 * 1024;
 
 /// The most timing peers one session may name.
 pub const MAX_PEERS: usize = 64;

@@ -1,0 +1,113 @@
+//! `aptp daemon`: the host's one PTP service, serving local clients over its Unix socket.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aptp_service::daemon::{Daemon, DaemonConfig};
+
+/// Run the host's PTP service: follower and grandmaster sessions for any number of local
+/// clients.
+///
+/// Clients (aptp::client, `aptp status`, `aptp watch`) connect to its Unix socket:
+/// --socket, else $APTP_SOCKET, else $RUNTIME_DIRECTORY/aptp.sock, else /run/aptp/aptp.sock.
+/// The protocol is described in docs/ipc.md. SIGINT/SIGTERM end every session, remove the
+/// socket and exit.
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    /// An interface to serve PTP on (repeatable; default: all).
+    #[arg(long = "interface", value_name = "IF")]
+    interfaces: Vec<String>,
+
+    /// A configuration file of `key value` lines (socket, socket_mode, interface,
+    /// max_sessions, default_lease_ms, min_lease_ms, max_lease_ms, records); options given on
+    /// the command line win.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// The Unix socket clients connect to.
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+
+    /// The most sessions held at once.
+    #[arg(long, value_name = "N")]
+    max_sessions: Option<usize>,
+}
+
+/// The configuration: defaults, then the file, then the command line.
+fn config(arguments: &DaemonArgs) -> Result<DaemonConfig, String> {
+    let mut config = match &arguments.config {
+        Some(path) => DaemonConfig::read(path).map_err(|error| error.to_string())?,
+        None => DaemonConfig::default(),
+    };
+    if let Some(socket) = &arguments.socket {
+        config.socket_path = socket.clone();
+    }
+    if !arguments.interfaces.is_empty() {
+        config.interfaces = arguments.interfaces.clone();
+    }
+    if let Some(max_sessions) = arguments.max_sessions {
+        config.limits.max_sessions = max_sessions;
+    }
+    for interface in &config.interfaces {
+        if !std::path::Path::new("/sys/class/net")
+            .join(interface)
+            .exists()
+        {
+            return Err(format!("no network interface named {interface:?}"));
+        }
+    }
+    Ok(config)
+}
+
+/// Serves until SIGINT or SIGTERM.
+pub fn run(arguments: &DaemonArgs) -> ExitCode {
+    let config = match config(arguments) {
+        Ok(config) => config,
+        Err(reason) => {
+            eprintln!("aptp daemon: {reason}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("aptp daemon: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: DaemonConfig) -> ExitCode {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut interrupt, mut terminate) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("aptp daemon: cannot handle signals: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let daemon = match Daemon::bind(config) {
+        Ok(daemon) => daemon,
+        Err(error) => {
+            eprintln!("aptp daemon: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    daemon
+        .run(async {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+        .await;
+    ExitCode::SUCCESS
+}
