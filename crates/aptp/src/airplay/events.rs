@@ -54,10 +54,18 @@ pub enum ReceiverEvent<A> {
         /// The local instant of the first repeated Follow_Up.
         since: Time,
     },
-    /// A stalled grandmaster's clock runs again.
+    /// A stalled grandmaster's clock runs again. The measurement restarts with it (a
+    /// [`MeasurementRestarted`](Self::MeasurementRestarted) follows).
     GrandmasterResumed {
         /// The grandmaster's identity.
         identity: ClockIdentity,
+    },
+    /// The estimator, the mapping and the pending exchanges were forgotten, the grandmaster
+    /// kept ([`AirplayReceiver::restart_measurement`](super::AirplayReceiver::restart_measurement),
+    /// or a stalled grandmaster resumed): the next Sync exchange locks afresh.
+    MeasurementRestarted {
+        /// When.
+        at: Time,
     },
 }
 
@@ -98,6 +106,8 @@ pub struct ReceiverCounters {
     pub sent: u64,
     /// Announces sent to wake a stalled grandmaster.
     pub wake_announces: u64,
+    /// Measurement restarts with the grandmaster kept (asked for, or a resumed grandmaster).
+    pub measurement_restarts: u64,
 }
 
 /// A snapshot of the receiver, from [`AirplayReceiver::status`](super::AirplayReceiver::status).

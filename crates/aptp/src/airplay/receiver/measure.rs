@@ -11,6 +11,44 @@ use aptp_wire::{Header, Message, PortIdentity, Timestamp};
 use core::fmt::Debug;
 
 impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
+    /// Starts measuring afresh at `now`: forgets the estimator, the mapping and every pending
+    /// Sync, Follow_Up and Delay_Req exchange, but keeps the timing peers, their Announces,
+    /// the grandmaster followed (with its mastership start) and whether it answers Delay_Req.
+    /// No [`GrandmasterChanged`](ReceiverEvent::GrandmasterChanged) follows; a
+    /// [`MeasurementRestarted`](ReceiverEvent::MeasurementRestarted) does, and `slave`
+    /// falls back to `uncalibrated`. The next complete Sync exchange locks the mapping again
+    /// (with no stale state to smooth away): what the nqptp drop-in does when playing
+    /// begins after a long pause. The receiver does the same by itself when a stalled
+    /// grandmaster's clock runs again (it has usually stepped).
+    ///
+    /// ```
+    /// use aptp::airplay::{AirplayReceiver, ReceiverConfig, ReceiverEvent};
+    /// use aptp_clock::Time;
+    /// use aptp_wire::ClockIdentity;
+    ///
+    /// let now = Time::from_secs_nanos(100, 0).unwrap();
+    /// let mut receiver: AirplayReceiver<u8> =
+    ///     AirplayReceiver::new(ReceiverConfig::new(ClockIdentity([2; 8])), now).unwrap();
+    /// receiver.set_timing_peers(now, [1]);
+    /// receiver.restart_measurement(now);
+    /// assert_eq!(receiver.timing_peers(), &[1]);
+    /// assert!(receiver.mapping().is_none());
+    /// assert_eq!(receiver.poll_event(), Some(ReceiverEvent::MeasurementRestarted { at: now }));
+    /// ```
+    pub fn restart_measurement(&mut self, now: Time) {
+        self.reset_estimator();
+        self.pending_syncs.clear();
+        self.recent_syncs.clear();
+        self.pending_delay_requests.clear();
+        // The next Sync brings its Delay_Req at once.
+        self.last_delay_request_at = None;
+        self.counters.measurement_restarts += 1;
+        self.push_event(ReceiverEvent::MeasurementRestarted { at: now });
+        if self.state == PortState::Slave {
+            self.set_state(now, PortState::Uncalibrated);
+        }
+    }
+
     /// One complete Sync exchange: the stall check, then the estimator (at once one way,
     /// or when its Delay_Req exchange completes two way).
     pub(super) fn complete_sync(
@@ -45,7 +83,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             .is_some_and(|at| now < at + two_way_timeout);
         if self.two_way && !exchange_fresh {
             self.two_way = false;
-            self.restart_measurement();
+            self.reset_estimator();
             self.push_event(ReceiverEvent::DelayMeasurementChanged { two_way: false });
         }
         if !self.two_way {
@@ -81,6 +119,9 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             self.stalled = false;
             self.next_wake_at = None;
             self.push_event(ReceiverEvent::GrandmasterResumed { identity });
+            // A clock that stopped and runs again has usually stepped: the Sync at hand
+            // locks a fresh mapping instead of being judged against the old one.
+            self.restart_measurement(now);
         }
         false
     }
@@ -207,7 +248,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         if !self.two_way {
             self.two_way = true;
             let unpaired = self.unpaired_sync;
-            self.restart_measurement();
+            self.reset_estimator();
             self.unpaired_sync = unpaired;
             self.push_event(ReceiverEvent::DelayMeasurementChanged { two_way: true });
         }

@@ -508,7 +508,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             dataset,
             mastership_start: None,
         });
-        self.restart_measurement();
+        self.reset_estimator();
         self.two_way = false;
         self.last_exchange_at = None;
         self.path_delay = None;
@@ -533,8 +533,8 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.set_state(now, state);
     }
 
-    /// Forgets the estimator's state (new grandmaster, one-way ↔ two-way).
-    fn restart_measurement(&mut self) {
+    /// Forgets the estimator's state (new grandmaster, one-way ↔ two-way, a restart).
+    fn reset_estimator(&mut self) {
         self.estimator.reset();
         self.mapping = None;
         self.prediction_error_ns = None;

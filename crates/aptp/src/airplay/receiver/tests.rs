@@ -206,8 +206,8 @@ fn a_stalled_grandmaster_is_woken_with_announces() {
     let status = receiver.status(at(4_000));
     assert!(status.stalled);
     assert!(status.counters.stalled_follow_ups > 16);
-    let events = events(&mut receiver);
-    assert!(events.iter().any(
+    let stalled = events(&mut receiver);
+    assert!(stalled.iter().any(
         |e| matches!(e, ReceiverEvent::GrandmasterStalled { identity, .. } if *identity == GM)
     ));
     let wake = receiver.poll_transmit(at(4_000)).unwrap();
@@ -218,12 +218,64 @@ fn a_stalled_grandmaster_is_woken_with_announces() {
         Body::Announce(_)
     ));
     assert!(status.counters.wake_announces >= 1);
-    // It runs again.
-    gm.offset = TimeDelta::ZERO;
-    run(&mut receiver, &mut gm, 1, 4_000, 500);
-    assert!(!receiver.status(at(4_500)).stalled);
-    assert!(core::iter::from_fn(|| receiver.poll_event())
-        .any(|e| e == ReceiverEvent::GrandmasterResumed { identity: GM }));
+    // It runs again, 7 ms ahead of where it stopped: the mapping restarts on its first
+    // Sync exchange instead of judging it against the old one.
+    gm.offset = TimeDelta::from_millis(7);
+    run(&mut receiver, &mut gm, 1, 4_000, 125);
+    let status = receiver.status(at(4_006));
+    assert!(!status.stalled);
+    // One way: the 1 ms path delay of `run` is inside the offset.
+    let offset = status.offset_ns.unwrap();
+    assert!((offset - 6_000_000).abs() < 1_000, "{offset}");
+    assert_eq!(status.counters.measurement_restarts, 1);
+    let resumed = events(&mut receiver);
+    assert!(resumed.contains(&ReceiverEvent::GrandmasterResumed { identity: GM }));
+    assert!(resumed
+        .iter()
+        .any(|e| matches!(e, ReceiverEvent::MeasurementRestarted { .. })));
+    assert!(!resumed
+        .iter()
+        .any(|e| matches!(e, ReceiverEvent::GrandmasterChanged { .. })));
+}
+
+#[test]
+fn restart_measurement_keeps_the_grandmaster_and_relocks_at_the_next_sync() {
+    let mut restarted = receiver();
+    let mut kept = receiver();
+    let mut gm = Apple::new(GM, 2_500, 248);
+    for receiver in [&mut restarted, &mut kept] {
+        receiver.set_timing_peers(at(0), [1]);
+        gm.sequence_id = 0;
+        run(receiver, &mut gm, 1, 0, 5_000);
+        events(receiver);
+    }
+    let before = restarted.grandmaster().unwrap();
+    // The grandmaster's clock stepped 3 ms back during a pause (one way, a fall is held
+    // back as possible queueing); playing begins again.
+    gm.offset -= TimeDelta::from_millis(3);
+    restarted.restart_measurement(at(5_000));
+    assert!(restarted.mapping().is_none());
+    assert_eq!(restarted.state(), PortState::Uncalibrated);
+    assert_eq!(restarted.timing_peers(), &[1]);
+    // One Sync exchange and no Announce: locked at once on the new offset.
+    let (sync, follow_up) = gm.sync_follow_up(at(5_000));
+    let arrival = at(5_001);
+    for receiver in [&mut restarted, &mut kept] {
+        receiver.handle_datagram(arrival, &sync, 1, PortKind::Event, arrival);
+        receiver.handle_datagram(arrival, &follow_up, 1, PortKind::General, arrival);
+    }
+    let offset = restarted.status(arrival).offset_ns.unwrap();
+    assert!((offset - 2_496_000_000).abs() < 1_000, "{offset}");
+    // Without the restart, the stale state still holds the old offset.
+    let stale = kept.status(arrival).offset_ns.unwrap();
+    assert!((stale - 2_499_000_000).abs() < 1_000, "{stale}");
+    assert_eq!(restarted.grandmaster(), Some(before));
+    let events = events(&mut restarted);
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, ReceiverEvent::GrandmasterChanged { .. })));
+    assert!(events.contains(&ReceiverEvent::MeasurementRestarted { at: at(5_000) }));
+    assert_eq!(restarted.counters().measurement_restarts, 1);
 }
 
 #[test]
