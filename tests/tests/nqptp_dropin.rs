@@ -15,7 +15,7 @@
 //! it; with `-p aptp-tests` run `cargo build -p aptp-cli` first).
 //! Every test uses its own shared-memory name and ports, so they run in parallel.
 
-use std::net::{IpAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -334,6 +334,199 @@ fn control_protocol_end_to_end() {
         matches!(NqptpReader::open(&name), Err(ShmError::NotFound(_))),
         "the shared memory is removed on exit"
     );
+}
+
+/// A sender's timescale that the test can stall (every Follow_Up then repeats one
+/// preciseOriginTimestamp, as an idle Apple device's) and shift (resume at another offset).
+#[derive(Default)]
+struct StallableClock {
+    stalled_at: std::sync::Mutex<Option<Time>>,
+    jump_ns: std::sync::atomic::AtomicI64,
+}
+
+impl StallableClock {
+    /// CLOCK_MONOTONIC_RAW plus the jump: the sender's running timescale.
+    fn running(&self, raw: Time) -> Time {
+        raw + aptp_clock::TimeDelta::from_nanos(
+            self.jump_ns.load(std::sync::atomic::Ordering::SeqCst),
+        )
+    }
+
+    /// The time the sender puts on the wire for a transmit at `raw`.
+    fn stamped(&self, raw: Time) -> Time {
+        let stalled = *self.stalled_at.lock().unwrap();
+        stalled.unwrap_or_else(|| self.running(raw))
+    }
+
+    fn stall(&self) {
+        let raw = raw_time();
+        *self.stalled_at.lock().unwrap() = Some(self.running(raw));
+    }
+
+    fn resume(&self, jump_ns: i64) {
+        self.jump_ns
+            .store(jump_ns, std::sync::atomic::Ordering::SeqCst);
+        *self.stalled_at.lock().unwrap() = None;
+    }
+}
+
+fn raw_time() -> Time {
+    let raw = TimestampClock::MonotonicRaw.now().expect("clock");
+    Time::from_nanos_i128(i128::from(raw.as_nanos()))
+}
+
+/// An AirPlay sender role driven here, on `clock`'s timescale.
+fn spawn_stallable_sender(
+    runtime: &tokio::runtime::Runtime,
+    address: IpAddr,
+    identity: ClockIdentity,
+    peer: IpAddr,
+    ports: (u16, u16),
+    clock: std::sync::Arc<StallableClock>,
+) -> tokio::task::JoinHandle<()> {
+    use aptp::engine::{Destination, PortKind};
+    let _guard = runtime.enter();
+    let socket = PtpSocket::bind(
+        SocketConfig::new(address)
+            .with_ports(0, 0)
+            .with_clock(TimestampClock::MonotonicRaw),
+    )
+    .expect("bind the sender");
+    let mut sender =
+        AirplaySender::new(SenderConfig::new(identity), clock.running(raw_time())).expect("sender");
+    sender.set_peers([peer]);
+    runtime.spawn(async move {
+        loop {
+            let now = clock.running(raw_time());
+            sender.handle_timeout(now);
+            while let Some(transmit) = sender.poll_transmit(now) {
+                let Destination::Unicast(ip) = transmit.destination else {
+                    continue;
+                };
+                match transmit.port {
+                    PortKind::Event => {
+                        let sent = socket
+                            .send_event(&transmit.bytes, SocketAddr::new(ip, ports.0))
+                            .await;
+                        if let (Ok(tx), Some(token)) = (sent, transmit.timestamp_token) {
+                            let tx = Time::from_nanos_i128(i128::from(tx.time.as_nanos()));
+                            sender.handle_transmit_timestamp(now, token, clock.stamped(tx));
+                        }
+                    }
+                    _ => {
+                        let _ = socket
+                            .send_general(&transmit.bytes, SocketAddr::new(ip, ports.1))
+                            .await;
+                    }
+                }
+            }
+            let wait_ns = sender
+                .poll_timeout()
+                .map(|at| at.since(now).nanos_floor().clamp(0, 100_000_000))
+                .unwrap_or(100_000_000);
+            tokio::select! {
+                received = socket.recv() => {
+                    if let Ok(received) = received {
+                        let rx = Time::from_nanos_i128(i128::from(received.rx_timestamp.time.as_nanos()));
+                        let kind = match received.port {
+                            aptp_transport::PortKind::Event => PortKind::Event,
+                            _ => PortKind::General,
+                        };
+                        let now = clock.running(raw_time());
+                        sender.handle_datagram(now, &received.data, received.source.ip(), kind, clock.stamped(rx));
+                    }
+                }
+                () = tokio::time::sleep(Duration::from_nanos(wait_ns as u64)) => {}
+            }
+        }
+    })
+}
+
+/// An Apple-like idle: the sender's clock stalls while nothing plays and resumes 7 ms away.
+/// The first record published after `B` must be right at once, not smoothed from before.
+#[test]
+fn play_after_a_stalled_clock_relocks_at_once() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let name = shm("stall");
+    let daemon = {
+        let _guard = runtime.enter();
+        NqptpDaemon::start(NqptpOptions {
+            control: "127.0.0.1:0".parse().unwrap(),
+            shm_name: name.clone(),
+            event_port: 0,
+            general_port: 0,
+            ipv6: false,
+            ..NqptpOptions::default()
+        })
+        .expect("start the drop-in")
+    };
+    let status = daemon.watch_status();
+    let reader = NqptpReader::open(&name).expect("open the record");
+    let clock = std::sync::Arc::new(StallableClock::default());
+    let identity = ClockIdentity([0x0d, 0, 0, 0xff, 0xfe, 0, 0, 0x0d]);
+    let sender_address: IpAddr = "127.0.0.4".parse().unwrap();
+    let _sender = spawn_stallable_sender(
+        &runtime,
+        sender_address,
+        identity,
+        "127.0.0.1".parse().unwrap(),
+        daemon.ptp_ports(),
+        std::sync::Arc::clone(&clock),
+    );
+    let player = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let command = |text: &str| {
+        player
+            .send_to(
+                format!("{name} {text}\0").as_bytes(),
+                daemon.control_address(),
+            )
+            .expect("send a control datagram");
+    };
+    // The truth: the sender's timescale minus CLOCK_MONOTONIC_RAW, i.e. the jump.
+    let error_against = |record: &NqptpRecord, jump_ns: i64| {
+        let raw = raw_time().nanos_rounded() as u64;
+        (record.master_time_at(raw).wrapping_sub(raw) as i64) - jump_ns
+    };
+    command("T 127.0.0.4");
+    wait_status(&status, Duration::from_secs(15), |s| {
+        s.state.name_lower() == "slave"
+    });
+    command("B");
+    let record = wait_record(&reader, Duration::from_millis(200), NqptpRecord::is_valid)
+        .expect("valid at once");
+    assert!(error_against(&record, 0).abs() < BOUND_NS);
+
+    command("E");
+    clock.stall();
+    std::thread::sleep(Duration::from_secs(5));
+    let stalled = status.borrow().clone();
+    assert!(
+        stalled.receiver.stalled_follow_ups > 10,
+        "the Follow_Ups repeat: {stalled:?}"
+    );
+    assert_eq!(stalled.grandmaster, Some(identity), "still announced");
+    let relocks_before = stalled.relocks;
+    const JUMP_NS: i64 = 7_000_000;
+    clock.resume(JUMP_NS);
+    command("B");
+    let played = Instant::now();
+    let first = wait_record(&reader, Duration::from_secs(10), NqptpRecord::is_valid)
+        .expect("a valid record after the pause");
+    let error = error_against(&first, JUMP_NS);
+    eprintln!(
+        "first record after a 5 s stall and a 7 ms jump: {:?} after B, error {error} ns",
+        played.elapsed()
+    );
+    assert!(
+        error.abs() < BOUND_NS,
+        "the first record after the pause is {error} ns off (stale state smoothed?)"
+    );
+    assert!(status.borrow().relocks > relocks_before);
+    runtime.block_on(daemon.shutdown()).expect("clean shutdown");
 }
 
 /// The `aptp` binary built beside this test.
