@@ -1,0 +1,115 @@
+//! A sender whose clock the test can stall and shift, as an idle Apple device's.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use aptp::airplay::{AirplaySender, SenderConfig};
+use aptp_clock::Time;
+use aptp_transport::{PtpSocket, SocketConfig, TimestampClock};
+use aptp_wire::ClockIdentity;
+
+/// A sender's timescale that the test can stall (every Follow_Up then repeats one
+/// preciseOriginTimestamp, as an idle Apple device's) and shift (resume at another offset).
+#[derive(Default)]
+pub struct StallableClock {
+    stalled_at: std::sync::Mutex<Option<Time>>,
+    jump_ns: std::sync::atomic::AtomicI64,
+}
+
+impl StallableClock {
+    /// CLOCK_MONOTONIC_RAW plus the jump: the sender's running timescale.
+    pub fn running(&self, raw: Time) -> Time {
+        raw + aptp_clock::TimeDelta::from_nanos(
+            self.jump_ns.load(std::sync::atomic::Ordering::SeqCst),
+        )
+    }
+
+    /// The time the sender puts on the wire for a transmit at `raw`.
+    pub fn stamped(&self, raw: Time) -> Time {
+        let stalled = *self.stalled_at.lock().unwrap();
+        stalled.unwrap_or_else(|| self.running(raw))
+    }
+
+    pub fn stall(&self) {
+        let raw = raw_time();
+        *self.stalled_at.lock().unwrap() = Some(self.running(raw));
+    }
+
+    pub fn resume(&self, jump_ns: i64) {
+        self.jump_ns
+            .store(jump_ns, std::sync::atomic::Ordering::SeqCst);
+        *self.stalled_at.lock().unwrap() = None;
+    }
+}
+
+pub fn raw_time() -> Time {
+    let raw = TimestampClock::MonotonicRaw.now().expect("clock");
+    Time::from_nanos_i128(i128::from(raw.as_nanos()))
+}
+
+/// An AirPlay sender role driven here, on `clock`'s timescale.
+pub fn spawn_stallable_sender(
+    runtime: &tokio::runtime::Runtime,
+    address: IpAddr,
+    identity: ClockIdentity,
+    peer: IpAddr,
+    ports: (u16, u16),
+    clock: std::sync::Arc<StallableClock>,
+) -> tokio::task::JoinHandle<()> {
+    use aptp::engine::{Destination, PortKind};
+    let _guard = runtime.enter();
+    let socket = PtpSocket::bind(
+        SocketConfig::new(address)
+            .with_ports(0, 0)
+            .with_clock(TimestampClock::MonotonicRaw),
+    )
+    .expect("bind the sender");
+    let mut sender =
+        AirplaySender::new(SenderConfig::new(identity), clock.running(raw_time())).expect("sender");
+    sender.set_peers([peer]);
+    runtime.spawn(async move {
+        loop {
+            let now = clock.running(raw_time());
+            sender.handle_timeout(now);
+            while let Some(transmit) = sender.poll_transmit(now) {
+                let Destination::Unicast(ip) = transmit.destination else {
+                    continue;
+                };
+                match transmit.port {
+                    PortKind::Event => {
+                        let sent = socket
+                            .send_event(&transmit.bytes, SocketAddr::new(ip, ports.0))
+                            .await;
+                        if let (Ok(tx), Some(token)) = (sent, transmit.timestamp_token) {
+                            let tx = Time::from_nanos_i128(i128::from(tx.time.as_nanos()));
+                            sender.handle_transmit_timestamp(now, token, clock.stamped(tx));
+                        }
+                    }
+                    _ => {
+                        let _ = socket
+                            .send_general(&transmit.bytes, SocketAddr::new(ip, ports.1))
+                            .await;
+                    }
+                }
+            }
+            let wait_ns = sender
+                .poll_timeout()
+                .map(|at| at.since(now).nanos_floor().clamp(0, 100_000_000))
+                .unwrap_or(100_000_000);
+            tokio::select! {
+                received = socket.recv() => {
+                    if let Ok(received) = received {
+                        let rx = Time::from_nanos_i128(i128::from(received.rx_timestamp.time.as_nanos()));
+                        let kind = match received.port {
+                            aptp_transport::PortKind::Event => PortKind::Event,
+                            _ => PortKind::General,
+                        };
+                        let now = clock.running(raw_time());
+                        sender.handle_datagram(now, &received.data, received.source.ip(), kind, clock.stamped(rx));
+                    }
+                }
+                () = tokio::time::sleep(Duration::from_nanos(wait_ns as u64)) => {}
+            }
+        }
+    })
+}
