@@ -155,24 +155,25 @@ fn json_line(status: &NqptpStatus) -> Value {
     })
 }
 
-/// The human line, in the shape of `aptp slave`'s.
+/// The human line, in the shape of `aptp slave`'s, then the drop-in's own state.
 fn text_line(status: &NqptpStatus) -> String {
-    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
+    let dash = || "-".to_owned();
+    let yes_no = |flag: bool| if flag { "yes" } else { "no" };
     format!(
-        "nqptp {} master {} offset_ns {} rate_ppb {} path_delay_ns {} peers {} playing {} \
-         publishing {} control {}/{} bad",
-        status.state.name_lower(),
-        or_dash(status.grandmaster.map(|gm| gm.dotted().to_string())),
-        or_dash(status.offset_ns.map(|offset| offset.to_string())),
-        or_dash(status.rate_ppb.map(|rate| format!("{rate:.1}"))),
-        or_dash(status.path_delay_ns.map(|delay| delay.to_string())),
+        "{:<12} offset {:>9} ns  rate {:>10} ppb  path delay {:>8} ns  master {}  (monotonic)  \
+         peers {}  playing {}  publishing {}  control {} ok {} bad",
+        status.state.name_upper(),
+        status.offset_ns.map_or_else(dash, |ns| ns.to_string()),
+        status
+            .rate_ppb
+            .map_or_else(dash, |ppb| format!("{ppb:+.1}")),
+        status.path_delay_ns.map_or_else(dash, |ns| ns.to_string()),
+        status
+            .grandmaster
+            .map_or_else(dash, |id| id.dotted().to_string()),
         status.timing_peers.len(),
-        if status.playing { "yes" } else { "no" },
-        if status.record.is_valid() {
-            "yes"
-        } else {
-            "no"
-        },
+        yes_no(status.playing),
+        yes_no(status.record.is_valid()),
         status.control.accepted,
         status.control.rejected_total(),
     )
@@ -199,6 +200,11 @@ mod tests {
         assert_eq!(line["local_clock"], "monotonic");
         assert!(line["offset_ns"].is_null());
         assert_eq!(line["publishing"], false);
-        assert!(text_line(&NqptpStatus::default()).starts_with("nqptp listening master -"));
+        let text = text_line(&NqptpStatus::default());
+        assert!(
+            text.starts_with("LISTENING    offset         - ns"),
+            "{text}"
+        );
+        assert!(text.contains("master -  (monotonic)"), "{text}");
     }
 }
