@@ -31,6 +31,22 @@ pub struct DaemonArgs {
     /// The most sessions held at once.
     #[arg(long, value_name = "N")]
     max_sessions: Option<usize>,
+
+    /// The PTP event port (default 319; 0: the kernel chooses).
+    #[arg(long, value_name = "N")]
+    event_port: Option<u16>,
+
+    /// The PTP general port (default 320; 0: the kernel chooses).
+    #[arg(long, value_name = "N")]
+    general_port: Option<u16>,
+
+    /// The local address the PTP ports bind to (default: every IPv4 address).
+    #[arg(long, value_name = "ADDR")]
+    ptp_address: Option<std::net::IpAddr>,
+
+    /// Own no PTP ports: sessions are opened, leased and listed, but nothing measures them.
+    #[arg(long, conflicts_with_all = ["event_port", "general_port", "ptp_address"])]
+    no_ptp: bool,
 }
 
 /// The configuration: defaults, then the file, then the command line.
@@ -47,6 +63,23 @@ fn config(arguments: &DaemonArgs) -> Result<DaemonConfig, String> {
     }
     if let Some(max_sessions) = arguments.max_sessions {
         config.limits.max_sessions = max_sessions;
+    }
+    if arguments.no_ptp {
+        config.ptp = None;
+    } else if arguments.event_port.is_some()
+        || arguments.general_port.is_some()
+        || arguments.ptp_address.is_some()
+    {
+        let ports = config.ptp.get_or_insert_with(Default::default);
+        if let Some(port) = arguments.event_port {
+            ports.event_port = port;
+        }
+        if let Some(port) = arguments.general_port {
+            ports.general_port = port;
+        }
+        if let Some(address) = arguments.ptp_address {
+            ports.bind_address = address;
+        }
     }
     for interface in &config.interfaces {
         if !std::path::Path::new("/sys/class/net")

@@ -167,6 +167,7 @@ mod tests {
                 Daemon::bind(DaemonConfig {
                     socket_path: socket.clone(),
                     records: RecordPolicy::None,
+                    ptp: None,
                     ..DaemonConfig::default()
                 })
             })

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use aptp_service::daemon::{Daemon, DaemonConfig, DaemonState};
+use aptp_service::daemon::{Daemon, DaemonConfig, DaemonState, PtpPorts};
 use aptp_service::sessions::{RecordPolicy, RegistryLimits};
 use tokio::sync::oneshot;
 
@@ -24,6 +24,15 @@ pub struct TestDaemon {
 
 impl TestDaemon {
     pub fn start(limits: RegistryLimits, records: RecordPolicy) -> TestDaemon {
+        TestDaemon::start_with(limits, records, None)
+    }
+
+    /// With PTP ports (the session backends run).
+    pub fn start_with(
+        limits: RegistryLimits,
+        records: RecordPolicy,
+        ptp: Option<PtpPorts>,
+    ) -> TestDaemon {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let directory = std::env::temp_dir().join(format!(
             "aptp-daemon-test-{}-{}",
@@ -37,6 +46,7 @@ impl TestDaemon {
             interfaces: Vec::new(),
             limits,
             records,
+            ptp,
         };
         let (ready_sender, ready) = std::sync::mpsc::channel();
         let (shutdown, stop) = oneshot::channel::<()>();

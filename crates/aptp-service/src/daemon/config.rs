@@ -1,5 +1,6 @@
 //! The daemon's settings, from the command line and a configuration file.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -27,6 +28,36 @@ pub struct DaemonConfig {
     pub limits: RegistryLimits,
     /// Whether sessions publish shared-memory records.
     pub records: RecordPolicy,
+    /// The PTP ports the daemon owns for its sessions; None: no PTP (sessions are registered
+    /// and leased, but nothing measures their clocks).
+    pub ptp: Option<PtpPorts>,
+}
+
+/// Where the daemon's PTP socket binds.
+///
+/// ```
+/// use aptp_service::daemon::PtpPorts;
+/// let ports = PtpPorts::default();
+/// assert_eq!((ports.event_port, ports.general_port), (319, 320));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PtpPorts {
+    /// The local address (default: every IPv4 address).
+    pub bind_address: IpAddr,
+    /// The event port (319; 0 lets the kernel choose).
+    pub event_port: u16,
+    /// The general port (320; 0 lets the kernel choose).
+    pub general_port: u16,
+}
+
+impl Default for PtpPorts {
+    fn default() -> PtpPorts {
+        PtpPorts {
+            bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            event_port: 319,
+            general_port: 320,
+        }
+    }
 }
 
 impl Default for DaemonConfig {
@@ -37,6 +68,7 @@ impl Default for DaemonConfig {
             interfaces: Vec::new(),
             limits: RegistryLimits::default(),
             records: RecordPolicy::Nqptp,
+            ptp: Some(PtpPorts::default()),
         }
     }
 }
@@ -66,7 +98,8 @@ impl DaemonConfig {
 
     /// Parses `key value` lines (`#` starts a comment) over the defaults. Keys: `socket`,
     /// `socket_mode` (octal), `interface` (repeatable), `max_sessions`, `default_lease_ms`,
-    /// `min_lease_ms`, `max_lease_ms`, `records` (`nqptp` or `none`).
+    /// `min_lease_ms`, `max_lease_ms`, `records` (`nqptp` or `none`), `ptp` (`on` or `off`),
+    /// `ptp_address`, `event_port`, `general_port`.
     pub fn parse(text: &str, file: &str) -> Result<DaemonConfig, ConfigError> {
         let mut config = DaemonConfig::default();
         for (index, raw) in text.lines().enumerate() {
@@ -107,6 +140,30 @@ impl DaemonConfig {
                         "nqptp" => RecordPolicy::Nqptp,
                         "none" => RecordPolicy::None,
                         _ => return Err(error(format!("records: `{value}` is not nqptp or none"))),
+                    }
+                }
+                "ptp" => {
+                    config.ptp = match value {
+                        "on" => Some(config.ptp.unwrap_or_default()),
+                        "off" => None,
+                        _ => return Err(error(format!("ptp: `{value}` is not on or off"))),
+                    }
+                }
+                "ptp_address" | "event_port" | "general_port" => {
+                    let ports = config.ptp.get_or_insert_with(PtpPorts::default);
+                    let port = |value: &str| {
+                        value
+                            .parse::<u16>()
+                            .map_err(|_| error(format!("{key}: `{value}` is not a port number")))
+                    };
+                    match key {
+                        "ptp_address" => {
+                            ports.bind_address = value.parse().map_err(|_| {
+                                error(format!("ptp_address: `{value}` is not an IP address"))
+                            })?
+                        }
+                        "event_port" => ports.event_port = port(value)?,
+                        _ => ports.general_port = port(value)?,
                     }
                 }
                 _ => return Err(error(format!("unknown key `{key}`"))),

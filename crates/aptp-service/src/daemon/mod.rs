@@ -1,6 +1,8 @@
 //! `aptp daemon`: the host's one PTP service. It owns the socket clients reach it by, the
-//! session registry with its leases, and (as the session backends land) the PTP ports.
+//! session registry with its leases, and the PTP ports on which each session's AirPlay role
+//! runs (the backends).
 
+mod backends;
 mod config;
 mod state;
 
@@ -11,10 +13,28 @@ use std::time::{Duration, Instant};
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 
-pub use config::{ConfigError, DaemonConfig};
+pub use config::{ConfigError, DaemonConfig, PtpPorts};
 pub use state::{DaemonState, EVENT_BACKLOG};
 
+use aptp_transport::{PtpSocket, SocketConfig, TimestampClock, TransportError};
+use thiserror::Error;
+
 use crate::ipc::{self, IpcError, SocketGuard, MAX_CONNECTIONS};
+
+/// Why the daemon could not start.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    /// The IPC socket.
+    #[error(transparent)]
+    Ipc(#[from] IpcError),
+    /// The PTP ports (taken by another process, or no privilege for 319/320).
+    #[error("PTP ports: {0}")]
+    Ptp(#[from] TransportError),
+    /// A configuration the daemon cannot serve.
+    #[error("{0}")]
+    Config(String),
+}
 
 /// The longest the lease reaper sleeps when no lease is due sooner.
 const REAPER_IDLE: Duration = Duration::from_secs(60);
@@ -33,11 +53,29 @@ pub struct Daemon {
     state: Arc<DaemonState>,
     listener: UnixListener,
     guard: SocketGuard,
+    ptp: Option<PtpSocket>,
 }
 
 impl Daemon {
-    /// Binds the socket named in `config` (inside a tokio runtime).
-    pub fn bind(config: DaemonConfig) -> Result<Daemon, IpcError> {
+    /// Binds the PTP ports and the IPC socket named in `config` (inside a tokio runtime).
+    pub fn bind(config: DaemonConfig) -> Result<Daemon, DaemonError> {
+        if config.interfaces.len() > 1 {
+            return Err(DaemonError::Config(
+                "one --interface at a time for now (or none: every interface)".into(),
+            ));
+        }
+        let ptp = match &config.ptp {
+            Some(ports) => {
+                let mut socket_config = SocketConfig::new(ports.bind_address)
+                    .with_ports(ports.event_port, ports.general_port)
+                    .with_clock(TimestampClock::MonotonicRaw);
+                if let Some(interface) = config.interfaces.first() {
+                    socket_config = socket_config.with_interface(interface.clone());
+                }
+                Some(PtpSocket::bind(socket_config)?)
+            }
+            None => None,
+        };
         let (listener, guard) = ipc::bind_socket(&config.socket_path, config.socket_mode)?;
         let state = Arc::new(DaemonState::new(
             config.socket_path.clone(),
@@ -48,6 +86,7 @@ impl Daemon {
             state,
             listener,
             guard,
+            ptp,
         })
     }
 
@@ -63,9 +102,14 @@ impl Daemon {
             state,
             listener,
             guard,
+            ptp,
         } = self;
         tracing::info!(socket = %guard.path().display(), "aptp daemon listening");
         let reaper = tokio::spawn(reap_leases(Arc::clone(&state)));
+        let backends = ptp.map(|socket| {
+            let events = state.subscribe();
+            tokio::spawn(backends::Backends::new(Arc::clone(&state), socket).run(events))
+        });
         let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         tokio::pin!(shutdown);
         loop {
@@ -96,6 +140,9 @@ impl Daemon {
             }
         }
         reaper.abort();
+        if let Some(backends) = backends {
+            backends.abort();
+        }
         let ended = state.registry().close_all();
         state.publish(ended);
         drop(guard);

@@ -1,0 +1,480 @@
+//! The session backends: one PTP socket owned by the daemon, an AirPlay receiver role for each
+//! follower session and an AirPlay sender role for each grandmaster session, datagrams
+//! dispatched to the sessions whose peers sent them.
+//!
+//! The task learns about sessions from the registry's events (opened, peers changed, closed),
+//! so the IPC side needs no hook into it; after missing events (a lagged channel) it
+//! reconciles with the registry. It writes back each session's clock (status, `mapping`,
+//! `clock` events) and its nqptp-format record.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aptp::airplay::{
+    AirplayReceiver, AirplaySender, ReceiverConfig, ReceiverCounters, SenderConfig,
+};
+use aptp::client::protocol::{Event, SessionId, SessionInfo, SessionRole};
+use aptp::client::{PortStatus, SessionClock};
+use aptp::engine::{Destination, PortKind, Transmit};
+use aptp_clock::Time;
+use aptp_transport::{PtpSocket, Received, TimestampClock, TransportError};
+use aptp_wire::ClockIdentity;
+use tokio::sync::broadcast;
+
+use super::DaemonState;
+use crate::nqptp::{ControlCommand, NqptpRecord, Session as NqptpSession};
+
+/// How often each session's clock is written back (status, record, `clock` event) at most.
+const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long to pause after a receive error, so a failing socket cannot spin a core.
+const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
+enum Role {
+    Follower {
+        receiver: Box<AirplayReceiver<IpAddr>>,
+        policy: NqptpSession,
+    },
+    Grandmaster {
+        sender: Box<AirplaySender<IpAddr>>,
+    },
+}
+
+struct Backend {
+    peers: Vec<IpAddr>,
+    role: Role,
+    record: NqptpRecord,
+    published_at: Option<Time>,
+    grandmaster: Option<String>,
+}
+
+/// The task that runs every session's role over the daemon's PTP socket.
+pub(super) struct Backends {
+    state: Arc<DaemonState>,
+    socket: PtpSocket,
+    clock: TimestampClock,
+    backends: BTreeMap<SessionId, Backend>,
+    not_a_session_peer: u64,
+    received: u64,
+}
+
+fn to_time(nanos: i64) -> Time {
+    Time::from_nanos_i128(i128::from(nanos))
+}
+
+impl Backends {
+    pub(super) fn new(state: Arc<DaemonState>, socket: PtpSocket) -> Backends {
+        Backends {
+            state,
+            socket,
+            clock: TimestampClock::MonotonicRaw,
+            backends: BTreeMap::new(),
+            not_a_session_peer: 0,
+            received: 0,
+        }
+    }
+
+    fn now(&self) -> Result<Time, TransportError> {
+        self.clock.now().map(|now| to_time(now.as_nanos()))
+    }
+
+    /// Runs until the task is aborted (the daemon stopping drops every role with it).
+    pub(super) async fn run(mut self, mut events: broadcast::Receiver<Event>) {
+        self.reconcile();
+        self.state.set_ports(vec![self.port_status()]);
+        loop {
+            let Ok(now) = self.now() else {
+                tokio::time::sleep(RECEIVE_ERROR_PAUSE).await;
+                continue;
+            };
+            self.flush_transmits(now).await;
+            self.write_back(now);
+            let deadline = self
+                .backends
+                .values()
+                .filter_map(|backend| match &backend.role {
+                    Role::Follower { receiver, .. } => receiver.poll_timeout(),
+                    Role::Grandmaster { sender } => sender.poll_timeout(),
+                })
+                .min();
+            let sleep = deadline.map(|deadline| {
+                Duration::from_nanos(
+                    u64::try_from(deadline.since(now).nanos_floor().max(0)).unwrap_or(0),
+                )
+            });
+            tokio::select! {
+                biased;
+                received = self.socket.recv() => self.on_received(received).await,
+                event = events.recv() => match event {
+                    Ok(event) => self.on_event(event),
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.reconcile(),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                () = sleep_or_forever(sleep) => {
+                    if let Ok(now) = self.now() {
+                        for backend in self.backends.values_mut() {
+                            match &mut backend.role {
+                                Role::Follower { receiver, .. } => receiver.handle_timeout(now),
+                                Role::Grandmaster { sender } => sender.handle_timeout(now),
+                            }
+                        }
+                    }
+                }
+            }
+            self.state.set_ports(vec![self.port_status()]);
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Opened(info) => self.open(&info),
+            Event::PeersChanged { session, peers } => {
+                let Ok(now) = self.now() else { return };
+                if let Some(backend) = self.backends.get_mut(&session) {
+                    set_peers(backend, now, &peers);
+                }
+            }
+            Event::Closed { session, .. } => {
+                self.backends.remove(&session);
+            }
+            _ => {}
+        }
+    }
+
+    /// Makes the roles match the registry's sessions (at start and after missed events).
+    fn reconcile(&mut self) {
+        let live: Vec<SessionInfo> = self
+            .state
+            .registry()
+            .statuses(std::time::Instant::now())
+            .into_iter()
+            .map(|status| status.info)
+            .collect();
+        self.backends
+            .retain(|id, _| live.iter().any(|info| info.id == *id));
+        for info in live {
+            if !self.backends.contains_key(&info.id) {
+                self.open(&info);
+            }
+        }
+    }
+
+    fn open(&mut self, info: &SessionInfo) {
+        let Ok(now) = self.now() else { return };
+        let identity = random_identity();
+        let role = match info.role {
+            SessionRole::Follower => match AirplayReceiver::new(ReceiverConfig::new(identity), now)
+            {
+                Ok(receiver) => Role::Follower {
+                    receiver: Box::new(receiver),
+                    policy: NqptpSession::new(),
+                },
+                Err(error) => {
+                    tracing::error!(%error, session = info.id, "cannot start the receiver role");
+                    return;
+                }
+            },
+            SessionRole::Grandmaster => {
+                match AirplaySender::new(SenderConfig::new(identity), now) {
+                    Ok(sender) => Role::Grandmaster {
+                        sender: Box::new(sender),
+                    },
+                    Err(error) => {
+                        tracing::error!(%error, session = info.id, "cannot start the sender role");
+                        return;
+                    }
+                }
+            }
+        };
+        let mut backend = Backend {
+            peers: Vec::new(),
+            role,
+            record: NqptpRecord::default(),
+            published_at: None,
+            grandmaster: None,
+        };
+        if let Role::Follower { policy, receiver } = &mut backend.role {
+            // A native session plays from the start: its record is valid as soon as measured.
+            policy.handle_command(now, &ControlCommand::Play, receiver.as_mut());
+        }
+        set_peers(&mut backend, now, &info.peers);
+        self.backends.insert(info.id, backend);
+    }
+
+    async fn on_received(&mut self, received: Result<Received, TransportError>) {
+        let received = match received {
+            Ok(received) => received,
+            Err(error) => {
+                tracing::warn!(%error, "PTP receive failed");
+                tokio::time::sleep(RECEIVE_ERROR_PAUSE).await;
+                return;
+            }
+        };
+        self.received += 1;
+        let Ok(now) = self.now() else { return };
+        let source = canonical(received.source);
+        let rx = to_time(received.rx_timestamp.time.as_nanos());
+        let port = match received.port {
+            aptp_transport::PortKind::Event => PortKind::Event,
+            aptp_transport::PortKind::General => PortKind::General,
+        };
+        let mut delivered = false;
+        for backend in self.backends.values_mut() {
+            if !backend.peers.contains(&source) {
+                continue;
+            }
+            delivered = true;
+            match &mut backend.role {
+                Role::Follower { receiver, policy } => {
+                    receiver.handle_datagram(now, &received.data, source, port, rx);
+                    drain_receiver_events(receiver, policy, rx);
+                }
+                Role::Grandmaster { sender } => {
+                    sender.handle_datagram(now, &received.data, source, port, rx)
+                }
+            }
+        }
+        if !delivered {
+            self.not_a_session_peer += 1;
+        }
+    }
+
+    /// Sends what every role queued; an event message's transmit timestamp goes back at once
+    /// to the role that sent it.
+    async fn flush_transmits(&mut self, now: Time) {
+        let socket = &self.socket;
+        for backend in self.backends.values_mut() {
+            loop {
+                let transmit = match &mut backend.role {
+                    Role::Follower { receiver, .. } => receiver.poll_transmit(now),
+                    Role::Grandmaster { sender } => sender.poll_transmit(now),
+                };
+                let Some(Transmit {
+                    destination: Destination::Unicast(address),
+                    port,
+                    bytes,
+                    timestamp_token,
+                }) = transmit
+                else {
+                    match transmit {
+                        Some(_) => continue, // Multicast: not used by the AirPlay profile.
+                        None => break,
+                    }
+                };
+                let sent = match port {
+                    PortKind::Event => {
+                        let target = destination(socket, aptp_transport::PortKind::Event, address);
+                        socket.send_event(&bytes, target).await.map(Some)
+                    }
+                    PortKind::General => {
+                        let target =
+                            destination(socket, aptp_transport::PortKind::General, address);
+                        socket.send_general(&bytes, target).await.map(|()| None)
+                    }
+                };
+                match (sent, timestamp_token) {
+                    (Ok(Some(tx)), Some(token)) => {
+                        let tx = to_time(tx.time.as_nanos());
+                        match &mut backend.role {
+                            Role::Follower { receiver, .. } => {
+                                receiver.handle_transmit_timestamp(now, token, tx)
+                            }
+                            Role::Grandmaster { sender } => {
+                                sender.handle_transmit_timestamp(now, token, tx)
+                            }
+                        }
+                    }
+                    (Err(error), _) => tracing::debug!(%error, %address, "PTP send failed"),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Writes each session's clock and record back to the registry, at most once a
+    /// [`PUBLISH_INTERVAL`] unless its grandmaster changed.
+    fn write_back(&mut self, now: Time) {
+        let mut events = Vec::new();
+        for (id, backend) in &mut self.backends {
+            let (clock, record) = snapshot(backend, now);
+            let changed = clock.grandmaster != backend.grandmaster;
+            let due = backend.published_at.is_none_or(|at| {
+                now.since(at).nanos_floor() >= PUBLISH_INTERVAL.as_nanos() as i128
+            });
+            if !changed && !due {
+                continue;
+            }
+            backend.published_at = Some(now);
+            backend.grandmaster = clock.grandmaster.clone();
+            let mut registry = self.state.registry();
+            if record != backend.record {
+                backend.record = record;
+                let _ = registry.publish_record(*id, &record);
+            }
+            if let Ok(event) = registry.update_clock(*id, clock) {
+                events.push(event);
+            }
+        }
+        self.state.publish(events);
+    }
+
+    fn port_status(&self) -> PortStatus {
+        let counters = self.socket.counters();
+        let mut drops = BTreeMap::new();
+        drops.insert("transport".to_owned(), counters.dropped());
+        drops.insert("not_a_session_peer".to_owned(), self.not_a_session_peer);
+        let local = self.socket.local_addr(aptp_transport::PortKind::Event);
+        PortStatus {
+            interface: self.socket.config().interface.clone(),
+            address: local.ip().to_string(),
+            event_port: local.port(),
+            general_port: self
+                .socket
+                .local_addr(aptp_transport::PortKind::General)
+                .port(),
+            kernel_rx_timestamps: self.socket.kernel_rx_timestamps(),
+            kernel_tx_timestamps: self.socket.kernel_tx_timestamps(),
+            received: self.received,
+            drops,
+        }
+    }
+}
+
+fn set_peers(backend: &mut Backend, now: Time, peers: &[IpAddr]) {
+    backend.peers = peers.to_vec();
+    match &mut backend.role {
+        Role::Follower { receiver, policy } => {
+            let command = if peers.is_empty() {
+                ControlCommand::ClearTimingPeers
+            } else {
+                ControlCommand::SetTimingPeers(peers.to_vec())
+            };
+            policy.handle_command(now, &command, receiver.as_mut());
+        }
+        Role::Grandmaster { sender } => {
+            sender.set_peers(peers.iter().copied());
+        }
+    }
+}
+
+fn drain_receiver_events(
+    receiver: &mut AirplayReceiver<IpAddr>,
+    policy: &mut NqptpSession,
+    measured_at: Time,
+) {
+    use aptp::airplay::ReceiverEvent;
+    while let Some(event) = receiver.poll_event() {
+        match event {
+            ReceiverEvent::GrandmasterChanged { .. } => policy.on_grandmaster_changed(),
+            ReceiverEvent::MappingUpdated { .. } => {
+                policy.on_mapping_updated(measured_at, receiver)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A session's clock and record now.
+fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpRecord) {
+    let local_time_ns = u64::try_from(now.nanos_rounded()).ok();
+    match &backend.role {
+        Role::Follower { receiver, policy } => {
+            let status = receiver.status(now);
+            let clock = SessionClock {
+                grandmaster: status
+                    .grandmaster
+                    .map(|gm| gm.identity.dotted().to_string()),
+                local_time_ns: status.offset_ns.and(local_time_ns),
+                offset_ns: status.offset_ns,
+                rate_ppb: status.rate_ppb,
+                error_bound_ns: status
+                    .error_bound_ns
+                    .map(|bound| bound.max(0.0).round() as u64),
+                last_sync_age_ms: None,
+                last_follow_up_age_ms: None,
+                drops: receiver_drops(&status.counters),
+            };
+            (clock, policy.record(receiver.as_ref()))
+        }
+        Role::Grandmaster { sender } => {
+            // The sender's timescale is the local clock (CLOCK_MONOTONIC_RAW): offset zero.
+            let clock = SessionClock {
+                grandmaster: Some(
+                    ClockIdentity(sender.timeline_id().to_be_bytes())
+                        .dotted()
+                        .to_string(),
+                ),
+                local_time_ns,
+                offset_ns: Some(0),
+                rate_ppb: Some(0.0),
+                error_bound_ns: Some(0),
+                last_sync_age_ms: None,
+                last_follow_up_age_ms: None,
+                drops: BTreeMap::from([
+                    ("malformed".to_owned(), sender.counters().malformed),
+                    ("not_used".to_owned(), sender.counters().not_used),
+                    (
+                        "missing_timestamps".to_owned(),
+                        sender.counters().missing_timestamps,
+                    ),
+                ]),
+            };
+            (clock, NqptpRecord::default())
+        }
+    }
+}
+
+fn receiver_drops(counters: &ReceiverCounters) -> BTreeMap<String, u64> {
+    BTreeMap::from([
+        ("not_a_peer".to_owned(), counters.not_a_peer),
+        ("malformed".to_owned(), counters.malformed),
+        ("wrong_domain".to_owned(), counters.wrong_domain),
+        ("from_self".to_owned(), counters.from_self),
+        (
+            "not_from_grandmaster".to_owned(),
+            counters.not_from_grandmaster,
+        ),
+        ("unmatched".to_owned(), counters.unmatched),
+        ("duplicate".to_owned(), counters.duplicate),
+        ("not_used".to_owned(), counters.not_used),
+    ])
+}
+
+/// The source address as sessions name peers (an IPv4-mapped IPv6 address as IPv4).
+fn canonical(source: SocketAddr) -> IpAddr {
+    match source.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// `address` at the port number this socket has for `port` (the kernel's choice when 0 was
+/// configured: peers of a test daemon use the same pair).
+fn destination(socket: &PtpSocket, port: aptp_transport::PortKind, address: IpAddr) -> SocketAddr {
+    SocketAddr::new(address, socket.local_addr(port).port())
+}
+
+async fn sleep_or_forever(duration: Option<Duration>) {
+    match duration {
+        Some(duration) => tokio::time::sleep(duration).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A random locally administered clock identity for a new session's role.
+fn random_identity() -> ClockIdentity {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut file| file.read_exact(&mut bytes));
+    if read.is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos() as u64)
+            .unwrap_or(0);
+        bytes = (nanos ^ (u64::from(std::process::id()) << 32)).to_be_bytes();
+    }
+    bytes[0] = (bytes[0] | 0x02) & !0x01;
+    ClockIdentity(bytes)
+}

@@ -1,0 +1,112 @@
+//! The session backends over a real PTP socket (loopback, kernel-chosen ports): a follower
+//! session follows a grandmaster session of the same daemon, publishes its clock in the
+//! status, the `mapping` reply and its shared-memory record.
+
+mod daemon_support;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use aptp::client::{Client, OpenSession, SessionRole};
+use aptp_service::daemon::PtpPorts;
+use aptp_service::nqptp::NqptpReader;
+use aptp_service::sessions::{RecordPolicy, RegistryLimits};
+use daemon_support::TestDaemon;
+
+#[test]
+fn a_follower_session_follows_a_grandmaster_session_of_the_same_daemon() {
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let daemon = TestDaemon::start_with(
+        RegistryLimits::default(),
+        RecordPolicy::Nqptp,
+        Some(PtpPorts {
+            bind_address: loopback,
+            event_port: 0,
+            general_port: 0,
+        }),
+    );
+    let mut client = Client::connect(&daemon.socket).unwrap();
+    let tag = std::process::id();
+    let grandmaster = client
+        .open(&OpenSession {
+            role: SessionRole::Grandmaster,
+            peers: vec![loopback],
+            name: Some(format!("aptp-backend-gm-{tag}")),
+            lease_ms: Some(60_000),
+        })
+        .unwrap();
+    let follower = client
+        .open(&OpenSession {
+            role: SessionRole::Follower,
+            peers: vec![loopback],
+            name: Some(format!("aptp-backend-follower-{tag}")),
+            lease_ms: Some(60_000),
+        })
+        .unwrap();
+
+    // The grandmaster session's own clock: its identity, offset zero to the local clock.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let own = loop {
+        let clock = client.mapping(grandmaster.id).unwrap().clock;
+        if let Some(identity) = clock.grandmaster {
+            break identity;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the grandmaster session never reported its clock"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+
+    let followed = loop {
+        let clock = client.mapping(follower.id).unwrap().clock;
+        if clock.grandmaster.is_some() && clock.offset_ns.is_some() {
+            break clock;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the follower never locked: {clock:?}\n{:?}",
+            client.status().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(followed.grandmaster.as_deref(), Some(own.as_str()));
+    // Both sessions run on this machine's CLOCK_MONOTONIC_RAW: the offset is the error.
+    let offset = followed.offset_ns.unwrap();
+    println!("follower of a local grandmaster session: offset {offset} ns, {followed:?}");
+    assert!(offset.abs() < 1_000_000, "offset {offset} ns");
+
+    // Its record, read as Shairport Sync reads it, names the same grandmaster.
+    let record = NqptpReader::open(follower.shm_name.as_deref().unwrap())
+        .unwrap()
+        .read()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut record = record;
+    while !record.is_valid() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        record = NqptpReader::open(follower.shm_name.as_deref().unwrap())
+            .unwrap()
+            .read()
+            .unwrap();
+    }
+    assert!(record.is_valid(), "{record:?}");
+    assert_eq!(
+        format!("{:016x}", record.master_clock_id),
+        own.replace('.', ""),
+        "the record names another grandmaster"
+    );
+
+    // The status shows the port with its timestamp modes and what it received.
+    let status = client.status().unwrap();
+    assert_eq!(status.ports.len(), 1);
+    let port = &status.ports[0];
+    assert_eq!(port.address, "127.0.0.1");
+    assert!(port.event_port != 0 && port.general_port != 0);
+    assert!(port.received > 0);
+
+    // Closing the grandmaster session: its peers are no longer served, its record is gone.
+    client.close(grandmaster.id).unwrap();
+    client.close(follower.id).unwrap();
+    assert!(NqptpReader::open(follower.shm_name.as_deref().unwrap()).is_err());
+}
