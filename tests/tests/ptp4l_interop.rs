@@ -44,24 +44,32 @@ fn ptp4l_or_skip(test: &str) -> Option<()> {
     }
 }
 
-/// Builds the `aptp` binary once (debug profile) and returns its path.
-fn aptp_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
+/// Builds the `aptp` binary once per profile (debug for the tests, release for the
+/// measurement) and returns its path.
+fn aptp_binary(release: bool) -> &'static Path {
+    static DEBUG: OnceLock<PathBuf> = OnceLock::new();
+    static RELEASE: OnceLock<PathBuf> = OnceLock::new();
+    let cell = if release { &RELEASE } else { &DEBUG };
+    cell.get_or_init(|| {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("tests/ lives in the workspace");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
+        let mut build = Command::new(cargo);
+        build
             .args(["build", "--quiet", "-p", "aptp-cli", "--bin", "aptp"])
-            .current_dir(workspace)
-            .status()
-            .expect("cargo runs");
+            .current_dir(workspace);
+        if release {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo runs");
         assert!(status.success(), "cargo build -p aptp-cli failed");
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace.join("target"));
-        let binary = target.join("debug").join("aptp");
+        let binary = target
+            .join(if release { "release" } else { "debug" })
+            .join("aptp");
         assert!(
             binary.exists(),
             "{} missing after the build",
@@ -102,13 +110,14 @@ fn spawn_ptp4l(host: &Host, config: &ConfigFile, extra: &[&str]) -> NsChild {
 }
 
 fn spawn_aptp(
+    release: bool,
     host: &Host,
     role: &str,
     config: &ConfigFile,
     extra: &[&str],
     seconds: u32,
 ) -> NsChild {
-    let mut command = host.command(aptp_binary());
+    let mut command = host.command(aptp_binary(release));
     command
         .args([
             role,
@@ -211,13 +220,14 @@ fn ptp4l_master_aptp_slave() {
     let Some(()) = ptp4l_or_skip("ptp4l_master_aptp_slave") else {
         return;
     };
+    aptp_binary(false);
     let Some(lab) = lab_or_skip(Lab::pair(), "ptp4l_master_aptp_slave") else {
         return;
     };
     let master_config = ConfigFile::new("a-master", "priority1 1\nfree_running 1\n");
     let slave_config = ConfigFile::new("a-slave", "free_running 1\n");
     let ptp4l = spawn_ptp4l(lab.host(0), &master_config, &["-4"]);
-    let aptp = spawn_aptp(lab.host(1), "slave", &slave_config, &[], 15);
+    let aptp = spawn_aptp(false, lab.host(1), "slave", &slave_config, &[], 15);
     let (lines, stderr) = finish_aptp(aptp, 15);
     let (ptp4l_out, ptp4l_err) = stop(ptp4l);
     let context = format!("aptp: {lines:?}\n{stderr}\nptp4l: {ptp4l_out}\n{ptp4l_err}");
@@ -250,6 +260,7 @@ fn aptp_master_ptp4l_slave(test: &str, ptp4l_flags: &[&str], aptp_flags: &[&str]
     let Some(()) = ptp4l_or_skip(test) else {
         return;
     };
+    aptp_binary(false);
     let Some(lab) = lab_or_skip(Lab::pair(), test) else {
         return;
     };
@@ -258,7 +269,7 @@ fn aptp_master_ptp4l_slave(test: &str, ptp4l_flags: &[&str], aptp_flags: &[&str]
         &format!("{test}-s"),
         &format!("slaveOnly 1\nfree_running 1\nfreq_est_interval 0\nsummary_interval -3\n{extra}"),
     );
-    let aptp = spawn_aptp(lab.host(0), "master", &master_config, aptp_flags, 16);
+    let aptp = spawn_aptp(false, lab.host(0), "master", &master_config, aptp_flags, 16);
     let ptp4l = spawn_ptp4l(lab.host(1), &slave_config, ptp4l_flags);
     let (lines, stderr) = finish_aptp(aptp, 16);
     let (ptp4l_out, ptp4l_err) = stop(ptp4l);
@@ -321,6 +332,7 @@ fn bmca(test: &str, aptp_priority1: u8, ptp4l_priority1: u8) {
     let Some(()) = ptp4l_or_skip(test) else {
         return;
     };
+    aptp_binary(false);
     let Some(lab) = lab_or_skip(Lab::pair(), test) else {
         return;
     };
@@ -333,7 +345,7 @@ fn bmca(test: &str, aptp_priority1: u8, ptp4l_priority1: u8) {
         &format!("priority1 {ptp4l_priority1}\nfree_running 1\nfreq_est_interval 0\n"),
     );
     let ptp4l = spawn_ptp4l(lab.host(1), &ptp4l_config, &["-4"]);
-    let aptp = spawn_aptp(lab.host(0), "master", &aptp_config, &["--bmca"], 14);
+    let aptp = spawn_aptp(false, lab.host(0), "master", &aptp_config, &["--bmca"], 14);
     let (lines, stderr) = finish_aptp(aptp, 14);
     let (ptp4l_out, ptp4l_err) = stop(ptp4l);
     let context = format!("aptp: {lines:?}\n{stderr}\nptp4l: {ptp4l_out}\n{ptp4l_err}");
@@ -396,6 +408,7 @@ fn side_by_side_against_one_ptp4l_master() {
     let Some(()) = ptp4l_or_skip(test) else {
         return;
     };
+    aptp_binary(true); // built before any clock starts, so every node runs as long
     let Some(lab) = lab_or_skip(Lab::bridge(3), test) else {
         return;
     };
@@ -407,7 +420,7 @@ fn side_by_side_against_one_ptp4l_master() {
     let aptp_slave_config = ConfigFile::new("sbs-as", "");
     let master = spawn_ptp4l(lab.host(0), &master_config, &["-4"]);
     let ptp4l_slave = spawn_ptp4l(lab.host(1), &ptp4l_slave_config, &["-4"]);
-    let aptp_slave = spawn_aptp(lab.host(2), "slave", &aptp_slave_config, &[], SECONDS);
+    let aptp_slave = spawn_aptp(true, lab.host(2), "slave", &aptp_slave_config, &[], SECONDS);
     let (lines, stderr) = finish_aptp(aptp_slave, SECONDS);
     let (ptp4l_out, _) = stop(ptp4l_slave);
     drop(master);
