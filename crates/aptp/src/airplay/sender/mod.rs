@@ -162,7 +162,8 @@ pub struct AirplaySender<A> {
     config: SenderConfig,
     port_identity: PortIdentity,
     peers: Vec<Peer<A>>,
-    round: VecDeque<A>,
+    /// This round's peers still to serve, as indices into `peers` (so serving one is O(1)).
+    round: VecDeque<usize>,
     round_count: usize,
     sync_sequence_id: u16,
     announce_sequence_id: u16,
@@ -235,26 +236,53 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
     }
 
     /// Replaces the peers. A new peer gets an Announce before its first Follow_Up; peers that
-    /// stay keep their state; peers that left get nothing more. At most `max_peers` are kept;
-    /// the number kept is returned.
+    /// stay keep their state (and their place in the round under way); peers that left get
+    /// nothing more. At most `max_peers` are kept; the number kept is returned.
+    ///
+    /// Cost: O(n) for a list whose known peers keep their relative order (the usual edit:
+    /// some added, some removed), plus O(n) for each newcomer or reordered peer, since `A`
+    /// is only `Eq` (no hashing). Serving a round is O(n) whatever the edit.
     pub fn set_peers(&mut self, peers: impl IntoIterator<Item = A>) -> usize {
-        let mut next: Vec<Peer<A>> = Vec::new();
+        let old = core::mem::take(&mut self.peers);
+        // Where each old peer went in the new list.
+        let mut moved_to: Vec<Option<usize>> = vec![None; old.len()];
+        let mut newcomers: Vec<usize> = Vec::new();
+        let mut next: Vec<Peer<A>> = Vec::with_capacity(old.len());
+        // Where the previous known peer was found: the next one is usually right after it.
+        let mut cursor = 0;
         for address in peers {
             if next.len() >= self.config.max_peers {
                 break;
             }
-            if next.iter().any(|p| p.address == address) {
-                continue;
+            let known = match old.get(cursor) {
+                Some(peer) if peer.address == address => Some(cursor),
+                _ => old.iter().position(|p| p.address == address),
+            };
+            match known {
+                Some(index) => {
+                    cursor = index + 1;
+                    if moved_to[index].is_none() {
+                        moved_to[index] = Some(next.len());
+                        next.push(old[index]);
+                    }
+                }
+                None => {
+                    if newcomers.iter().all(|&i| next[i].address != address) {
+                        newcomers.push(next.len());
+                        next.push(Peer {
+                            address,
+                            announce_due: true,
+                        });
+                    }
+                }
             }
-            let known = self.peers.iter().find(|p| p.address == address).copied();
-            next.push(known.unwrap_or(Peer {
-                address,
-                announce_due: true,
-            }));
         }
         self.peers = next;
-        let peers = &self.peers;
-        self.round.retain(|a| peers.iter().any(|p| p.address == *a));
+        self.round = self
+            .round
+            .iter()
+            .filter_map(|&index| moved_to.get(index).copied().flatten())
+            .collect();
         self.peers.len()
     }
 
@@ -389,12 +417,13 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
         if self.awaited.is_some() {
             return None;
         }
-        let address = self.round.pop_front()?;
-        let index = self.peers.iter().position(|p| p.address == address)?;
-        if self.peers[index].announce_due {
-            self.peers[index].announce_due = false;
+        let index = self.round.pop_front()?;
+        let peer = self.peers.get_mut(index)?;
+        let address = peer.address;
+        if peer.announce_due {
+            peer.announce_due = false;
             // Its Sync comes right after.
-            self.round.push_front(address);
+            self.round.push_front(index);
             return self.announce(address);
         }
         let sequence_id = self.sync_sequence_id;
@@ -437,8 +466,7 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
         }
         let first = self.round_count % count;
         self.round_count = self.round_count.wrapping_add(1);
-        self.round
-            .extend((0..count).map(|i| self.peers[(first + i) % count].address));
+        self.round.extend((0..count).map(|i| (first + i) % count));
     }
 
     fn announce(&mut self, address: A) -> Option<Transmit<A>> {

@@ -158,6 +158,68 @@ fn peers_change_at_run_time_and_newcomers_are_announced_first() {
 }
 
 #[test]
+fn a_peer_list_edited_mid_round_serves_each_remaining_peer_once() {
+    let mut sender = AirplaySender::new(SenderConfig::new(ME), at(0)).unwrap();
+    assert_eq!(sender.set_peers([1, 2, 3, 4, 5, 6, 2, 1]), 6);
+    sender.handle_timeout(at(0));
+    drain(&mut sender, at(0));
+    // The second round starts with 2 (rotation); serve 2 and 3, then edit the list.
+    sender.handle_timeout(at(125));
+    let mut served = Vec::new();
+    while served.len() < 2 {
+        let transmit = sender.poll_transmit(at(125)).unwrap();
+        if kind(&transmit) == MessageType::SYNC {
+            served.push(transmit.destination);
+            let token = TransmitToken(transmit.timestamp_token.unwrap().id());
+            sender.handle_transmit_timestamp(at(125), token, at(125));
+        }
+    }
+    assert_eq!(served, [2, 3].map(Destination::Unicast));
+    // 4 leaves, 9 and 8 arrive (9 twice), 6 moves to the front, 1 is listed twice.
+    assert_eq!(sender.set_peers([6, 1, 9, 2, 3, 5, 9, 1, 8]), 7);
+    assert_eq!(sender.peers().collect::<Vec<_>>(), [6, 1, 9, 2, 3, 5, 8]);
+    let rest: Vec<_> = drain(&mut sender, at(125))
+        .iter()
+        .filter(|t| kind(t) == MessageType::SYNC)
+        .map(|t| t.destination)
+        .collect();
+    // The round under way keeps its order for those still listed; newcomers wait for the
+    // next round; nobody is served twice.
+    assert_eq!(rest, [5, 6, 1].map(Destination::Unicast));
+    sender.handle_timeout(at(250));
+    let mut next: Vec<_> = drain(&mut sender, at(250))
+        .iter()
+        .filter(|t| kind(t) == MessageType::SYNC)
+        .map(|t| match t.destination {
+            Destination::Unicast(peer) => peer,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    next.sort_unstable();
+    assert_eq!(next, [1, 2, 3, 5, 6, 8, 9]);
+}
+
+#[test]
+fn max_peers_bounds_the_list_and_an_unchanged_list_keeps_every_state() {
+    let config = SenderConfig {
+        max_peers: 3,
+        ..SenderConfig::new(ME)
+    };
+    let mut sender = AirplaySender::new(config, at(0)).unwrap();
+    assert_eq!(sender.set_peers(1..=5), 3);
+    sender.handle_timeout(at(0));
+    assert_eq!(sender.counters().announces, 0);
+    drain(&mut sender, at(0));
+    assert_eq!(sender.counters().announces, 3);
+    // The same list again: no peer is new, so no Announce before the next Follow_Ups.
+    assert_eq!(sender.set_peers(1..=5), 3);
+    sender.handle_timeout(at(125));
+    drain(&mut sender, at(125));
+    assert_eq!(sender.counters().announces, 3);
+    assert_eq!(sender.counters().syncs, 6);
+}
+
+#[test]
 fn the_next_sync_waits_for_the_follow_up_and_a_lost_timestamp_is_given_up() {
     let mut sender = AirplaySender::new(SenderConfig::new(ME), at(0)).unwrap();
     sender.set_peers([1, 2]);
