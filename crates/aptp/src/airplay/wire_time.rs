@@ -1,27 +1,19 @@
 //! Conversions between wire timestamps, AirPlay's 64-bit network time and aptp-clock's
 //! [`Time`].
 
-use aptp_clock::{Time, TimeDelta};
+use aptp_clock::Time;
 use aptp_wire::{TimeInterval, Timestamp};
 
-/// A wire timestamp as a time (a validated timestamp always converts).
-pub(crate) fn time_of(timestamp: Timestamp) -> Option<Time> {
-    Time::from_secs_nanos(timestamp.seconds, timestamp.nanoseconds).ok()
-}
+/// The engine's own conversions between wire timestamps, correctionFields and [`Time`]:
+/// one codec for both roles.
+pub(crate) use crate::engine::codec::{correction_field_of, correction_of, encode, time_of};
 
-/// A correctionField as a duration.
-pub(crate) fn correction_of(correction: TimeInterval) -> TimeDelta {
-    TimeDelta::from_correction_field(correction.0)
-}
-
-/// A time as a wire timestamp (whole nanoseconds) and the sub-nanosecond rest, which belongs
-/// in the correctionField. `None` before the epoch or beyond 48-bit seconds.
+/// A time as a wire timestamp (whole nanoseconds) and the sub-nanosecond rest as a
+/// correctionField, which is where both roles put it. `None` before the epoch or beyond
+/// 48-bit seconds.
 pub(crate) fn timestamp_of(time: Time) -> Option<(Timestamp, TimeInterval)> {
-    let (seconds, nanoseconds) = time.to_secs_nanos()?;
-    let timestamp = Timestamp::new(seconds, nanoseconds)?;
-    let whole = Time::from_secs_nanos(seconds, nanoseconds).ok()?;
-    let rest = time.since(whole).to_correction_field()?;
-    Some((timestamp, TimeInterval(rest)))
+    let (timestamp, rest) = crate::engine::codec::timestamp_of(time)?;
+    Some((timestamp, correction_field_of(rest)))
 }
 
 /// AirPlay's network time (SETRATEANCHORTIME's `networkTimeSecs` and `networkTimeFrac`, a

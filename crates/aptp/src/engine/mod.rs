@@ -30,7 +30,7 @@
 //! ```
 
 mod bmca;
-mod codec;
+pub(crate) mod codec;
 mod config;
 mod dispatch;
 mod events;

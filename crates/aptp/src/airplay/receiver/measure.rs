@@ -3,7 +3,7 @@
 
 use super::{AirplayReceiver, PendingDelayRequest, PENDING_DELAY_REQUESTS, RECENT_SYNCS};
 use crate::airplay::events::ReceiverEvent;
-use crate::airplay::wire_time::{correction_of, time_of};
+use crate::airplay::wire_time::{correction_of, encode, time_of};
 use crate::engine::{Destination, PortKind, PortState, Transmit, TransmitToken};
 use aptp_clock::{Estimator, PathDelay, Sample, Time, TimeDelta};
 use aptp_wire::airplay::{APPLE_FLAGS, APPLE_MAJOR_SDO_ID};
@@ -182,10 +182,9 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             .with_major_sdo_id(APPLE_MAJOR_SDO_ID)
             .with_flags(APPLE_FLAGS)
             .with_domain_number(self.config.domain_number);
-        let mut bytes = vec![0; message.buffer_len()];
-        if message.emit(&mut bytes).is_err() {
+        let Ok(bytes) = encode(&message) else {
             return;
-        }
+        };
         let token = self.next_token;
         self.next_token += 1;
         if self.pending_delay_requests.len() >= PENDING_DELAY_REQUESTS {

@@ -19,7 +19,7 @@
 //! the Sync's transmit instant. [`AirplaySender::network_time`] gives "now" as AirPlay's
 //! `(networkTimeSecs, networkTimeFrac)` for SETRATEANCHORTIME.
 
-use super::wire_time::timestamp_of;
+use super::wire_time::{encode, timestamp_of};
 use crate::engine::{Destination, PortKind, Transmit, TransmitToken};
 use aptp_clock::{Time, TimeDelta};
 use aptp_wire::airplay::APPLE_MAJOR_SDO_ID;
@@ -543,9 +543,7 @@ fn next_deadline(previous: Time, now: Time, interval: TimeDelta) -> Time {
 }
 
 fn emit(message: &Message<'_>) -> Option<Vec<u8>> {
-    let mut bytes = vec![0; message.buffer_len()];
-    message.emit(&mut bytes).ok()?;
-    Some(bytes)
+    encode(message).ok()
 }
 
 #[cfg(test)]
