@@ -42,6 +42,25 @@ impl EstimatorKind {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.name() == name)
     }
+    /// A fresh estimator of this kind tuned for Syncs every `sync_interval_s` seconds: the PI
+    /// servo's constants scale with it (linuxptp's pi_sync_interval); the others adapt alone.
+    ///
+    /// ```
+    /// use aptp_clock::{AnyEstimator, EstimatorKind};
+    /// let AnyEstimator::Pi(servo) = EstimatorKind::Pi.build_for_sync_interval(1.0) else { panic!() };
+    /// assert_eq!(servo.config().sync_interval_s, 1.0);
+    /// ```
+    pub fn build_for_sync_interval(self, sync_interval_s: f64) -> AnyEstimator {
+        match self {
+            Self::Pi if sync_interval_s.is_finite() && sync_interval_s > 0.0 => {
+                AnyEstimator::Pi(PiServo::new(crate::PiConfig {
+                    sync_interval_s,
+                    ..crate::PiConfig::default()
+                }))
+            }
+            other => other.build(),
+        }
+    }
     /// A fresh estimator of this kind with default tuning.
     pub fn build(self) -> AnyEstimator {
         match self {

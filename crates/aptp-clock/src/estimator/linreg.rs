@@ -152,8 +152,11 @@ impl Estimator for LinregEstimator {
         }
         self.grandmaster_identity = Some(sample.grandmaster_identity);
         if let PathDelay::Exchange { .. } = sample.path_delay {
-            if let Some(delay) = sample.mean_path_delay() {
-                self.delay_filter.push(delay);
+            // The drift between t2 and t3 taken out at the current rate: with Delay_Req at
+            // random instants up to seconds from the Sync, it would be microseconds of noise.
+            let rate_offset = self.mapping.map_or(0.0, |mapping| mapping.rate_offset());
+            if let Some(round_trip) = sample.round_trip_at_rate(rate_offset) {
+                self.delay_filter.push(round_trip.half());
             }
         }
         let delay = match sample.path_delay {
@@ -163,7 +166,8 @@ impl Estimator for LinregEstimator {
         let point = Point {
             local: sample.t2,
             remote_minus_local: sample.t1 + delay - sample.t2,
-            round_trip: sample.round_trip(),
+            round_trip: sample
+                .round_trip_at_rate(self.mapping.map_or(0.0, |mapping| mapping.rate_offset())),
         };
         if self.len == 0 {
             self.offset_ref = point.remote_minus_local;

@@ -120,6 +120,11 @@ impl PiServo {
         }
     }
 
+    /// The servo's constants.
+    pub fn config(&self) -> &PiConfig {
+        &self.config
+    }
+
     fn steer(&mut self, at: Time, ppb: f64, step_ns: f64) {
         let clock = self.clock.unwrap_or_else(|| ClockMapping::new(at, at, 1.0));
         let remote = clock.to_remote(at) - TimeDelta::from_nanos_f64(step_ns);
@@ -143,8 +148,11 @@ impl Estimator for PiServo {
         }
         self.grandmaster_identity = Some(sample.grandmaster_identity);
         if let PathDelay::Exchange { .. } = sample.path_delay {
-            if let Some(delay) = sample.mean_path_delay() {
-                self.delay_filter.push(delay);
+            // The drift between t2 and t3 taken out at the steered clock's rate (ptp4l's
+            // tsproc scales the delay by its rate ratio likewise).
+            let rate_offset = self.clock.map_or(0.0, |clock| clock.rate_offset());
+            if let Some(round_trip) = sample.round_trip_at_rate(rate_offset) {
+                self.delay_filter.push(round_trip.half());
             }
         }
         let delay = match sample.path_delay {

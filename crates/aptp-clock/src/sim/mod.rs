@@ -113,7 +113,7 @@ pub fn run_table(scenario: Option<&str>, seed: u64) -> Result<Vec<ResultRow>, Un
 }
 
 fn run_one(scenario: &Scenario, world: &World, kind: EstimatorKind) -> ResultRow {
-    let mut estimator = kind.build();
+    let mut estimator = kind.build_for_sync_interval(scenario.sync_interval_s);
     let mut next_delivery = 0;
     let mut steps_detected = 0;
     let mut ever_locked = false;
