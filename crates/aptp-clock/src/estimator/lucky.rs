@@ -1,12 +1,12 @@
 //! aptp's default estimator: a regression that believes the lucky packets.
 
 use super::regression::{fit, Line};
+use super::round_trips::{RoundTripHistory, RoundTripVerdict};
 use super::{Estimator, Sample, Update};
-use crate::filter::{
-    OutlierRule, RoundTripOutlierFilter, StepDetector, StepDetectorConfig, StepVerdict,
-};
+use crate::filter::{OutlierRule, StepDetector, StepDetectorConfig, StepVerdict};
 use crate::mapping::ClockMapping;
 use crate::time::{Time, TimeDelta};
+use step::StepRefinement;
 
 /// Points held at most (64 s at 8 Hz).
 const CAPACITY: usize = 512;
@@ -37,8 +37,14 @@ pub struct LuckyRegressionConfig {
     /// … but at least this.
     pub min_queueing_scale: TimeDelta,
     /// Step detection; its threshold is raised to `step_noise_multiple` × the residuals' MAD
-    /// when the link is noisier.
+    /// when the link is noisier. Default: 20 µs, 3 confirmations, 500 µs tolerance.
     pub step: StepDetectorConfig,
+    /// Two agreeing suspicious exchanges at least this far apart declare a step (at 1 Hz the
+    /// third confirmation would come too late for a 2 s re-lock); faster, `step.confirmations`.
+    pub step_quick_span: TimeDelta,
+    /// The smallest step threshold without round trips (one way, queueing cannot be told from
+    /// the residual itself).
+    pub one_way_step_floor: TimeDelta,
     /// See `step`.
     pub step_noise_multiple: f64,
     /// Without round trips, how long a fall beyond the step threshold must last before it is
@@ -63,18 +69,38 @@ impl Default for LuckyRegressionConfig {
             },
             queueing_scale_fraction: 0.25,
             min_queueing_scale: TimeDelta::from_nanos(50),
-            step: StepDetectorConfig::default(),
+            step: StepDetectorConfig {
+                threshold: TimeDelta::from_micros(20),
+                ..StepDetectorConfig::default()
+            },
+            step_quick_span: TimeDelta::from_millis(750),
+            one_way_step_floor: TimeDelta::from_millis(1),
             step_noise_multiple: 10.0,
             one_way_fall_hold: TimeDelta::from_secs(5),
         }
     }
 }
 
+/// One accepted exchange, raw: its offset and round trip at rate 0 and the gap t3 − t2 they
+/// are corrected with at the current rate (an early rate was wrong; the points stay right).
 #[derive(Clone, Copy, Debug, Default)]
 struct Point {
     local: Time,
-    remote_minus_local: TimeDelta,
-    round_trip: Option<TimeDelta>,
+    offset_raw: TimeDelta,
+    round_trip_raw: Option<TimeDelta>,
+    gap: TimeDelta,
+}
+
+impl Point {
+    /// Remote minus local at `local`, the drift between t2 and t3 taken out at `rate_offset`.
+    fn offset(&self, rate_offset: f64) -> TimeDelta {
+        self.offset_raw - self.gap.mul_f64(rate_offset).half()
+    }
+    /// The round trip at `rate_offset`.
+    fn round_trip(&self, rate_offset: f64) -> Option<TimeDelta> {
+        self.round_trip_raw
+            .map(|round_trip| round_trip - self.gap.mul_f64(rate_offset))
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -88,14 +114,18 @@ struct Candidate {
 /// - Each exchange gives its own offset, `((t1 − t2) + (t4 − t3)) / 2` corrected for the drift
 ///   between t2 and t3, and its round trip (not a filtered delay, as ptp4l uses).
 /// - Exchanges whose round trip exceeds the recent minimum by more than 3 × MAD (at least
-///   2 µs) are dropped ([`RoundTripOutlierFilter`]).
+///   2 µs) are dropped, judged at the current rate (the drift between t2 and t3 of the
+///   exchanges held is re-read at each new rate, so an early wrong rate leaves no trace);
+///   one shorter than the minimum by as much is a wrong timestamp and held back.
 /// - A weighted linear regression of remote against local time, each exchange weighing
 ///   `1 / (1 + (q/scale)²)` by the queueing `q` its round trip met: the "lucky packets" that
 ///   crossed without queueing carry the fit.
 /// - Windows of 8, 16, 32 and 64 s compete on how well they predicted the lucky exchanges; the
 ///   longest of the near-best wins (long on a noisy link, short while the oscillator drifts).
-/// - A [`StepDetector`] on the residuals re-locks within a few samples when the master steps,
-///   keeping the rate; a new grandmaster restarts everything.
+/// - A [`StepDetector`] on the residuals holds back a suspicious exchange until two (1 Hz)
+///   or three (faster) distinct following ones confirm a step of the master's clock; a step
+///   forwards is seen by the Syncs alone (queueing only delays). The held points then move by
+///   the step, keeping rate and windows; a new grandmaster restarts everything.
 /// - Without Delay_Req (AirPlay) the queueing is read from the one-way residuals instead.
 ///
 /// ```
@@ -110,8 +140,20 @@ pub struct LuckyRegression {
     len: usize,
     next: usize,
     offset_ref: TimeDelta,
-    round_trips: RoundTripOutlierFilter<ROUND_TRIP_HISTORY>,
+    /// The rate every point is read at during one update (the last fit's slope).
+    rate_offset: f64,
+    round_trips: RoundTripHistory<ROUND_TRIP_HISTORY>,
     step_detector: StepDetector,
+    /// t3 of the last exchange that counted towards a step: one bad Delay_Resp paired with
+    /// several Syncs must not confirm itself.
+    suspect_exchange: Option<Time>,
+    /// Consecutive too-short round trips from distinct exchanges (a shorter route, once
+    /// they persist), and the last one's t3.
+    short_run: u8,
+    short_exchange: Option<Time>,
+    /// After a step: the points from before it were moved by the detector's estimate; the
+    /// first accepted exchanges after it measure what that estimate missed.
+    step_refinement: Option<StepRefinement>,
     fitted_at: Time,
     candidates: [Candidate; WINDOW_COUNT],
     selected: usize,
@@ -137,8 +179,13 @@ impl LuckyRegression {
             len: 0,
             next: 0,
             offset_ref: TimeDelta::ZERO,
-            round_trips: RoundTripOutlierFilter::new(config.outlier_rule, 8),
+            rate_offset: 0.0,
+            round_trips: RoundTripHistory::new(config.outlier_rule, 8),
             step_detector: StepDetector::new(config.step),
+            suspect_exchange: None,
+            short_run: 0,
+            short_exchange: None,
+            step_refinement: None,
             fitted_at: Time::EPOCH,
             candidates: [Candidate::default(); WINDOW_COUNT],
             selected: 0,
@@ -174,7 +221,7 @@ impl LuckyRegression {
 
     fn push(&mut self, point: Point) {
         if self.len == 0 {
-            self.offset_ref = point.remote_minus_local;
+            self.offset_ref = point.offset_raw;
         }
         self.points[self.next] = point;
         self.next = (self.next + 1) % CAPACITY;
@@ -212,12 +259,16 @@ impl LuckyRegression {
     /// Each point's queueing excess: over the minimum round trip, or (one-way) over the
     /// smallest delay seen by the current line's residuals.
     fn excesses(&self, out: &mut [f64; CAPACITY]) -> usize {
-        let min_round_trip = self.newest().filter_map(|point| point.round_trip).min();
+        let rate = self.rate_offset;
+        let min_round_trip = self
+            .newest()
+            .filter_map(|point| point.round_trip(rate))
+            .min();
         let mut count = 0;
         if let Some(minimum) = min_round_trip {
             for (slot, point) in out.iter_mut().zip(self.newest()) {
                 *slot = point
-                    .round_trip
+                    .round_trip(rate)
                     .map_or(f64::NAN, |round_trip| (round_trip - minimum).as_nanos_f64());
                 count += 1;
             }
@@ -227,7 +278,7 @@ impl LuckyRegression {
         let mut lowest = f64::INFINITY;
         for (slot, point) in out.iter_mut().zip(self.newest()) {
             let below = match self.predict(point.local) {
-                Some(predicted) => (predicted - point.remote_minus_local).as_nanos_f64(),
+                Some(predicted) => (predicted - point.offset(rate)).as_nanos_f64(),
                 None => 0.0,
             };
             *slot = below;
@@ -242,9 +293,10 @@ impl LuckyRegression {
 
     /// Scores every window on how well it predicted `point` (before it joins the fit).
     fn score(&mut self, point: &Point) {
-        let weight = self.weight_of(point.round_trip);
+        let rate = self.rate_offset;
+        let weight = self.weight_of(point.round_trip(rate));
         let x = (point.local - self.fitted_at).as_nanos_f64();
-        let y = (point.remote_minus_local - self.offset_ref).as_nanos_f64();
+        let y = (point.offset(rate) - self.offset_ref).as_nanos_f64();
         let smoothing = self.config.error_smoothing * weight;
         for candidate in &mut self.candidates {
             if let Some(line) = candidate.line {
@@ -259,6 +311,7 @@ impl LuckyRegression {
     }
 
     fn refit(&mut self, now: Time) {
+        let rate = self.rate_offset;
         let mut excesses = [0.0f64; CAPACITY];
         let count = self.excesses(&mut excesses);
         let mut sorted = [0.0f64; CAPACITY];
@@ -277,7 +330,10 @@ impl LuckyRegression {
         let scale = (median * self.config.queueing_scale_fraction)
             .max(self.config.min_queueing_scale.as_nanos_f64());
         self.queueing_scale_ns = scale;
-        self.min_round_trip = self.newest().filter_map(|point| point.round_trip).min();
+        self.min_round_trip = self
+            .newest()
+            .filter_map(|point| point.round_trip(rate))
+            .min();
         let mut weights = [0.0f64; CAPACITY];
         for (weight, excess) in weights.iter_mut().zip(excesses.iter()).take(count) {
             let ratio = if excess.is_finite() {
@@ -310,7 +366,7 @@ impl LuckyRegression {
                     .take(in_window)
                     .map(|(point, weight)| {
                         let x = (point.local - now).as_nanos_f64();
-                        let y = (point.remote_minus_local - offset_ref).as_nanos_f64();
+                        let y = (point.offset(rate) - offset_ref).as_nanos_f64();
                         (x, y, *weight)
                     });
             self.candidates[index].line = fit(weighted, min_span, fallback_slope);
@@ -345,7 +401,7 @@ impl LuckyRegression {
                 && now - point.local <= self.config.windows[selected]
             {
                 let x = (point.local - now).as_nanos_f64();
-                let y = (point.remote_minus_local - offset_ref).as_nanos_f64();
+                let y = (point.offset(rate) - offset_ref).as_nanos_f64();
                 residuals[lucky] = (y - line.at(x)).abs();
                 lucky += 1;
             }
@@ -361,7 +417,7 @@ impl LuckyRegression {
                 .take_while(|point| now - point.local <= window)
                 .map(|point| {
                     let x = (point.local - now).as_nanos_f64();
-                    (point.remote_minus_local - offset_ref).as_nanos_f64() - line.at(x)
+                    (point.offset(rate) - offset_ref).as_nanos_f64() - line.at(x)
                 })
                 .fold(0.0f64, f64::max)
         } else {
@@ -378,7 +434,6 @@ impl Estimator for LuckyRegression {
     }
 
     fn update(&mut self, sample: &Sample) -> Update {
-        let mut stepped = false;
         if self
             .grandmaster_identity
             .is_some_and(|known| known != sample.grandmaster_identity)
@@ -386,95 +441,66 @@ impl Estimator for LuckyRegression {
             self.reset();
         }
         self.grandmaster_identity = Some(sample.grandmaster_identity);
-        let rate_offset = self.selected_line().map_or(0.0, |line| line.slope);
-        let round_trip = sample.round_trip_at_rate(rate_offset);
-        let two_way_held = self.newest().any(|point| point.round_trip.is_some());
+        self.rate_offset = self.selected_line().map_or(0.0, |line| line.slope);
         let rejected = Update {
             mapping: self.mapping,
-            stepped,
+            stepped: false,
             accepted: false,
         };
-        let remote_minus_local = match sample.remote_minus_local_at_rate(rate_offset) {
-            Some(offset) => offset,
-            // A one-way sample among two-way ones would carry its whole path delay: skip it.
-            None if two_way_held => return rejected,
-            None => sample.t1 - sample.t2,
+        let Some(point) = self.point_of(sample) else {
+            return rejected;
         };
-        if let Some(round_trip) = round_trip {
-            // A round trip at or below zero straddled a step of the master's clock.
-            if round_trip <= TimeDelta::ZERO || !self.round_trips.check(round_trip) {
-                return rejected;
+        let rate = self.rate_offset;
+        let round_trip = point.round_trip(rate);
+        let t3 = sample.t2 + point.gap;
+        if let Some(round_trip_raw) = point.round_trip_raw {
+            // A round trip at or below zero pairs a Sync with a Delay_Req from before a step
+            // of the master's clock (or carries a bad timestamp): only the step detector
+            // may use it, through its Sync alone.
+            if round_trip.is_some_and(|round_trip| round_trip <= TimeDelta::ZERO) {
+                return self.held_back(sample, &point, round_trip, rejected);
             }
-        }
-        let point = Point {
-            local: sample.t2,
-            remote_minus_local,
-            round_trip,
-        };
-        // Until the window has settled (its round-trip minimum found), a large residual means
-        // the first fit was poor, not that the master stepped: such points must reach the fit.
-        let settled = self.len >= SETTLED_POINTS
-            && self
-                .newest()
-                .last()
-                .is_some_and(|oldest| sample.t2 - oldest.local >= self.config.windows[0]);
-        if let Some(predicted) = self.predict(sample.t2).filter(|_| settled) {
-            let residual = remote_minus_local - predicted;
-            let noise =
-                TimeDelta::from_nanos_f64(self.residual_mad_ns * self.config.step_noise_multiple);
-            let threshold = self.config.step.threshold.max(noise);
-            self.step_detector.set_threshold(threshold);
-            // A step moves every residual alike; queueing moves one by at most half its
-            // round trip's excess. So only exchanges whose excess is below the threshold can
-            // confirm a step: on a clean link that is all of them (fast re-lock), on Wi-Fi the
-            // lucky ones (no false steps). Others beyond the threshold are only held back.
-            let excess = round_trip
-                .zip(self.round_trips.min_round_trip())
-                .map(|(round_trip, minimum)| round_trip - minimum);
-            let verdict = if round_trip.is_none() {
-                // One way, a fall of remote − local is what queueing looks like too: only
-                // one that outlasts any burst is a step.
-                let hold = if residual.is_negative() {
-                    self.config.one_way_fall_hold
-                } else {
-                    TimeDelta::ZERO
-                };
-                self.step_detector
-                    .observe_envelope(sample.t2, residual, hold)
-            } else if excess.is_none_or(|excess| excess <= threshold) {
-                self.step_detector.observe(residual)
-            } else if residual.abs() >= threshold {
-                StepVerdict::Suspect
-            } else {
-                StepVerdict::Normal
-            };
-            match verdict {
-                StepVerdict::Normal => {}
-                StepVerdict::Suspect => return rejected,
-                StepVerdict::Step(_) => {
-                    // The master's clock jumped: restart the windows, keep the rate.
-                    let slope = rate_offset;
-                    self.len = 0;
-                    self.push(point);
-                    self.candidates = [Candidate {
-                        line: Some(Line {
-                            x_center: 0.0,
-                            intercept: 0.0,
-                            slope,
-                        }),
-                        error: None,
-                    }; WINDOW_COUNT];
-                    self.fitted_at = sample.t2;
-                    self.refit(sample.t2);
-                    return Update {
-                        mapping: self.mapping,
-                        stepped: true,
-                        accepted: true,
-                    };
+            match self.round_trips.judge(round_trip_raw, point.gap, rate) {
+                RoundTripVerdict::Accepted => {
+                    self.short_run = 0;
+                    self.round_trips.record(round_trip_raw, point.gap);
+                }
+                RoundTripVerdict::TooLong => {
+                    self.round_trips.record(round_trip_raw, point.gap);
+                    // Queueing explains at most half its excess: beyond that, this exchange
+                    // still says the master stepped.
+                    return self.held_back(sample, &point, round_trip, rejected);
+                }
+                RoundTripVerdict::TooShort => {
+                    // Faster than any packet lately: a wrong timestamp, or a Sync paired with
+                    // a Delay_Req from before a master step. Held back, and kept out of the
+                    // history (one forged packet must not become the minimum); only a
+                    // shorter route confirmed by several distinct exchanges gets in.
+                    if self.short_exchange != Some(t3) {
+                        self.short_exchange = Some(t3);
+                        self.short_run = self.short_run.saturating_add(1);
+                    }
+                    if self.short_run < self.config.step.confirmations.max(2) {
+                        return self.held_back(sample, &point, round_trip, rejected);
+                    }
+                    self.round_trips.record(round_trip_raw, point.gap);
                 }
             }
         }
-        stepped = self.mapping.is_none();
+        // Right after a step, the exchanges that passed the round-trip check measure what the
+        // step's estimate missed (refine_step): they go in without another step judgement.
+        let refining = self.step_refinement.is_some() && round_trip.is_some();
+        if let Some(step) = self
+            .judge_step(sample, &point, round_trip)
+            .filter(|_| !refining)
+        {
+            return match step {
+                StepVerdict::Step(step) => self.apply_step(step, point),
+                _ => rejected,
+            };
+        }
+        let stepped = self.mapping.is_none();
+        self.refine_step(&point);
         self.score(&point);
         self.push(point);
         self.refit(sample.t2);
@@ -493,6 +519,9 @@ impl Estimator for LuckyRegression {
         *self = Self::new(self.config);
     }
 }
+
+#[path = "lucky_step.rs"]
+mod step;
 
 #[cfg(test)]
 #[path = "lucky_tests.rs"]

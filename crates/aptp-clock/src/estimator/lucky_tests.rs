@@ -111,3 +111,93 @@ fn one_way_bursts_are_held_back_not_taken_for_steps() {
     };
     assert!(one_way_with_bursts(impatient) >= 2);
 }
+
+/// A 1 Hz exchange with 40 µs each way, the remote 30 ppm fast; `t4` may be forged.
+fn one_hertz(n: i64, forge_t1: TimeDelta, forge_t4: TimeDelta, step: TimeDelta) -> Sample {
+    let start = Time::from_nanos(5_000_000_000);
+    let local = start + TimeDelta::from_secs(n);
+    let remote_now = local + TimeDelta::from_secs(100) + (local - start).mul_f64(30e-6) + step;
+    let mut sample = exchange(local, remote_now, TimeDelta::from_micros(40 + n % 3));
+    sample.t1 += forge_t1;
+    if let PathDelay::Exchange { t3, t4 } = sample.path_delay {
+        sample.path_delay = PathDelay::Exchange {
+            t3,
+            t4: t4 + forge_t4,
+        };
+    }
+    sample
+}
+
+#[test]
+fn one_forged_timestamp_never_moves_the_mapping() {
+    let zero = TimeDelta::ZERO;
+    for (forge_t1, forge_t4) in [
+        (TimeDelta::from_micros(500), zero),
+        (TimeDelta::from_micros(-500), zero),
+        // Faster than any packet: it would become the luckiest one.
+        (TimeDelta::from_micros(30), zero),
+        (zero, TimeDelta::from_micros(-30)),
+        (zero, TimeDelta::from_millis(3)),
+    ] {
+        let mut estimator = LuckyRegression::default();
+        for n in 0..60 {
+            estimator.update(&one_hertz(n, zero, zero, zero));
+        }
+        let before = estimator.mapping().unwrap();
+        let update = estimator.update(&one_hertz(60, forge_t1, forge_t4, zero));
+        assert!(
+            !update.accepted && !update.stepped,
+            "{forge_t1:?} {forge_t4:?}"
+        );
+        assert_eq!(estimator.mapping(), Some(before));
+        for n in 61..120 {
+            let update = estimator.update(&one_hertz(n, zero, zero, zero));
+            assert!(!update.stepped, "{n}");
+            let local = Time::from_nanos(5_000_000_000) + TimeDelta::from_secs(n);
+            let truth = local + TimeDelta::from_secs(100) + TimeDelta::from_secs(n).mul_f64(30e-6);
+            let error = estimator.mapping().unwrap().to_remote(local) - truth;
+            assert!(error.abs() < TimeDelta::from_micros(2), "{n}: {error:?}");
+        }
+    }
+}
+
+#[test]
+fn one_forged_delay_response_reused_by_several_syncs_never_steps() {
+    let zero = TimeDelta::ZERO;
+    let mut estimator = LuckyRegression::default();
+    for n in 0..60 {
+        estimator.update(&one_hertz(n, zero, zero, zero));
+    }
+    let before = estimator.mapping().unwrap();
+    // The engine pairs every Sync with the latest exchange: the same bad t3/t4 three times.
+    let forged = one_hertz(60, zero, TimeDelta::from_micros(600), zero);
+    for n in 60..63 {
+        let mut sample = one_hertz(n, zero, zero, zero);
+        sample.path_delay = forged.path_delay;
+        let update = estimator.update(&sample);
+        assert!(!update.accepted && !update.stepped, "{n}");
+    }
+    assert_eq!(estimator.mapping(), Some(before));
+}
+
+#[test]
+fn a_one_millisecond_step_at_one_hertz_relocks_within_two_samples() {
+    let zero = TimeDelta::ZERO;
+    let step = TimeDelta::from_millis(1);
+    let mut estimator = LuckyRegression::default();
+    for n in 0..60 {
+        estimator.update(&one_hertz(n, zero, zero, zero));
+    }
+    let mut stepped_at = None;
+    for n in 60..70 {
+        let update = estimator.update(&one_hertz(n, zero, zero, step));
+        if update.stepped {
+            stepped_at.get_or_insert(n);
+        }
+    }
+    assert_eq!(stepped_at, Some(61));
+    let local = Time::from_nanos(5_000_000_000) + TimeDelta::from_secs(70);
+    let truth = local + TimeDelta::from_secs(100) + TimeDelta::from_secs(70).mul_f64(30e-6) + step;
+    let error = estimator.mapping().unwrap().to_remote(local) - truth;
+    assert!(error.abs() < TimeDelta::from_micros(2), "{error:?}");
+}

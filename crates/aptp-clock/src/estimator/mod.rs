@@ -6,6 +6,7 @@ mod lucky;
 mod nqptp;
 mod pi;
 mod regression;
+mod round_trips;
 
 pub use any::{AnyEstimator, EstimatorKind};
 pub use linreg::{LinregConfig, LinregEstimator};

@@ -95,6 +95,41 @@ impl StepDetector {
     }
     /// Judges one residual.
     pub fn observe(&mut self, residual: TimeDelta) -> StepVerdict {
+        self.observe_inner(None, residual)
+    }
+
+    /// Judges one residual taken at local instant `now`: like [`observe`](Self::observe), but
+    /// on a slow exchange rate two agreeing residuals at least `quick_span` apart are enough
+    /// (at 1 Hz, three confirmations would take 3 s; two take 1–2 s and still hold back a
+    /// single bad sample).
+    ///
+    /// ```
+    /// use aptp_clock::{StepDetector, StepDetectorConfig, StepVerdict, Time, TimeDelta};
+    /// let mut detector = StepDetector::new(StepDetectorConfig::default());
+    /// let quick = TimeDelta::from_millis(750);
+    /// let step = TimeDelta::from_millis(2);
+    /// let at = |ms: i64| Time::EPOCH + TimeDelta::from_millis(ms);
+    /// assert_eq!(detector.observe_at(at(0), step, quick), StepVerdict::Suspect);
+    /// assert_eq!(detector.observe_at(at(1_000), step, quick), StepVerdict::Step(step));
+    /// // At 8 Hz the span is short: the third confirmation is needed.
+    /// assert_eq!(detector.observe_at(at(2_000), step, quick), StepVerdict::Suspect);
+    /// assert_eq!(detector.observe_at(at(2_125), step, quick), StepVerdict::Suspect);
+    /// assert_eq!(detector.observe_at(at(2_250), step, quick), StepVerdict::Step(step));
+    /// ```
+    pub fn observe_at(
+        &mut self,
+        now: Time,
+        residual: TimeDelta,
+        quick_span: TimeDelta,
+    ) -> StepVerdict {
+        self.observe_inner(Some((now, quick_span)), residual)
+    }
+
+    fn observe_inner(
+        &mut self,
+        timed: Option<(Time, TimeDelta)>,
+        residual: TimeDelta,
+    ) -> StepVerdict {
         if residual.abs() < self.config.threshold {
             self.reset();
             return StepVerdict::Normal;
@@ -105,10 +140,15 @@ impl StepDetector {
             self.pending_count = 0;
             self.sum = TimeDelta::ZERO;
             self.first = residual;
+            if let Some((now, _)) = timed {
+                self.first_at = now;
+            }
         }
         self.pending_count = self.pending_count.saturating_add(1);
         self.sum += residual;
-        if self.pending_count >= self.config.confirmations.max(1) {
+        let quick =
+            timed.is_some_and(|(now, span)| self.pending_count >= 2 && now - self.first_at >= span);
+        if quick || self.pending_count >= self.config.confirmations.max(1) {
             let count = i128::from(self.pending_count);
             let step = TimeDelta::from_scaled_nanos(self.sum.scaled_nanos() / count);
             self.reset();

@@ -96,6 +96,11 @@ pub struct Scenario {
     /// Whether the slave sends Delay_Req (Apple receivers do not answer them: AirPlay then has
     /// only the one-way Sync/Follow_Up measurement).
     pub delay_requests: bool,
+    /// `None`: a Delay_Req follows each Sync (0 to half an interval after it). `Some(mean)`:
+    /// Delay_Req leave on their own timer, uniformly random in [0, 2 × mean) apart (IEEE
+    /// 1588's randomisation, as ptp4l and aptp's engine do), and each Sync is paired with the
+    /// latest completed exchange, however old (what the engine hands the estimator).
+    pub delay_request_interval_s: Option<f64>,
     /// Time error statistics start after this (s), so that every estimator has locked.
     pub warmup_s: f64,
 }
@@ -116,6 +121,7 @@ const WIRED_LAN: Scenario = Scenario {
     ramp: None,
     master_steps: &[],
     delay_requests: true,
+    delay_request_interval_s: None,
     warmup_s: 60.0,
 };
 
@@ -211,6 +217,59 @@ impl Scenario {
             ..WIRED_LAN
         }
     }
+    /// `wired-lan` at linuxptp's defaults: Sync every `2^log_interval` s and Delay_Req on their
+    /// own randomised timer with the same mean, each Sync paired with the latest exchange, 300 s.
+    /// Named `wired-lan-1hz` (log 0), `wired-lan-8hz` (log −3), `wired-lan-2s` (log 1)...
+    /// Not in the table; [`by_name`](Self::by_name) finds the five of log −3..=1.
+    pub fn wired_lan_engine(log_interval: i8) -> Self {
+        let log = log_interval.clamp(-7, 7);
+        let interval_s = libm::pow(2.0, f64::from(log));
+        Self {
+            name: match log {
+                -3 => "wired-lan-8hz",
+                -2 => "wired-lan-4hz",
+                -1 => "wired-lan-2hz",
+                0 => "wired-lan-1hz",
+                1 => "wired-lan-2s",
+                _ => "wired-lan-engine",
+            },
+            duration_s: 300.0,
+            sync_interval_s: interval_s,
+            delay_request_interval_s: Some(interval_s),
+            ..WIRED_LAN
+        }
+    }
+    /// `master-step` at 1 Hz with the engine's Delay_Req timing (`master-step-1hz`, not in
+    /// the table): a +1 ms step at 90 s and a −1 ms one at 150 s.
+    pub fn master_step_1hz() -> Self {
+        const STEPS: [MasterStep; 2] = [
+            MasterStep {
+                at_s: 90.5,
+                step_ns: 1e6,
+            },
+            MasterStep {
+                at_s: 150.5,
+                step_ns: -1e6,
+            },
+        ];
+        Self {
+            name: "master-step-1hz",
+            master_steps: &STEPS,
+            duration_s: 210.0,
+            ..Self::wired_lan_engine(0)
+        }
+    }
+    /// Scenarios outside the table, found by [`by_name`](Self::by_name).
+    pub fn extra() -> [Self; 6] {
+        [
+            Self::wired_lan_engine(-3),
+            Self::wired_lan_engine(-2),
+            Self::wired_lan_engine(-1),
+            Self::wired_lan_engine(0),
+            Self::wired_lan_engine(1),
+            Self::master_step_1hz(),
+        ]
+    }
     /// Every scenario, in table order.
     pub fn all() -> [Self; 7] {
         [
@@ -227,6 +286,7 @@ impl Scenario {
     pub fn by_name(name: &str) -> Option<Self> {
         Self::all()
             .into_iter()
+            .chain(Self::extra())
             .find(|scenario| scenario.name == name)
     }
     /// The names, in table order.

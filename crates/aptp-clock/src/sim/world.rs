@@ -160,6 +160,10 @@ impl World {
             total
         };
         let interval_ns = scenario.sync_interval_s * 1e9;
+        if let Some(mean_s) = scenario.delay_request_interval_s {
+            let deliveries = own_timer_deliveries(scenario, &clocks, &mut rng, mean_s, &delay);
+            return Self { clocks, deliveries };
+        }
         let count = (scenario.duration_s / scenario.sync_interval_s) as usize;
         let mut deliveries = Vec::with_capacity(count + count / 16);
         for index in 0..count {
@@ -203,6 +207,65 @@ impl World {
         deliveries.sort_by(|a, b| a.at_ns.total_cmp(&b.at_ns));
         Self { clocks, deliveries }
     }
+}
+
+/// Deliveries when Delay_Req run on their own randomised timer and every Sync is paired with
+/// the latest completed exchange (the engine's way).
+fn own_timer_deliveries(
+    scenario: &Scenario,
+    clocks: &Clocks,
+    rng: &mut Rng,
+    mean_s: f64,
+    delay: &dyn Fn(&mut Rng, f64, f64) -> f64,
+) -> Vec<Delivery> {
+    let ratio = scenario.asymmetry_ratio;
+    let master_to_slave = 2.0 * ratio / (1.0 + ratio);
+    let slave_to_master = 2.0 / (1.0 + ratio);
+    let end_ns = scenario.duration_s * 1e9;
+    let mean_ns = if mean_s.is_finite() {
+        mean_s.clamp(0.001, 3_600.0) * 1e9
+    } else {
+        1e9
+    };
+    // (completed at, t3, t4), in order of completion.
+    let mut exchanges: Vec<(f64, Time, Time)> = Vec::new();
+    let mut request_sent = rng.uniform_in(0.0, 2.0 * mean_ns);
+    while request_sent < end_ns {
+        let backward = delay(rng, slave_to_master, request_sent);
+        let response = delay(rng, master_to_slave, request_sent + backward);
+        if !(rng.chance(scenario.loss) || rng.chance(scenario.loss)) {
+            exchanges.push((
+                request_sent + backward + response,
+                clocks.local(request_sent),
+                clocks.remote(request_sent + backward),
+            ));
+        }
+        request_sent += rng.uniform_in(0.0, 2.0 * mean_ns).max(1.0);
+    }
+    exchanges.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let interval_ns = scenario.sync_interval_s * 1e9;
+    let count = (scenario.duration_s / scenario.sync_interval_s) as usize;
+    let mut deliveries = Vec::with_capacity(count);
+    for index in 0..count {
+        let sent = 10e6 + index as f64 * interval_ns;
+        let forward = delay(rng, master_to_slave, sent);
+        if rng.chance(scenario.loss) {
+            continue;
+        }
+        let at_ns = sent + forward;
+        let latest = exchanges.partition_point(|exchange| exchange.0 <= at_ns);
+        let Some((_, t3, t4)) = latest.checked_sub(1).map(|index| exchanges[index]) else {
+            continue;
+        };
+        let sample = Sample {
+            t1: clocks.remote(sent),
+            t2: clocks.local(at_ns),
+            path_delay: PathDelay::Exchange { t3, t4 },
+            grandmaster_identity: GRANDMASTER,
+        };
+        deliveries.push(Delivery { at_ns, sample });
+    }
+    deliveries
 }
 
 #[cfg(test)]

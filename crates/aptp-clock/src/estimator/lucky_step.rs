@@ -1,0 +1,195 @@
+//! The default estimator's plausibility check before the fit: suspicious exchanges are held
+//! back until following ones confirm a step of the master's clock (or never do), and a
+//! confirmed step moves the held points instead of restarting.
+
+use super::{LuckyRegression, Point, CAPACITY, SETTLED_POINTS};
+use crate::estimator::{PathDelay, Sample, Update};
+use crate::filter::StepVerdict;
+use crate::time::{Time, TimeDelta};
+
+/// Exchanges after a step that measure the error of its first estimate.
+const STEP_REFINEMENT_SAMPLES: usize = 3;
+
+/// The residuals of the first accepted exchanges after a step.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct StepRefinement {
+    /// The local time the step was declared: points before it were moved.
+    declared_at: Time,
+    residuals: [TimeDelta; STEP_REFINEMENT_SAMPLES],
+    count: usize,
+}
+
+impl LuckyRegression {
+    /// The sample as a raw point; `None` for a one-way sample among two-way ones (it would
+    /// carry its whole path delay).
+    pub(super) fn point_of(&self, sample: &Sample) -> Option<Point> {
+        let two_way_held = self.newest().any(|point| point.round_trip_raw.is_some());
+        let (offset_raw, gap) = match sample.path_delay {
+            PathDelay::Exchange { t3, .. } => (sample.remote_minus_local()?, t3 - sample.t2),
+            PathDelay::Measured(_) => (sample.remote_minus_local()?, TimeDelta::ZERO),
+            PathDelay::Unknown if two_way_held => return None,
+            PathDelay::Unknown => (sample.t1 - sample.t2, TimeDelta::ZERO),
+        };
+        Some(Point {
+            local: sample.t2,
+            offset_raw,
+            round_trip_raw: sample.round_trip(),
+            gap,
+        })
+    }
+
+    /// Plausibility before the fit: `None` when the sample goes in as usual, else what the
+    /// step detector made of it (held back while suspect, a step once confirmed).
+    pub(super) fn judge_step(
+        &mut self,
+        sample: &Sample,
+        point: &Point,
+        round_trip: Option<TimeDelta>,
+    ) -> Option<StepVerdict> {
+        // Until the window has settled (its round-trip minimum found), a large residual means
+        // the first fit was poor, not that the master stepped: such points must reach the fit.
+        let settled = self.len >= SETTLED_POINTS
+            && self
+                .newest()
+                .last()
+                .is_some_and(|oldest| sample.t2 - oldest.local >= self.config.windows[0]);
+        let predicted = self.predict(sample.t2).filter(|_| settled)?;
+        let residual = point.offset(self.rate_offset) - predicted;
+        let noise =
+            TimeDelta::from_nanos_f64(self.residual_mad_ns * self.config.step_noise_multiple);
+        let mut threshold = self.config.step.threshold.max(noise);
+        if round_trip.is_none() {
+            threshold = threshold.max(self.config.one_way_step_floor);
+        }
+        self.step_detector.set_threshold(threshold);
+        // A step moves every residual alike; queueing moves one by at most half its round
+        // trip's excess. So only exchanges whose excess is below the threshold, or whose
+        // residual goes beyond the threshold by more than half their excess, can confirm a
+        // step: on a clean link that is nearly all of them (fast re-lock), on Wi-Fi the lucky
+        // ones (no false steps). Others beyond the threshold are only held back.
+        let excess = round_trip
+            .zip(self.round_trips.min_round_trip(self.rate_offset))
+            .map(|(round_trip, minimum)| round_trip - minimum);
+        let exchange = sample.t2 + point.gap;
+        let verdict = match excess {
+            None => {
+                // One way, a fall of remote − local is what queueing looks like too: only one
+                // that outlasts any burst is a step.
+                let hold = if residual.is_negative() {
+                    self.config.one_way_fall_hold
+                } else {
+                    TimeDelta::ZERO
+                };
+                self.step_detector
+                    .observe_envelope(sample.t2, residual, hold)
+            }
+            Some(excess) => {
+                // The Sync alone: `residual − excess / 2` is how far its t1 − t2 lies from the
+                // line, whatever Delay_Req it is paired with (one from before a step, too), and
+                // queueing can only lower it. Beyond the threshold upwards, only a step of the
+                // master's clock (or a bad t1, which the next Sync will not confirm) explains it.
+                let forward = residual - excess.half();
+                if forward >= threshold {
+                    self.step_detector
+                        .observe_at(sample.t2, forward, self.config.step_quick_span)
+                } else if residual.abs() >= threshold && self.suspect_exchange == Some(exchange) {
+                    // The same Delay_Resp again: it cannot confirm itself.
+                    StepVerdict::Suspect
+                } else if excess.abs() <= threshold
+                    || (excess > threshold && residual.abs() >= threshold + excess.half())
+                {
+                    let verdict = self.step_detector.observe_at(
+                        sample.t2,
+                        residual,
+                        self.config.step_quick_span,
+                    );
+                    self.suspect_exchange = (verdict != StepVerdict::Normal).then_some(exchange);
+                    verdict
+                } else if residual.abs() >= threshold {
+                    StepVerdict::Suspect
+                } else {
+                    StepVerdict::Normal
+                }
+            }
+        };
+        (verdict != StepVerdict::Normal).then_some(verdict)
+    }
+
+    /// After a step, the first accepted exchanges say how far off the detector's estimate was
+    /// (its confirmations may be Syncs alone, lowered by queueing); the points from before
+    /// the step are then moved by the median of their residuals.
+    pub(super) fn refine_step(&mut self, point: &Point) {
+        let Some(mut refinement) = self.step_refinement else {
+            return;
+        };
+        let Some(predicted) = self.predict(point.local) else {
+            return;
+        };
+        if point.round_trip_raw.is_none() {
+            self.step_refinement = None;
+            return;
+        }
+        refinement.residuals[refinement.count] = point.offset(self.rate_offset) - predicted;
+        refinement.count += 1;
+        if refinement.count < STEP_REFINEMENT_SAMPLES {
+            self.step_refinement = Some(refinement);
+            return;
+        }
+        self.step_refinement = None;
+        let Some(correction) = crate::filter::median_in_place(&mut refinement.residuals) else {
+            return;
+        };
+        for index in 0..CAPACITY {
+            if self.points[index].local < refinement.declared_at {
+                self.points[index].offset_raw += correction;
+            }
+        }
+        let correction_ns = correction.as_nanos_f64();
+        for candidate in &mut self.candidates {
+            if let Some(line) = candidate.line.as_mut() {
+                line.intercept += correction_ns;
+            }
+        }
+    }
+
+    /// A sample kept out of the fit: it still counts towards a step, and is applied when it
+    /// confirms one.
+    pub(super) fn held_back(
+        &mut self,
+        sample: &Sample,
+        point: &Point,
+        round_trip: Option<TimeDelta>,
+        rejected: Update,
+    ) -> Update {
+        match self.judge_step(sample, point, round_trip) {
+            Some(StepVerdict::Step(step)) => self.apply_step(step, *point),
+            _ => rejected,
+        }
+    }
+
+    /// The master's clock jumped by `step`: every held point moves with it, so the rate and
+    /// the windows carry on as if nothing happened.
+    pub(super) fn apply_step(&mut self, step: TimeDelta, point: Point) -> Update {
+        for index in 0..CAPACITY {
+            self.points[index].offset_raw += step;
+        }
+        let step_ns = step.as_nanos_f64();
+        for candidate in &mut self.candidates {
+            if let Some(line) = candidate.line.as_mut() {
+                line.intercept += step_ns;
+            }
+        }
+        self.suspect_exchange = None;
+        self.step_refinement = Some(StepRefinement {
+            declared_at: point.local,
+            residuals: [TimeDelta::ZERO; STEP_REFINEMENT_SAMPLES],
+            count: 0,
+        });
+        self.refit(point.local);
+        Update {
+            mapping: self.mapping,
+            stepped: true,
+            accepted: true,
+        }
+    }
+}
