@@ -120,6 +120,15 @@ fn control_protocol_end_to_end() {
     assert!(reader.read().unwrap().is_valid());
     assert_eq!(clock_id(&reader.read().unwrap()), id_a);
 
+    // A speaker joins the group mid-play: the grandmaster stays, the record never blinks.
+    command("T 127.0.0.2 127.0.0.77");
+    let joined = Instant::now();
+    while joined.elapsed() < Duration::from_millis(500) {
+        let record = reader.read().unwrap();
+        assert!(record.is_valid() && clock_id(&record) == id_a, "{record:?}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+
     // A flood of control datagrams (bad ones and P) cannot stall timing.
     let flood_until = Instant::now() + Duration::from_secs(2);
     let flooder = {

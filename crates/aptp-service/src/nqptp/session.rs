@@ -1,8 +1,10 @@
 //! The drop-in's policy, sans-IO: what each control command does to the follower, and which
 //! clock record is published.
 //!
-//! - `T <ip>...` replaces the timing peers (a new list starts a new record: a grandmaster no
-//!   longer listed is never published again); `T` alone clears them.
+//! - `T <ip>...` replaces the timing peers. The record is the one of the grandmaster the new
+//!   list elects: a grandmaster no longer listed is never published again (zeros until the new
+//!   one is measured), while a list that keeps the grandmaster (a speaker joining the group
+//!   mid-play) keeps the record going without a gap. `T` alone clears the peers.
 //! - `B` starts publishing: a valid record at once when a clock is followed; when the last
 //!   measurement is older than [`RELOCK_AFTER_NS`] (the sender paused, its clock stalled), the
 //!   follower re-locks first, so the first record after the pause comes from fresh
@@ -74,8 +76,11 @@ impl Session {
             ControlCommand::SetTimingPeers(peers) => {
                 if *peers != self.peers {
                     self.peers = peers.clone();
-                    self.measured_at = None;
+                    let before = follower.grandmaster();
                     follower.set_timing_peers(now, &self.peers);
+                    if follower.grandmaster() != before {
+                        self.measured_at = None;
+                    }
                 }
             }
             ControlCommand::ClearTimingPeers => {
@@ -245,11 +250,15 @@ mod tests {
         locked(&mut follower, "192.0.2.1", 7);
         session.on_mapping_updated(at(12), &mut follower);
         assert!(session.record(&follower).is_valid());
-        // The same list again changes nothing.
+        // The same list again changes nothing; a list that keeps the grandmaster (a speaker
+        // joins the group) keeps the record going.
         session.handle_command(at(12), &first, &mut follower);
         assert!(session.record(&follower).is_valid());
-        // Another list: nothing until the new grandmaster is measured.
-        let second = ControlCommand::SetTimingPeers(vec![ip("2001:db8::2"), ip("192.0.2.1")]);
+        let joined = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1"), ip("192.0.2.9")]);
+        session.handle_command(at(12), &joined, &mut follower);
+        assert_eq!(session.record(&follower).master_clock_id, 7);
+        // A list without the grandmaster: nothing until the new one is measured.
+        let second = ControlCommand::SetTimingPeers(vec![ip("2001:db8::2"), ip("192.0.2.9")]);
         session.handle_command(at(13), &second, &mut follower);
         assert_eq!(session.record(&follower), NqptpRecord::default());
         locked(&mut follower, "2001:db8::2", 9);
