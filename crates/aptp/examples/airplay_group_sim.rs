@@ -15,6 +15,7 @@ fn main() {
     for path in [
         PathModel::wifi(),
         PathModel::wifi_bursty(),
+        PathModel::wifi_symmetric(),
         PathModel::loopback(),
     ] {
         rows.extend(run_group(&GroupSimConfig::new(path, seed)));

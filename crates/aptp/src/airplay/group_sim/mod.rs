@@ -86,6 +86,15 @@ pub struct GroupResult {
     pub p99_error_us: f64,
     /// Evaluation instants at which some receiver could not schedule (no mapping).
     pub unscheduled: usize,
+    /// 99th percentile skew of the estimators' mappings alone (µs): each receiver's
+    /// `ClockMapping::to_local` of the frame's remote instant, without the schedule's slew.
+    /// The difference from `p99_skew_us` is what slewing costs (or saves).
+    pub p99_mapping_skew_us: f64,
+    /// Spread across receivers of each one's mean play error over the run (µs): the static
+    /// part of the skew, a per-receiver bias (for two-way measurement on asymmetric paths,
+    /// what the asymmetry leaves in each receiver's offset). The rest of the skew moves with
+    /// time: estimator noise.
+    pub bias_spread_us: f64,
 }
 
 /// Local clock of the sender at the start (its timescale; an uptime, as Apple's).
@@ -328,7 +337,13 @@ pub fn run_group(config: &GroupSimConfig) -> Vec<GroupResult> {
     let mut next_evaluation = config.warmup_s * 1e9;
     let mut next_sender_ns = 0.0;
     let mut skews: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut mapping_skews: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut errors: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    // Per group, per receiver: (sum of play errors, count).
+    let mut error_sums = [
+        vec![(0.0f64, 0usize); config.receivers],
+        vec![(0.0f64, 0usize); config.receivers],
+    ];
     let mut unscheduled = [0usize; 2];
     loop {
         let next_delivery = world
@@ -363,23 +378,33 @@ pub fn run_group(config: &GroupSimConfig) -> Vec<GroupResult> {
                 .since(Time::from_nanos_i128(SENDER_START_NS))
                 .scaled_nanos() as f64
                 / 65_536.0;
-            for (group, (skews, errors)) in skews.iter_mut().zip(errors.iter_mut()).enumerate() {
+            let due_remote = rtp.remote_time_of(frame);
+            for group in 0..2 {
                 let mut played = Vec::with_capacity(world.nodes.len());
+                let mut mapped = Vec::with_capacity(world.nodes.len());
                 for node in &world.nodes {
                     let member = if group == 0 { &node.aptp } else { &node.nqptp };
+                    let truth = node.clock.at(due_tau);
                     if let Ok(local) = member.schedule.local_time_of(frame) {
-                        let truth = node.clock.at(due_tau);
                         played.push((local - truth).as_nanos_f64());
+                    }
+                    if let Some(mapping) = member.receiver.mapping() {
+                        mapped.push((mapping.to_local(due_remote) - truth).as_nanos_f64());
                     }
                 }
                 if played.len() < world.nodes.len() {
                     unscheduled[group] += 1;
                     continue;
                 }
-                let max = played.iter().copied().fold(f64::MIN, f64::max);
-                let min = played.iter().copied().fold(f64::MAX, f64::min);
-                skews.push(max - min);
-                errors.extend(played.iter().map(|e| e.abs()));
+                skews[group].push(spread(&played));
+                if mapped.len() == world.nodes.len() {
+                    mapping_skews[group].push(spread(&mapped));
+                }
+                for (sum, error) in error_sums[group].iter_mut().zip(&played) {
+                    sum.0 += error;
+                    sum.1 += 1;
+                }
+                errors[group].extend(played.iter().map(|e| e.abs()));
             }
         } else if let Some(Reverse(delivery)) = world.queue.pop() {
             world.deliver(tau, delivery);
@@ -395,8 +420,27 @@ pub fn run_group(config: &GroupSimConfig) -> Vec<GroupResult> {
             max_skew_us: percentile(&mut skews[group], 1.0) / 1e3,
             p99_error_us: percentile(&mut errors[group], 0.99) / 1e3,
             unscheduled: unscheduled[group],
+            p99_mapping_skew_us: percentile(&mut mapping_skews[group], 0.99) / 1e3,
+            bias_spread_us: spread(
+                &error_sums[group]
+                    .iter()
+                    .filter(|(_, count)| *count > 0)
+                    .map(|(sum, count)| sum / *count as f64)
+                    .collect::<Vec<_>>(),
+            ) / 1e3,
         })
         .collect()
+}
+
+/// max − min (0 when empty).
+fn spread(values: &[f64]) -> f64 {
+    let max = values.iter().copied().fold(f64::MIN, f64::max);
+    let min = values.iter().copied().fold(f64::MAX, f64::min);
+    if values.is_empty() {
+        0.0
+    } else {
+        max - min
+    }
 }
 
 /// The `q` quantile (nearest rank); infinite when there is nothing.
@@ -412,17 +456,19 @@ fn percentile(values: &mut [f64], q: f64) -> f64 {
 /// The rows as a table for the README.
 pub fn format_table(rows: &[GroupResult]) -> String {
     let mut out = String::from(
-        "| scenario | estimator | p50 skew µs | p99 skew µs | max skew µs | p99 play error µs |\n| --- | --- | --- | --- | --- | --- |\n",
+        "| scenario | estimator | p50 skew µs | p99 skew µs | max skew µs | p99 play error µs | p99 mapping skew µs | bias spread µs |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for row in rows {
         out.push_str(&format!(
-            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
             row.scenario,
             row.estimator,
             row.p50_skew_us,
             row.p99_skew_us,
             row.max_skew_us,
-            row.p99_error_us
+            row.p99_error_us,
+            row.p99_mapping_skew_us,
+            row.bias_spread_us
         ));
     }
     out

@@ -64,6 +64,16 @@ impl PathModel {
         }
     }
 
+    /// `wifi` with both directions equally slow (`asymmetry_ratio` 1): what is left of the
+    /// skew when the path's asymmetry, which no timing exchange can observe, is removed.
+    pub fn wifi_symmetric() -> Self {
+        PathModel {
+            name: "wifi-symmetric",
+            asymmetry_ratio: 1.0,
+            ..Self::wifi()
+        }
+    }
+
     /// aptp-clock's `loopback`: 1 µs base, 1 µs exponential noise, nothing lost.
     pub fn loopback() -> Self {
         PathModel {
@@ -77,11 +87,16 @@ impl PathModel {
         }
     }
 
-    /// The model with this name (`wifi`, `wifi-bursty`, `loopback`).
+    /// The model with this name (`wifi`, `wifi-bursty`, `wifi-symmetric`, `loopback`).
     pub fn by_name(name: &str) -> Option<Self> {
-        [Self::wifi(), Self::wifi_bursty(), Self::loopback()]
-            .into_iter()
-            .find(|m| m.name == name)
+        [
+            Self::wifi(),
+            Self::wifi_bursty(),
+            Self::wifi_symmetric(),
+            Self::loopback(),
+        ]
+        .into_iter()
+        .find(|m| m.name == name)
     }
 
     /// The delay (ns) of a packet sent at `at_s` seconds of true time, or `None` if it is
