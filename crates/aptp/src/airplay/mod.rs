@@ -15,7 +15,8 @@
 //! - [`AirplaySender`]: serves the AirPlay profile to a list of peers (unicast Sync, then that
 //!   peer's Follow_Up at once, 8 Hz, Announce first, Delay_Resp to anyone).
 //! - [`NtpTimingClient`] and [`NtpTimingResponder`]: AirPlay 1's 0xD2/0xD3 exchange, giving
-//!   the same [`ClockMapping`](aptp_clock::ClockMapping).
+//!   the same [`ClockMapping`](aptp_clock::ClockMapping); on tokio,
+//!   [`runtime::NtpTimingDriver`].
 //! - [`group_sim`]: one sender and N receivers in virtual time, measuring the inter-receiver
 //!   skew against aptp-clock's Wi-Fi path models.
 //!
@@ -53,6 +54,7 @@ mod election;
 mod events;
 pub mod group_sim;
 mod ntp;
+mod ntp_runtime;
 mod receiver;
 pub mod runtime;
 mod schedule;

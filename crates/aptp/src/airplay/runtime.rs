@@ -2,6 +2,9 @@
 //! timestamps and timers between an `aptp-transport` [`PtpSocket`] and the sans-IO role. They
 //! make no protocol decision.
 //!
+//! [`NtpTimingDriver`] does AirPlay 1's NTP-style timing exchange on its own UDP socket and
+//! gives the same mapping type.
+//!
 //! Each driver's [`step`](ReceiverDriver::step) waits for one thing (a datagram, the role's
 //! timer, or the caller's deadline), hands it to the role, and sends what the role wants
 //! sent: event messages from the event socket with their transmit timestamp handed back at
@@ -14,6 +17,7 @@
 //! taken by a daemon that can forward, receive on ephemeral ports and have it forward the
 //! peers' datagrams there (the receiver does not care about source or destination ports).
 
+pub use super::ntp_runtime::{NtpDriverError, NtpStepped, NtpTimingCounters, NtpTimingDriver};
 use super::{AirplayReceiver, AirplaySender};
 use crate::engine::{Destination, PortKind, Transmit};
 use aptp_clock::Time;
@@ -41,7 +45,7 @@ impl Default for PeerPorts {
 }
 
 /// A transport timestamp as a time of the engine (the clocks are positive on Linux).
-fn time_of(timestamp: aptp_transport::Timestamp) -> Time {
+pub(super) fn time_of(timestamp: aptp_transport::Timestamp) -> Time {
     Time::from_nanos_i128(i128::from(timestamp.as_nanos()))
 }
 
@@ -54,7 +58,7 @@ pub fn now(clock: TimestampClock) -> Result<Time, TransportError> {
 }
 
 /// When, on tokio's clock, the local instant `at` comes (`now` being the local clock now).
-fn instant_of(at: Time, now: Time) -> Instant {
+pub(super) fn instant_of(at: Time, now: Time) -> Instant {
     let ahead_ns = at.since(now).nanos_floor().clamp(0, 3_600_000_000_000);
     Instant::now() + std::time::Duration::from_nanos(ahead_ns as u64)
 }

@@ -1,0 +1,89 @@
+//! AirPlay 1 timing between two drivers on loopback, with real sockets and two different
+//! clocks, so the mapping has a known, non-zero truth.
+
+use super::*;
+use aptp_clock::{EstimatorKind, TimeDelta};
+use std::time::Duration;
+
+fn client(clock: TimestampClock, interval: TimeDelta) -> NtpTimingClient {
+    let start = time_of(clock.now().unwrap());
+    NtpTimingClient::new(EstimatorKind::DEFAULT, interval, start)
+}
+
+/// Runs both drivers until `deadline`; returns the mapping updates the receiver saw.
+async fn run(
+    sender: &mut NtpTimingDriver,
+    receiver: &mut NtpTimingDriver,
+    deadline: Instant,
+) -> usize {
+    let mut updates = 0;
+    while Instant::now() < deadline {
+        tokio::select! {
+            stepped = sender.step(deadline) => {
+                stepped.unwrap();
+            }
+            stepped = receiver.step(deadline) => {
+                if let NtpStepped::MappingUpdated(_) = stepped.unwrap() {
+                    updates += 1;
+                }
+            }
+        }
+    }
+    updates
+}
+
+#[tokio::test]
+async fn a_receiver_follows_a_sender_on_loopback_from_another_clock() {
+    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    // The sender's timescale is CLOCK_REALTIME, the receiver's CLOCK_MONOTONIC_RAW.
+    let sender_clock = TimestampClock::Realtime;
+    let receiver_clock = TimestampClock::MonotonicRaw;
+    let mut sender = NtpTimingDriver::bind(
+        bind,
+        sender_clock,
+        client(sender_clock, TimeDelta::from_secs(1)),
+        None,
+    )
+    .await
+    .unwrap();
+    let peer = sender.local_addr().unwrap();
+    let mut receiver = NtpTimingDriver::bind(
+        bind,
+        receiver_clock,
+        client(receiver_clock, TimeDelta::from_millis(50)),
+        Some(peer),
+    )
+    .await
+    .unwrap();
+    assert_eq!(receiver.peer(), Some(peer));
+    // Garbage and a stray reply are counted, never a panic.
+    let stray = UdpSocket::bind(bind).await.unwrap();
+    let to = receiver.local_addr().unwrap();
+    stray.send_to(&[0x80, 0xd3, 0x00], to).await.unwrap();
+    let mut reply = [0u8; NtpTimingPacket::LENGTH];
+    reply[0] = 0x80;
+    reply[1] = 0xd3;
+    reply[2] = 0x00;
+    reply[3] = 0x07;
+    stray.send_to(&reply, to).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let updates = run(&mut sender, &mut receiver, deadline).await;
+    let mapping = receiver.mapping().expect("locked within 3 s");
+    let local = receiver.now().unwrap();
+    let truth = time_of(sender_clock.now().unwrap()).since(local);
+    let error = mapping.offset_at(local) - truth;
+    eprintln!("AirPlay 1 timing on loopback: mapping error {error:?}, {updates} updates");
+    // Loopback, user-space timestamps, a shared machine: loose, but far below the seconds
+    // between the two clocks and the milliseconds of a wrong leg.
+    assert!(error.abs() < TimeDelta::from_micros(500), "{error:?}");
+    assert!(updates >= 1, "{updates}");
+    let counters = receiver.counters();
+    assert!(counters.requests_sent >= 40, "{counters:?}");
+    assert!(counters.replies_used >= 40, "{counters:?}");
+    assert_eq!(counters.rejected, 2, "{counters:?}");
+    assert!(sender.counters().requests_answered >= 40);
+    assert!(sender.mapping().is_none());
+    // Another peer: the estimation restarts.
+    receiver.set_peer(Some("127.0.0.1:9".parse().unwrap()));
+    assert!(receiver.mapping().is_none());
+}
