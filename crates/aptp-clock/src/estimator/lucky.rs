@@ -147,6 +147,9 @@ pub struct LuckyRegression {
     /// t3 of the last exchange that counted towards a step: one bad Delay_Resp paired with
     /// several Syncs must not confirm itself.
     suspect_exchange: Option<Time>,
+    /// t2 of the last exchange that counted towards a step: one bad Sync re-paired with
+    /// several Delay_Req must not confirm itself either.
+    suspect_sync: Option<Time>,
     /// Consecutive too-short round trips from distinct exchanges (a shorter route, once
     /// they persist), and the last one's t3.
     short_run: u8,
@@ -183,6 +186,7 @@ impl LuckyRegression {
             round_trips: RoundTripHistory::new(config.outlier_rule, 8),
             step_detector: StepDetector::new(config.step),
             suspect_exchange: None,
+            suspect_sync: None,
             short_run: 0,
             short_exchange: None,
             step_refinement: None,

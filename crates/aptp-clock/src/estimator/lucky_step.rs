@@ -89,12 +89,19 @@ impl LuckyRegression {
                 // queueing can only lower it. Beyond the threshold upwards, only a step of the
                 // master's clock (or a bad t1, which the next Sync will not confirm) explains it.
                 let forward = residual - excess.half();
-                if forward >= threshold {
-                    self.step_detector
-                        .observe_at(sample.t2, forward, self.config.step_quick_span)
-                } else if residual.abs() >= threshold && self.suspect_exchange == Some(exchange) {
-                    // The same Delay_Resp again: it cannot confirm itself.
+                let seen =
+                    self.suspect_exchange == Some(exchange) || self.suspect_sync == Some(sample.t2);
+                if (forward >= threshold || residual.abs() >= threshold) && seen {
+                    // The same Sync or Delay_Resp again: it cannot confirm itself.
                     StepVerdict::Suspect
+                } else if forward >= threshold {
+                    let verdict = self.step_detector.observe_at(
+                        sample.t2,
+                        forward,
+                        self.config.step_quick_span,
+                    );
+                    self.suspect_sync = Some(sample.t2);
+                    verdict
                 } else if excess.abs() <= threshold
                     || (excess > threshold && residual.abs() >= threshold + excess.half())
                 {
@@ -103,7 +110,9 @@ impl LuckyRegression {
                         residual,
                         self.config.step_quick_span,
                     );
-                    self.suspect_exchange = (verdict != StepVerdict::Normal).then_some(exchange);
+                    let suspect = verdict != StepVerdict::Normal;
+                    self.suspect_exchange = suspect.then_some(exchange);
+                    self.suspect_sync = suspect.then_some(sample.t2);
                     verdict
                 } else if residual.abs() >= threshold {
                     StepVerdict::Suspect
@@ -180,6 +189,7 @@ impl LuckyRegression {
             }
         }
         self.suspect_exchange = None;
+        self.suspect_sync = None;
         self.step_refinement = Some(StepRefinement {
             declared_at: point.local,
             residuals: [TimeDelta::ZERO; STEP_REFINEMENT_SAMPLES],

@@ -90,7 +90,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 self.send_follow_up(now, sequence_id, destination, tx_timestamp);
             }
             TransmitPurpose::DelayRequest { sequence_id } => {
-                self.on_delay_request_sent(sequence_id, tx_timestamp);
+                self.on_delay_request_sent(now, sequence_id, tx_timestamp);
             }
             TransmitPurpose::PeerDelayRequest { sequence_id } => {
                 self.on_peer_delay_request_sent(sequence_id, tx_timestamp);

@@ -51,6 +51,10 @@ pub(crate) struct SlaveRole {
     latest_delay_exchange: Option<(Time, Time)>,
     /// t2 of the latest exchange fed to the estimator (older ones arrive out of order).
     last_t2: Option<Time>,
+    /// The latest Sync fed to the estimator (t1 corrected, t2): a Delay_Req exchange that
+    /// completes is paired with it at once, so a held-back measurement (a suspected step)
+    /// is confirmed or refuted without waiting for the next Sync.
+    latest_sync: Option<(Time, Time)>,
     sync_capacity: usize,
     delay_capacity: usize,
 }
@@ -65,6 +69,7 @@ impl SlaveRole {
             delay_request_sequence_id: 0,
             latest_delay_exchange: None,
             last_t2: None,
+            latest_sync: None,
             sync_capacity: capacities.pending_syncs.max(1),
             delay_capacity: capacities.pending_delay_requests.max(1),
         }
@@ -83,6 +88,7 @@ impl SlaveRole {
         self.next_delay_request_at = None;
         self.latest_delay_exchange = None;
         self.last_t2 = None;
+        self.latest_sync = None;
     }
 }
 
@@ -286,9 +292,10 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             return Err(DropReason::OutOfOrder);
         }
         self.slave.last_t2 = Some(t2);
-        let Some(parent) = self.parent else {
+        if self.parent.is_none() {
             return Err(DropReason::NotFromMaster);
-        };
+        }
+        self.slave.latest_sync = Some((t1, t2));
         let path_delay = match self.config.delay_mechanism {
             DelayMechanism::EndToEnd => match self.slave.latest_delay_exchange {
                 // Raw timestamps: the estimator takes the drift between t2 and t3 out
@@ -304,6 +311,30 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 None => PathDelay::Unknown,
             },
             DelayMechanism::None => PathDelay::Unknown,
+        };
+        let accepted = self.feed_measurement(now, t1, t2, path_delay);
+        if !accepted && self.config.delay_mechanism == DelayMechanism::EndToEnd {
+            // Held back (a suspected step, a bad timestamp, or a Delay_Req from before a
+            // step): a fresh exchange now confirms or refutes it without waiting for the
+            // randomised timer. At most one per Sync.
+            let at = self
+                .slave
+                .next_delay_request_at
+                .map_or(now, |at| at.min(now));
+            self.slave.next_delay_request_at = Some(at);
+        }
+        if accepted {
+            Ok(())
+        } else {
+            Err(DropReason::MeasurementRejected)
+        }
+    }
+
+    /// Feeds one measurement to the estimator and reports what came of it; true when the
+    /// estimator used it.
+    fn feed_measurement(&mut self, now: Time, t1: Time, t2: Time, path_delay: PathDelay) -> bool {
+        let Some(parent) = self.parent else {
+            return false;
         };
         let outcome = self
             .follower
@@ -323,15 +354,11 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         {
             self.set_state(now, PortState::Slave);
         }
-        if outcome.measurement.accepted {
-            Ok(())
-        } else {
-            Err(DropReason::MeasurementRejected)
-        }
+        outcome.measurement.accepted
     }
 
     /// The transmit timestamp of a Delay_Req: t3.
-    pub(super) fn on_delay_request_sent(&mut self, sequence_id: u16, t3: Time) {
+    pub(super) fn on_delay_request_sent(&mut self, now: Time, sequence_id: u16, t3: Time) {
         if let Some(index) = self
             .slave
             .pending_delay_requests
@@ -339,13 +366,13 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             .position(|p| p.sequence_id == sequence_id)
         {
             self.slave.pending_delay_requests[index].t3 = Some(t3);
-            self.try_complete_delay(index);
+            self.try_complete_delay(now, index);
         }
     }
 
     pub(super) fn on_delay_response(
         &mut self,
-        _now: Time,
+        now: Time,
         header: &Header,
         receive_timestamp: Timestamp,
         requesting_port_identity: PortIdentity,
@@ -373,15 +400,22 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         let receipt = time_of(receive_timestamp).ok_or(DropReason::Malformed)?;
         self.slave.pending_delay_requests[index].t4 =
             Some(receipt - correction_of(header.correction_field));
-        self.try_complete_delay(index);
+        self.try_complete_delay(now, index);
         Ok(())
     }
 
-    fn try_complete_delay(&mut self, index: usize) {
+    fn try_complete_delay(&mut self, now: Time, index: usize) {
         let pending = self.slave.pending_delay_requests[index];
         if let (Some(t3), Some(t4)) = (pending.t3, pending.t4) {
             self.slave.pending_delay_requests.remove(index);
             self.slave.latest_delay_exchange = Some((t3, t4));
+            // The new exchange with the latest Sync: one more measurement, and the one that
+            // confirms (or refutes) a held-back Sync at once.
+            if let Some((t1, t2)) = self.slave.latest_sync {
+                if self.state.is_following() {
+                    self.feed_measurement(now, t1, t2, PathDelay::Exchange { t3, t4 });
+                }
+            }
         }
     }
 }

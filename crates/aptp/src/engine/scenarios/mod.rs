@@ -5,6 +5,7 @@
 
 mod election;
 mod fuzz;
+mod one_hertz;
 mod robustness;
 mod timing;
 
@@ -19,6 +20,14 @@ fn config(priority1: u8) -> Config {
         estimator: EstimatorKind::DEFAULT,
         log_sync_interval: -2,
         log_min_delay_req_interval: -2,
+        ..Config::default()
+    }
+}
+
+/// A node's config at linuxptp's defaults (1 Hz Sync and Delay_Req) with `priority1`.
+fn config_1hz(priority1: u8) -> Config {
+    Config {
+        priority1,
         ..Config::default()
     }
 }
