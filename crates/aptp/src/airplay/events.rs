@@ -135,6 +135,10 @@ pub struct ReceiverStatus<A> {
     pub stalled: bool,
     /// Timing peers listed.
     pub timing_peers: usize,
+    /// How long ago (ns) the grandmaster's latest Sync was handled; `None` before one.
+    pub last_sync_age_ns: Option<u64>,
+    /// How long ago (ns) the grandmaster's latest Follow_Up was handled; `None` before one.
+    pub last_follow_up_age_ns: Option<u64>,
     /// Counters.
     pub counters: ReceiverCounters,
 }

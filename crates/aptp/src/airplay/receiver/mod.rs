@@ -184,6 +184,9 @@ pub struct AirplayReceiver<A> {
     /// The latest complete Sync exchange (t1, t2) not yet paired with a Delay_Req exchange.
     unpaired_sync: Option<(Time, Time)>,
     last_fed_t2: Option<Time>,
+    /// When the grandmaster's latest Sync and Follow_Up were handled.
+    last_sync_at: Option<Time>,
+    last_follow_up_at: Option<Time>,
     last_precise_origin: Option<Timestamp>,
     stall_since: Option<Time>,
     stalled: bool,
@@ -198,6 +201,11 @@ pub struct AirplayReceiver<A> {
     transmits: VecDeque<Transmit<A>>,
     events: VecDeque<ReceiverEvent<A>>,
     counters: ReceiverCounters,
+}
+
+/// `now − at` in ns, 0 if `at` is later.
+fn age_ns(now: Time, at: Time) -> u64 {
+    u64::try_from(now.since(at).nanos_rounded()).unwrap_or(0)
 }
 
 /// Events kept at most (the oldest go first).
@@ -229,6 +237,8 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             recent_syncs: VecDeque::new(),
             unpaired_sync: None,
             last_fed_t2: None,
+            last_sync_at: None,
+            last_follow_up_at: None,
             last_precise_origin: None,
             stall_since: None,
             stalled: false,
@@ -323,6 +333,8 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             error_bound_ns: self.prediction_error_ns.map(|e| 3.0 * e),
             stalled: self.stalled,
             timing_peers: self.peers.len(),
+            last_sync_age_ns: self.last_sync_at.map(|at| age_ns(now, at)),
+            last_follow_up_age_ns: self.last_follow_up_at.map(|at| age_ns(now, at)),
             counters: self.counters.clone(),
         }
     }
@@ -516,6 +528,8 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.stall_since = None;
         self.last_precise_origin = None;
         self.next_wake_at = None;
+        self.last_sync_at = None;
+        self.last_follow_up_at = None;
         self.pending_syncs.clear();
         self.recent_syncs.clear();
         self.pending_delay_requests.clear();
@@ -560,6 +574,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         if self.check_from_grandmaster(header).is_none() {
             return;
         }
+        self.last_sync_at = Some(now);
         let sequence_id = header.sequence_id;
         if self.recent_syncs.contains(&sequence_id) {
             self.counters.duplicate += 1;
@@ -591,6 +606,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         let Some(gm) = self.check_from_grandmaster(header) else {
             return;
         };
+        self.last_follow_up_at = Some(now);
         if gm.mastership_start.is_none() {
             if let Some(current) = self.grandmaster.as_mut() {
                 current.mastership_start = Some(now);

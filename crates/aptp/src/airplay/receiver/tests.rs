@@ -103,6 +103,9 @@ fn follows_an_apple_grandmaster_one_way_from_the_sync_receipt() {
     run(&mut receiver, &mut gm, 1, 0, 5_000);
     let status = receiver.status(at(5_000));
     assert_eq!(status.state, PortState::Slave);
+    // The last Sync came at 4 876 ms (sent at 4 875, 1 ms path), its Follow_Up 5 ms later.
+    assert_eq!(status.last_sync_age_ns, Some(124_000_000));
+    assert_eq!(status.last_follow_up_age_ns, Some(119_000_000));
     let grandmaster = status.grandmaster.unwrap();
     assert_eq!(grandmaster.identity, GM);
     assert_eq!(grandmaster.address, 1);
