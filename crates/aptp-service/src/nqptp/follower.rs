@@ -54,12 +54,9 @@ impl ClockFollower for AirplayReceiver<IpAddr> {
     }
 
     fn relock(&mut self, now: Time) {
-        // The role has no "restart the estimator, keep the grandmaster" call yet (asked for in
-        // the lead's needs list): clearing the peers and listing them again forgets the
-        // measurement; the grandmaster is elected again from its next Announce.
-        let peers = self.timing_peers().to_vec();
-        AirplayReceiver::set_timing_peers(self, now, core::iter::empty());
-        AirplayReceiver::set_timing_peers(self, now, peers);
+        // Forgets the estimator and the pending exchanges, keeps the grandmaster: the next
+        // Sync locks a fresh mapping.
+        self.restart_measurement(now);
     }
 
     fn grandmaster(&self) -> Option<FollowedGrandmaster> {

@@ -110,8 +110,14 @@ impl Session {
         self.measured_at = Some(measured_at);
     }
 
-    /// The grandmaster changed (or was lost): its measurements start over.
+    /// The grandmaster changed (or was lost): the record waits for a fresh mapping.
     pub fn on_grandmaster_changed(&mut self) {
+        self.measured_at = None;
+    }
+
+    /// The follower restarted its measurement (asked to re-lock, or a stalled grandmaster
+    /// resumed): the record waits for a fresh mapping.
+    pub fn on_measurement_restarted(&mut self) {
         self.measured_at = None;
     }
 

@@ -232,6 +232,10 @@ impl TimingTask {
                     self.session
                         .on_mapping_updated(measured_at, &mut self.receiver);
                 }
+                ReceiverEvent::MeasurementRestarted { .. } => {
+                    tracing::info!("measurement restarted: the next Sync locks afresh");
+                    self.session.on_measurement_restarted();
+                }
                 ReceiverEvent::StateChanged { from, to, .. } => {
                     tracing::info!("state {} to {}", from.name_lower(), to.name_lower())
                 }
