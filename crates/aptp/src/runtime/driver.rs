@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aptp_clock::Time;
 use aptp_transport::{MulticastGroup, PtpSocket, TransportError};
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::local_clock::to_time;
 use super::{LocalClock, NodeEvent, Status};
@@ -15,6 +15,15 @@ use crate::engine::{Destination, Engine, Event, Measurement, PortKind, Transmit}
 /// How long the driver pauses after a receive error before receiving again, so a socket that
 /// fails persistently cannot spin a core.
 const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
+/// What the application asks of a running node (through [`Node`](super::Node)'s methods).
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Replace the unicast peers.
+    SetUnicastPeers(Vec<IpAddr>),
+    /// Disable the port (DISABLED) or enable it again.
+    SetEnabled(bool),
+}
 
 /// The driver's state: the engine, the socket and the channels it publishes on.
 pub(crate) struct Driver {
@@ -36,6 +45,7 @@ impl Driver {
     pub(crate) async fn run(
         mut self,
         mut shutdown: oneshot::Receiver<()>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
     ) -> Result<(), TransportError> {
         loop {
             let now = self.now()?;
@@ -49,6 +59,10 @@ impl Driver {
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
+                Some(command) = commands.recv() => {
+                    let now = self.now()?;
+                    self.apply(now, command);
+                }
                 received = self.socket.recv() => match received {
                     Ok(received) => {
                         let now = self.now()?;
@@ -73,6 +87,24 @@ impl Driver {
         }
         tracing::info!("node stopped");
         Ok(())
+    }
+
+    fn apply(&mut self, now: Time, command: Command) {
+        match command {
+            Command::SetUnicastPeers(peers) => {
+                let asked = peers.len();
+                let kept = self.engine.set_unicast_peers(peers);
+                tracing::info!(asked, kept, "unicast peers set");
+            }
+            Command::SetEnabled(false) => {
+                self.engine.disable(now);
+                tracing::info!("port disabled");
+            }
+            Command::SetEnabled(true) => {
+                self.engine.enable(now);
+                tracing::info!("port enabled");
+            }
+        }
     }
 
     fn now(&self) -> Result<Time, TransportError> {

@@ -5,11 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 use aptp_clock::{ClockMapping, Time};
 use aptp_transport::{MulticastGroup, PtpSocket, SocketConfig, TransportError};
 use aptp_wire::ClockIdentity;
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::driver::Driver;
+use super::driver::{Command, Driver};
 use super::{identity, LocalClock, Network, NodeOptions, Status};
 use crate::engine::{ConfigError, DelayMechanism, Engine, Event, PortKind, PortState};
 
@@ -90,6 +90,7 @@ pub struct Node {
     status: watch::Receiver<Status>,
     events: broadcast::Sender<NodeEvent>,
     shutdown: Option<oneshot::Sender<()>>,
+    commands: mpsc::UnboundedSender<Command>,
     task: Option<JoinHandle<Result<(), TransportError>>>,
 }
 
@@ -144,6 +145,7 @@ impl Node {
             watch::channel(Status::new(clock_identity, options.local_clock));
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
         let (shutdown, shutdown_receiver) = oneshot::channel();
+        let (commands, command_receiver) = mpsc::unbounded_channel();
         let span = tracing::info_span!(
             "ptp_node",
             clock = %clock_identity.dotted(),
@@ -170,7 +172,11 @@ impl Node {
             events: events.clone(),
             last_measurement: None,
         };
-        let task = tokio::spawn(driver.run(shutdown_receiver).instrument(span));
+        let task = tokio::spawn(
+            driver
+                .run(shutdown_receiver, command_receiver)
+                .instrument(span),
+        );
         Ok(Node {
             clock_identity,
             local_clock: options.local_clock,
@@ -179,6 +185,7 @@ impl Node {
             status,
             events,
             shutdown: Some(shutdown),
+            commands,
             task: Some(task),
         })
     }
@@ -262,6 +269,34 @@ impl Node {
     pub fn offset_ns(&self) -> Option<i64> {
         let local = self.local_now().ok()?;
         self.status.borrow().offset_ns_at(local)
+    }
+
+    /// Replaces the peers served by unicast (as master; an empty list goes back to the
+    /// multicast group). Takes effect at the driver's next step; at most
+    /// `capacities.unicast_peers` are kept (the driver logs how many).
+    ///
+    /// # Errors
+    /// [`NodeError::DriverEnded`] when the driver task no longer runs.
+    pub fn set_unicast_peers(
+        &self,
+        peers: impl IntoIterator<Item = IpAddr>,
+    ) -> Result<(), NodeError> {
+        self.command(Command::SetUnicastPeers(peers.into_iter().collect()))
+    }
+
+    /// Disables the port (`false`: DISABLED, it sends nothing and ignores everything) or
+    /// enables it again (`true`: it listens afresh).
+    ///
+    /// # Errors
+    /// [`NodeError::DriverEnded`] when the driver task no longer runs.
+    pub fn set_enabled(&self, enabled: bool) -> Result<(), NodeError> {
+        self.command(Command::SetEnabled(enabled))
+    }
+
+    fn command(&self, command: Command) -> Result<(), NodeError> {
+        self.commands
+            .send(command)
+            .map_err(|_| NodeError::DriverEnded("the driver no longer takes commands".into()))
     }
 
     /// Whether the driver task still runs.

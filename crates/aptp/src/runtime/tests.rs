@@ -138,3 +138,34 @@ async fn privileged_or_busy_ports_are_typed_errors() {
         "{unknown:?}"
     );
 }
+
+#[tokio::test]
+async fn commands_reach_the_running_engine() {
+    let node = Node::start(
+        NodeOptions::new(Role::Master, Network::Bind("127.0.0.1".parse().unwrap()))
+            .with_config(fast())
+            .with_ports(0, 0),
+    )
+    .unwrap();
+    let mut status = node.watch_status();
+    node.set_enabled(false).unwrap();
+    let disabled = tokio::time::timeout(
+        Duration::from_secs(5),
+        status.wait_for(|s| s.state == PortState::Disabled),
+    )
+    .await
+    .is_ok();
+    assert!(disabled, "{:?}", node.status().state);
+    node.set_enabled(true).unwrap();
+    let listening = tokio::time::timeout(
+        Duration::from_secs(5),
+        status.wait_for(|s| s.state == PortState::Listening || s.state == PortState::Master),
+    )
+    .await
+    .is_ok();
+    assert!(listening, "{:?}", node.status().state);
+    drop(status);
+    node.set_unicast_peers(["127.0.0.3".parse().unwrap()])
+        .unwrap();
+    node.shutdown().await.unwrap();
+}
