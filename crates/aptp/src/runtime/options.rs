@@ -48,6 +48,14 @@ impl Role {
 }
 
 /// Where a node listens.
+///
+/// ```
+/// use aptp::runtime::Network;
+/// let multicast = Network::Interface { name: "eth0".into(), ipv6: true };
+/// assert_eq!(multicast.bind_address().to_string(), "::");
+/// let unicast = Network::Bind("192.0.2.7".parse().unwrap());
+/// assert_eq!(unicast.bind_address().to_string(), "192.0.2.7");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Network {
