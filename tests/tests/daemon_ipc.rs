@@ -364,6 +364,7 @@ fn a_second_daemon_on_the_same_socket_is_refused() {
     let config = aptp_service::daemon::DaemonConfig {
         socket_path: daemon.socket.clone(),
         ptp: None,
+        nqptp_control: None,
         ..aptp_service::daemon::DaemonConfig::default()
     };
     let error = runtime

@@ -44,6 +44,10 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "ADDR")]
     ptp_address: Option<std::net::IpAddr>,
 
+    /// Where nqptp's control protocol is served (`off`: not served). Default 127.0.0.1:9000.
+    #[arg(long, value_name = "ADDR:PORT|off")]
+    nqptp_control: Option<String>,
+
     /// Own no PTP ports: sessions are opened, leased and listed, but nothing measures them.
     #[arg(long, conflicts_with_all = ["event_port", "general_port", "ptp_address"])]
     no_ptp: bool,
@@ -79,6 +83,17 @@ fn config(arguments: &DaemonArgs) -> Result<DaemonConfig, String> {
         }
         if let Some(address) = arguments.ptp_address {
             ports.bind_address = address;
+        }
+    }
+    match arguments.nqptp_control.as_deref() {
+        None => {}
+        Some("off") => config.nqptp_control = None,
+        Some(address) => {
+            config.nqptp_control = Some(
+                address
+                    .parse()
+                    .map_err(|_| format!("--nqptp-control: `{address}` is not ADDR:PORT or off"))?,
+            )
         }
     }
     for interface in &config.interfaces {

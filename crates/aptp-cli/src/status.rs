@@ -168,6 +168,7 @@ mod tests {
                     socket_path: socket.clone(),
                     records: RecordPolicy::None,
                     ptp: None,
+                    nqptp_control: None,
                     ..DaemonConfig::default()
                 })
             })

@@ -18,6 +18,8 @@ pub struct TestDaemon {
     pub directory: PathBuf,
     pub socket: PathBuf,
     pub state: Arc<DaemonState>,
+    /// Where nqptp's control protocol is served, if it is.
+    pub control: Option<std::net::SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -33,6 +35,16 @@ impl TestDaemon {
         records: RecordPolicy,
         ptp: Option<PtpPorts>,
     ) -> TestDaemon {
+        TestDaemon::start_full(limits, records, ptp, None)
+    }
+
+    /// With PTP ports and nqptp's control protocol at `nqptp_control`.
+    pub fn start_full(
+        limits: RegistryLimits,
+        records: RecordPolicy,
+        ptp: Option<PtpPorts>,
+        nqptp_control: Option<std::net::SocketAddr>,
+    ) -> TestDaemon {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let directory = std::env::temp_dir().join(format!(
             "aptp-daemon-test-{}-{}",
@@ -47,6 +59,7 @@ impl TestDaemon {
             limits,
             records,
             ptp,
+            nqptp_control,
         };
         let (ready_sender, ready) = std::sync::mpsc::channel();
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -57,7 +70,9 @@ impl TestDaemon {
                 .unwrap();
             runtime.block_on(async move {
                 let daemon = Daemon::bind(config).unwrap();
-                ready_sender.send(daemon.state()).unwrap();
+                ready_sender
+                    .send((daemon.state(), daemon.nqptp_control_address()))
+                    .unwrap();
                 daemon
                     .run(async {
                         let _ = stop.await;
@@ -65,13 +80,14 @@ impl TestDaemon {
                     .await;
             });
         });
-        let state = ready
+        let (state, control) = ready
             .recv_timeout(Duration::from_secs(10))
             .expect("daemon did not start");
         TestDaemon {
             directory,
             socket,
             state,
+            control,
             shutdown: Some(shutdown),
             thread: Some(thread),
         }

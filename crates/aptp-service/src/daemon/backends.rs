@@ -21,8 +21,9 @@ use aptp::engine::{Destination, PortKind, Transmit};
 use aptp_clock::Time;
 use aptp_transport::{PtpSocket, Received, TimestampClock, TransportError};
 use aptp_wire::ClockIdentity;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
+use super::nqptp_control::PlayCommand;
 use super::DaemonState;
 use crate::nqptp::{ControlCommand, NqptpRecord, Session as NqptpSession};
 
@@ -81,7 +82,12 @@ impl Backends {
     }
 
     /// Runs until the task is aborted (the daemon stopping drops every role with it).
-    pub(super) async fn run(mut self, mut events: broadcast::Receiver<Event>) {
+    pub(super) async fn run(
+        mut self,
+        mut events: broadcast::Receiver<Event>,
+        mut play_commands: mpsc::Receiver<PlayCommand>,
+    ) {
+        let mut play_open = true;
         self.reconcile();
         self.state.set_ports(vec![self.port_status()]);
         loop {
@@ -107,6 +113,10 @@ impl Backends {
             tokio::select! {
                 biased;
                 received = self.socket.recv() => self.on_received(received).await,
+                command = play_commands.recv(), if play_open => match command {
+                    Some((session, command)) => self.on_play_command(session, &command),
+                    None => play_open = false,
+                },
                 event = events.recv() => match event {
                     Ok(event) => self.on_event(event),
                     Err(broadcast::error::RecvError::Lagged(_)) => self.reconcile(),
@@ -127,9 +137,26 @@ impl Backends {
         }
     }
 
+    /// `B`, `E` or `P` from nqptp's control protocol for `session`.
+    fn on_play_command(&mut self, session: SessionId, command: &ControlCommand) {
+        if !self.backends.contains_key(&session) {
+            // The command overtook the session's `opened` event.
+            self.reconcile();
+        }
+        let Ok(now) = self.now() else { return };
+        if let Some(Backend {
+            role: Role::Follower { receiver, policy },
+            ..
+        }) = self.backends.get_mut(&session)
+        {
+            policy.handle_command(now, command, receiver.as_mut());
+        }
+    }
+
     fn on_event(&mut self, event: Event) {
         match event {
-            Event::Opened(info) => self.open(&info),
+            // Already there when a play command overtook this event.
+            Event::Opened(info) if !self.backends.contains_key(&info.id) => self.open(&info),
             Event::PeersChanged { session, peers } => {
                 let Ok(now) = self.now() else { return };
                 if let Some(backend) = self.backends.get_mut(&session) {
@@ -365,13 +392,13 @@ fn drain_receiver_events(
     measured_at: Time,
 ) {
     use aptp::airplay::ReceiverEvent;
+    // A new grandmaster or a restarted measurement forgets the mapping, so the record reads
+    // zeros until the next one (Session::record needs a mapping). Telling the policy as well
+    // (on_grandmaster_changed, being renamed on_measurement_restarted in the nqptp drop-in)
+    // follows once that rename has landed.
     while let Some(event) = receiver.poll_event() {
-        match event {
-            ReceiverEvent::GrandmasterChanged { .. } => policy.on_grandmaster_changed(),
-            ReceiverEvent::MappingUpdated { .. } => {
-                policy.on_mapping_updated(measured_at, receiver)
-            }
-            _ => {}
+        if let ReceiverEvent::MappingUpdated { .. } = event {
+            policy.on_mapping_updated(measured_at, receiver);
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The daemon's settings, from the command line and a configuration file.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -31,6 +31,8 @@ pub struct DaemonConfig {
     /// The PTP ports the daemon owns for its sessions; None: no PTP (sessions are registered
     /// and leased, but nothing measures their clocks).
     pub ptp: Option<PtpPorts>,
+    /// Where nqptp's control protocol is served (127.0.0.1:9000); None: not served.
+    pub nqptp_control: Option<SocketAddr>,
 }
 
 /// Where the daemon's PTP socket binds.
@@ -69,6 +71,7 @@ impl Default for DaemonConfig {
             limits: RegistryLimits::default(),
             records: RecordPolicy::Nqptp,
             ptp: Some(PtpPorts::default()),
+            nqptp_control: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 9000))),
         }
     }
 }
@@ -99,7 +102,7 @@ impl DaemonConfig {
     /// Parses `key value` lines (`#` starts a comment) over the defaults. Keys: `socket`,
     /// `socket_mode` (octal), `interface` (repeatable), `max_sessions`, `default_lease_ms`,
     /// `min_lease_ms`, `max_lease_ms`, `records` (`nqptp` or `none`), `ptp` (`on` or `off`),
-    /// `ptp_address`, `event_port`, `general_port`.
+    /// `ptp_address`, `event_port`, `general_port`, `nqptp_control` (`ADDR:PORT` or `off`).
     pub fn parse(text: &str, file: &str) -> Result<DaemonConfig, ConfigError> {
         let mut config = DaemonConfig::default();
         for (index, raw) in text.lines().enumerate() {
@@ -140,6 +143,14 @@ impl DaemonConfig {
                         "nqptp" => RecordPolicy::Nqptp,
                         "none" => RecordPolicy::None,
                         _ => return Err(error(format!("records: `{value}` is not nqptp or none"))),
+                    }
+                }
+                "nqptp_control" => {
+                    config.nqptp_control = match value {
+                        "off" => None,
+                        _ => Some(value.parse().map_err(|_| {
+                            error(format!("nqptp_control: `{value}` is not ADDR:PORT or off"))
+                        })?),
                     }
                 }
                 "ptp" => {

@@ -4,6 +4,7 @@
 
 mod backends;
 mod config;
+mod nqptp_control;
 mod state;
 
 use std::future::Future;
@@ -36,6 +37,9 @@ pub enum DaemonError {
     Config(String),
 }
 
+/// Play-state commands from the nqptp control protocol waiting for the PTP task.
+const PLAY_COMMANDS: usize = 256;
+
 /// The longest the lease reaper sleeps when no lease is due sooner.
 const REAPER_IDLE: Duration = Duration::from_secs(60);
 
@@ -54,6 +58,7 @@ pub struct Daemon {
     listener: UnixListener,
     guard: SocketGuard,
     ptp: Option<PtpSocket>,
+    control: Option<tokio::net::UdpSocket>,
 }
 
 impl Daemon {
@@ -76,6 +81,18 @@ impl Daemon {
             }
             None => None,
         };
+        let control = match config.nqptp_control {
+            Some(address) => {
+                let bound = std::net::UdpSocket::bind(address)
+                    .and_then(|socket| socket.set_nonblocking(true).map(|()| socket))
+                    .and_then(tokio::net::UdpSocket::from_std)
+                    .map_err(|error| {
+                        DaemonError::Config(format!("nqptp control on {address}: {error}"))
+                    })?;
+                Some(bound)
+            }
+            None => None,
+        };
         let (listener, guard) = ipc::bind_socket(&config.socket_path, config.socket_mode)?;
         let state = Arc::new(DaemonState::new(
             config.socket_path.clone(),
@@ -87,7 +104,15 @@ impl Daemon {
             listener,
             guard,
             ptp,
+            control,
         })
+    }
+
+    /// Where nqptp's control protocol is served (the port the kernel chose when 0 was asked).
+    pub fn nqptp_control_address(&self) -> Option<std::net::SocketAddr> {
+        self.control
+            .as_ref()
+            .and_then(|socket| socket.local_addr().ok())
     }
 
     /// The shared state (for status and for tests).
@@ -103,13 +128,19 @@ impl Daemon {
             listener,
             guard,
             ptp,
+            control,
         } = self;
         tracing::info!(socket = %guard.path().display(), "aptp daemon listening");
         let reaper = tokio::spawn(reap_leases(Arc::clone(&state)));
+        let (play, play_commands) = tokio::sync::mpsc::channel(PLAY_COMMANDS);
         let backends = ptp.map(|socket| {
             let events = state.subscribe();
-            tokio::spawn(backends::Backends::new(Arc::clone(&state), socket).run(events))
+            tokio::spawn(
+                backends::Backends::new(Arc::clone(&state), socket).run(events, play_commands),
+            )
         });
+        let control = control
+            .map(|socket| tokio::spawn(nqptp_control::serve(socket, Arc::clone(&state), play)));
         let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         tokio::pin!(shutdown);
         loop {
@@ -142,6 +173,9 @@ impl Daemon {
         reaper.abort();
         if let Some(backends) = backends {
             backends.abort();
+        }
+        if let Some(control) = control {
+            control.abort();
         }
         let ended = state.registry().close_all();
         state.publish(ended);

@@ -99,8 +99,9 @@ pub struct OpenRequest {
 pub struct Session {
     info: SessionInfo,
     opened_at: Instant,
-    lease: Duration,
-    lease_expires_at: Instant,
+    /// None: pinned (no lease; ends when closed or when the daemon stops).
+    lease: Option<Duration>,
+    lease_expires_at: Option<Instant>,
     clock: SessionClock,
     record: Option<SessionRecord>,
 }
@@ -116,8 +117,8 @@ impl Session {
         &self.clock
     }
 
-    /// When its lease runs out.
-    pub fn lease_expires_at(&self) -> Instant {
+    /// When its lease runs out (None: pinned, it has no lease).
+    pub fn lease_expires_at(&self) -> Option<Instant> {
         self.lease_expires_at
     }
 
@@ -125,7 +126,9 @@ impl Session {
         SessionStatus {
             info: self.info.clone(),
             age_ms: millis(now.saturating_duration_since(self.opened_at)),
-            lease_remaining_ms: millis(self.lease_expires_at.saturating_duration_since(now)),
+            lease_remaining_ms: self
+                .lease_expires_at
+                .map_or(0, |expires| millis(expires.saturating_duration_since(now))),
             clock: self.clock.clone(),
         }
     }
@@ -217,8 +220,28 @@ impl Registry {
         request: OpenRequest,
         now: Instant,
     ) -> Result<(SessionInfo, Vec<Event>), SessionError> {
-        check_peers(&request.peers)?;
         let lease = self.limits.lease(request.lease_ms)?;
+        self.open_with(request, Some(lease), now)
+    }
+
+    /// Opens a pinned session: no lease, it ends only when closed (or the daemon stops). For
+    /// the sessions nqptp's control protocol creates: Shairport Sync renews nothing. Its
+    /// `lease_ms` reads 0.
+    pub fn open_pinned(
+        &mut self,
+        request: OpenRequest,
+        now: Instant,
+    ) -> Result<(SessionInfo, Vec<Event>), SessionError> {
+        self.open_with(request, None, now)
+    }
+
+    fn open_with(
+        &mut self,
+        request: OpenRequest,
+        lease: Option<Duration>,
+        now: Instant,
+    ) -> Result<(SessionInfo, Vec<Event>), SessionError> {
+        check_peers(&request.peers)?;
         if let Some(name) = &request.name {
             check_name(name)?;
         }
@@ -249,7 +272,7 @@ impl Registry {
             role: request.role,
             name,
             peers: request.peers,
-            lease_ms: millis(lease),
+            lease_ms: lease.map_or(0, millis),
             shm_name: record.as_ref().map(|record| record.name().to_owned()),
         };
         self.sessions.insert(
@@ -258,7 +281,7 @@ impl Registry {
                 info: info.clone(),
                 opened_at: now,
                 lease,
-                lease_expires_at: now + lease,
+                lease_expires_at: lease.map(|lease| now + lease),
                 clock: SessionClock::default(),
                 record,
             },
@@ -282,11 +305,11 @@ impl Registry {
         Ok(Event::PeersChanged { session: id, peers })
     }
 
-    /// Renews a session's lease from `now`; returns the lease.
+    /// Renews a session's lease from `now`; returns the lease (zero for a pinned session).
     pub fn renew(&mut self, id: SessionId, now: Instant) -> Result<Duration, SessionError> {
         let session = self.live_mut(id)?;
-        session.lease_expires_at = now + session.lease;
-        Ok(session.lease)
+        session.lease_expires_at = session.lease.map(|lease| now + lease);
+        Ok(session.lease.unwrap_or_default())
     }
 
     /// Closes a session; returns the event to publish. Its record is removed.
@@ -305,7 +328,7 @@ impl Registry {
         let expired: Vec<SessionId> = self
             .sessions
             .values()
-            .filter(|session| session.lease_expires_at <= now)
+            .filter(|session| session.lease_expires_at.is_some_and(|expires| expires <= now))
             .map(|session| session.info.id)
             .collect();
         self.expired_total += expired.len() as u64;
@@ -336,7 +359,7 @@ impl Registry {
     pub fn next_expiry(&self) -> Option<Instant> {
         self.sessions
             .values()
-            .map(|session| session.lease_expires_at)
+            .filter_map(|session| session.lease_expires_at)
             .min()
     }
 
