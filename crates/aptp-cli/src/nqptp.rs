@@ -90,6 +90,10 @@ async fn serve(options: NqptpOptions, json_lines: bool) -> ExitCode {
             _ = interrupt.recv() => break,
             _ = terminate.recv() => break,
             _ = ticker.tick() => {
+                if status.has_changed().is_err() {
+                    // The timing task ended: shutdown() says why.
+                    break;
+                }
                 if printing {
                     let line = if json_lines {
                         json_line(&status.borrow()).to_string()

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::control_server::ControlStats;
 use super::session::wrapping_nanos;
-use super::{ControlRequest, NqptpPublisher, NqptpRecord, NqptpStatus, Session};
+use super::{ControlCommand, ControlRequest, NqptpPublisher, NqptpRecord, NqptpStatus, Session};
 
 /// Commands applied at most between two looks at the PTP sockets.
 const COMMANDS_PER_STEP: usize = 8;
@@ -159,7 +159,11 @@ impl TimingTask {
         let mut applied = 0;
         while let Some(request) = next.take() {
             let Ok(now) = self.now() else { return };
-            tracing::info!(command = ?request.command, "control command");
+            match request.command {
+                // P is frequent and changes nothing.
+                ControlCommand::Pause => tracing::debug!("control command P"),
+                ref command => tracing::info!(?command, "control command"),
+            }
             self.session
                 .handle_command(now, &request.command, &mut self.receiver);
             self.drain_events(now);
