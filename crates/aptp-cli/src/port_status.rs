@@ -214,7 +214,9 @@ pub fn run_node(options: NodeOptions, args: &NodeArgs) -> ExitCode {
         tokio::pin!(stop);
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // The first line after a second, when the driver has run and the state means something.
+        let second = Duration::from_secs(1);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + second, second);
         let status = loop {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => break ExitCode::SUCCESS,

@@ -204,3 +204,44 @@ fn slave_json_on_loopback_against_master() {
         .expect("the master printed a line in state master");
     assert_eq!(last["master"], master_id);
 }
+
+#[test]
+fn slave_stops_cleanly_on_sigterm() {
+    let (event, general) = free_ports();
+    let mut slave = aptp()
+        .args(["slave", "--bind", "127.0.0.1", "--json"])
+        .args(["--event-port", &event.to_string()])
+        .args(["--general-port", &general.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let killed = Command::new("kill")
+        .args(["-TERM", &slave.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while slave.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = slave.wait_with_output().unwrap();
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    let first: Value = serde_json::from_str(stdout.lines().next().expect("a line")).unwrap();
+    assert!(
+        first["state"] == "listening" || first["state"] == "initializing",
+        "{first}"
+    );
+    assert!(first["offset_ns"].is_null());
+}
