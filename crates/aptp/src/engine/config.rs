@@ -59,6 +59,10 @@ pub struct Capacities {
     /// Entries of the acceptable master table; a longer list is refused by
     /// [`Config::validate`]. Default 64.
     pub acceptable_masters: usize,
+    /// Sources whose Delay_Req / Pdelay_Req answers are rate-limited individually. When
+    /// full, the source heard from least recently is forgotten (it starts again with a full
+    /// allowance). Default 256.
+    pub rate_limited_sources: usize,
 }
 
 impl Default for Capacities {
@@ -72,6 +76,7 @@ impl Default for Capacities {
             event_queue: 256,
             unicast_peers: 1024,
             acceptable_masters: 64,
+            rate_limited_sources: 256,
         }
     }
 }
@@ -158,6 +163,19 @@ pub struct Config {
     /// default ([`EstimatorKind::DEFAULT`]). The engine hands it raw exchanges; taking out
     /// the drift between a Sync and the Delay_Req it is paired with is the estimator's job.
     pub estimator: EstimatorKind,
+    /// Answers (Delay_Resp, Pdelay_Resp) per second to any one source, in bursts of up to
+    /// a second's worth; requests beyond it are counted
+    /// ([`DropReason::RateLimited`](super::DropReason)) and not answered. `None` (default):
+    /// four times the rate the standard allows a requester, 4 × 2^−logMinDelayReqInterval
+    /// (4 a second at linuxptp's default, 32 at AirPlay's −3).
+    pub answer_rate_limit_per_s: Option<u32>,
+    /// With E2E, after this many Delay_Req in a row without a Delay_Resp the port measures
+    /// one way (Sync/Follow_Up alone, with the last path delay measured, if any) instead of
+    /// never measuring; it keeps sending Delay_Req and goes back to two-way at the first
+    /// answer ([`Engine::delay_mode`](super::Engine::delay_mode)). 0 never falls back.
+    /// Default 16 (16 s at linuxptp's default rate; 30 % loss each way leaves 16 in a row
+    /// unanswered about once in 50 000 requests).
+    pub delay_request_fallback: u32,
     /// The bounds of every table.
     pub capacities: Capacities,
 }
@@ -191,6 +209,8 @@ impl Default for Config {
             transmit_timestamp_timeout_ns: 100_000_000,
             acceptable_masters: Vec::new(),
             estimator: EstimatorKind::DEFAULT,
+            answer_rate_limit_per_s: None,
+            delay_request_fallback: 16,
             capacities: Capacities::default(),
         }
     }
@@ -279,6 +299,7 @@ impl Config {
             ("event_queue", c.event_queue),
             ("unicast_peers", c.unicast_peers),
             ("acceptable_masters", c.acceptable_masters),
+            ("rate_limited_sources", c.rate_limited_sources),
         ] {
             if value == 0 {
                 return Err(ConfigError::ZeroCapacity(name));
@@ -300,6 +321,19 @@ impl Config {
                 .acceptable_masters
                 .iter()
                 .any(|id| *id == grandmaster || *id == sender)
+    }
+
+    /// Answers per second allowed to one source for requests at `log_min_interval`
+    /// (logMinDelayReqInterval or logMinPdelayReqInterval).
+    pub fn answer_rate_limit(&self, log_min_interval: i8) -> u32 {
+        self.answer_rate_limit_per_s.unwrap_or_else(|| {
+            let per_s = if log_min_interval >= 0 {
+                1
+            } else {
+                1u32 << (-log_min_interval).clamp(0, 7)
+            };
+            4 * per_s
+        })
     }
 
     /// The clockClass this port announces: 255 when `slave_only`, else `clock_class`.

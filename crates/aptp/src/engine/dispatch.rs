@@ -46,12 +46,16 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             Body::FollowUp {
                 precise_origin_timestamp,
             } => self.on_follow_up(now, header, precise_origin_timestamp),
-            Body::DelayReq { .. } => self.on_delay_request(now, source, header, rx_timestamp),
+            Body::DelayReq { .. } => {
+                self.on_delay_request(now, source, header, rx_timestamp, bytes.len())
+            }
             Body::DelayResp {
                 receive_timestamp,
                 requesting_port_identity,
             } => self.on_delay_response(now, header, receive_timestamp, requesting_port_identity),
-            Body::PdelayReq { .. } => self.on_peer_delay_request(now, source, header, rx_timestamp),
+            Body::PdelayReq { .. } => {
+                self.on_peer_delay_request(now, source, header, rx_timestamp, bytes.len())
+            }
             Body::PdelayResp {
                 request_receipt_timestamp,
                 requesting_port_identity,
@@ -99,12 +103,14 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 sequence_id,
                 requesting_port_identity,
                 destination,
+                correction,
             } => {
                 self.send_peer_delay_follow_up(
                     now,
                     sequence_id,
                     requesting_port_identity,
                     destination,
+                    correction,
                     tx_timestamp,
                 );
             }

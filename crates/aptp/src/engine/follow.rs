@@ -8,6 +8,32 @@ pub use aptp_clock::ClockMapping;
 
 use super::config::Config;
 
+/// How the offset from the master is measured.
+///
+/// ```
+/// use aptp::engine::DelayMode;
+/// assert_eq!(DelayMode::OneWay.name(), "one_way");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum DelayMode {
+    /// With the path delay measured: E2E Delay_Req answered, or P2P.
+    #[default]
+    TwoWay,
+    /// From Sync/Follow_Up alone: DelayMechanism::None, or E2E with a master that stopped
+    /// answering Delay_Req (the last measured path delay, if any, stands in).
+    OneWay,
+}
+
+impl DelayMode {
+    /// `two_way` or `one_way`, for logs and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            DelayMode::TwoWay => "two_way",
+            DelayMode::OneWay => "one_way",
+        }
+    }
+}
+
 /// One complete Sync exchange as the engine measured it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Measurement {
@@ -22,6 +48,8 @@ pub struct Measurement {
     pub offset_from_master: Option<TimeDelta>,
     /// The estimator used it (false: rejected as an outlier or held back as a suspected step).
     pub accepted: bool,
+    /// How it was measured.
+    pub delay_mode: DelayMode,
 }
 
 /// How well the mapping predicts the master: the error of each new exchange against the
@@ -137,6 +165,10 @@ impl Follower {
                 mean_path_delay,
                 offset_from_master: remote_minus_local.map(|d| -d),
                 accepted: update.accepted,
+                delay_mode: match path_delay {
+                    PathDelay::Unknown => DelayMode::OneWay,
+                    _ => DelayMode::TwoWay,
+                },
             },
             mapping: update.mapping,
             step_ns,

@@ -98,11 +98,22 @@ pub enum DropReason {
     UnknownTransmitToken,
     /// A measurement the estimator refused (implausible or inconsistent numbers).
     MeasurementRejected,
+    /// Another port's exchange seen on the multicast group (another slave's Delay_Req, the
+    /// master's Delay_Resp or a Pdelay response to another port): normal traffic, not an
+    /// error ([`DropReason::is_benign`]).
+    OtherPortsExchange,
+    /// A Delay_Req or Pdelay_Req beyond the per-source answer rate
+    /// ([`Config::answer_rate_limit_per_s`](super::Config::answer_rate_limit_per_s)).
+    RateLimited,
+    /// A request that would be answered by unicast with more bytes than it carried, from a
+    /// source that is neither a configured peer nor the selected master: refused, so the
+    /// port cannot be used to amplify a spoofed source's traffic.
+    AmplificationRefused,
 }
 
 impl DropReason {
     /// Every reason, in the order of [`Counters::dropped`].
-    pub const ALL: [DropReason; 19] = [
+    pub const ALL: [DropReason; 22] = [
         DropReason::Malformed,
         DropReason::WrongDomain,
         DropReason::WrongSdoId,
@@ -122,6 +133,9 @@ impl DropReason {
         DropReason::TransmitTimestampMissing,
         DropReason::UnknownTransmitToken,
         DropReason::MeasurementRejected,
+        DropReason::OtherPortsExchange,
+        DropReason::RateLimited,
+        DropReason::AmplificationRefused,
     ];
 
     pub(crate) fn index(self) -> usize {
@@ -151,7 +165,23 @@ impl DropReason {
             DropReason::TransmitTimestampMissing => "transmit_timestamp_missing",
             DropReason::UnknownTransmitToken => "unknown_transmit_token",
             DropReason::MeasurementRejected => "measurement_rejected",
+            DropReason::OtherPortsExchange => "other_ports_exchange",
+            DropReason::RateLimited => "rate_limited",
+            DropReason::AmplificationRefused => "amplification_refused",
         }
+    }
+
+    /// True for drops that are normal traffic rather than a problem (another slave's
+    /// exchange on the multicast group, our own looped-back multicast): a summary of
+    /// problems can leave them out.
+    ///
+    /// ```
+    /// use aptp::engine::DropReason;
+    /// assert!(DropReason::OtherPortsExchange.is_benign());
+    /// assert!(!DropReason::Malformed.is_benign());
+    /// ```
+    pub fn is_benign(self) -> bool {
+        matches!(self, DropReason::OtherPortsExchange | DropReason::FromSelf)
     }
 }
 
@@ -219,6 +249,9 @@ mod tests {
         let names: std::collections::HashSet<_> =
             DropReason::ALL.iter().map(|r| r.name()).collect();
         assert_eq!(names.len(), DropReason::ALL.len());
-        assert_eq!(counters.total_dropped(), (1..=19).sum::<u64>());
+        assert_eq!(
+            counters.total_dropped(),
+            (1..=DropReason::ALL.len() as u64).sum::<u64>()
+        );
     }
 }

@@ -14,6 +14,10 @@ use aptp_wire::Timestamp;
 use aptp_wire::{AnnounceBody, ClockAccuracy, ClockQuality, Flags, Header, Message, TimeSource};
 use core::fmt::Debug;
 
+/// A Delay_Resp's length: a Delay_Req shorter than this (44 bytes unpadded) is answered by
+/// unicast only when it comes from a configured peer.
+const DELAY_RESP_LENGTH: usize = 54;
+
 /// The master role's timers and sequence counters.
 #[derive(Debug, Default)]
 pub(crate) struct MasterRole {
@@ -288,22 +292,39 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         source: A,
         header: &Header,
         rx_timestamp: Time,
+        datagram_length: usize,
     ) -> Result<(), DropReason> {
-        if self.state != PortState::Master
-            || self.config.delay_mechanism != super::DelayMechanism::EndToEnd
-        {
+        if self.config.delay_mechanism != super::DelayMechanism::EndToEnd {
             return Err(DropReason::NotExpected);
+        }
+        if self.state != PortState::Master {
+            // Another slave's request to the master, seen on the multicast group.
+            return Err(DropReason::OtherPortsExchange);
+        }
+        // No amplification: a unicast answer (10 bytes longer than an unpadded request)
+        // only to a configured peer or to a request padded to the answer's length; others
+        // are answered on the multicast group as the standard does, or, serving unicast
+        // peers only, not at all.
+        let peer = self.unicast_peers.contains(&source);
+        let wants_unicast = header.flags.unicast() || !self.unicast_peers.is_empty();
+        let destination = if wants_unicast && (peer || datagram_length >= DELAY_RESP_LENGTH) {
+            Destination::Unicast(source)
+        } else if self.unicast_peers.is_empty() {
+            Destination::Multicast
+        } else {
+            return Err(DropReason::AmplificationRefused);
+        };
+        let rate = self
+            .config
+            .answer_rate_limit(self.config.log_min_delay_req_interval);
+        if !self.answer_limiter.allow(now, source, rate) {
+            return Err(DropReason::RateLimited);
         }
         let Some((receive_timestamp, fraction)) = timestamp_of(rx_timestamp) else {
             self.fault(now, FaultReason::EncodeFailed);
             return Ok(());
         };
         let correction = correction_of(header.correction_field) - fraction;
-        let destination = if header.flags.unicast() || !self.unicast_peers.is_empty() {
-            Destination::Unicast(source)
-        } else {
-            Destination::Multicast
-        };
         let message = self
             .outgoing(Message::delay_resp(
                 self.port_identity,

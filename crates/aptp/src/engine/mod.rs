@@ -41,6 +41,7 @@ mod master;
 mod peer_delay;
 mod port;
 mod random;
+mod rate_limit;
 #[cfg(test)]
 mod scenarios;
 pub mod sim;
@@ -55,7 +56,7 @@ mod transmit_timestamps;
 pub use bmca::{compare_datasets, ComparisonDataset, DatasetComparison};
 pub use config::{Capacities, Config, ConfigError, DelayMechanism};
 pub use events::{Event, FaultReason, MasterInfo};
-pub use follow::{ClockMapping, MappingQuality, Measurement};
+pub use follow::{ClockMapping, DelayMode, MappingQuality, Measurement};
 pub use io::{Counters, Destination, DropReason, PortKind, Transmit, TransmitToken};
 pub use state::PortState;
 
@@ -69,6 +70,7 @@ use foreign::ForeignMasterTable;
 use master::MasterRole;
 use peer_delay::PeerDelay;
 use random::SplitMix64;
+use rate_limit::AnswerRateLimiter;
 use slave::SlaveRole;
 use transmit_timestamps::PendingTransmits;
 
@@ -107,6 +109,8 @@ pub struct Engine<A> {
     follower: Follower,
     pending_transmits: PendingTransmits<A>,
     unicast_peers: Vec<A>,
+    /// Per-source allowance of Delay_Resp and Pdelay_Resp.
+    answer_limiter: AnswerRateLimiter<A>,
     transmits: VecDeque<Transmit<A>>,
     events: VecDeque<Event<A>>,
     counters: Counters,
@@ -142,6 +146,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             follower: Follower::new(&config),
             pending_transmits: PendingTransmits::new(capacities.pending_transmit_timestamps),
             unicast_peers: Vec::new(),
+            answer_limiter: AnswerRateLimiter::new(capacities.rate_limited_sources),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             counters: Counters::default(),
@@ -193,6 +198,23 @@ impl<A: Copy + Eq + Debug> Engine<A> {
     pub fn path_delay_ns(&self) -> Option<i64> {
         self.current_path_delay()
             .map(|d| i64::try_from(d.nanos_rounded()).unwrap_or(i64::MAX))
+    }
+
+    /// How the offset is measured now: [`DelayMode::OneWay`] with DelayMechanism::None, or
+    /// when an E2E master has left `delay_request_fallback` Delay_Req in a row unanswered
+    /// (until it answers again); [`DelayMode::TwoWay`] otherwise.
+    pub fn delay_mode(&self) -> DelayMode {
+        match self.config.delay_mechanism {
+            DelayMechanism::None => DelayMode::OneWay,
+            DelayMechanism::PeerToPeer => DelayMode::TwoWay,
+            DelayMechanism::EndToEnd => self.slave.delay_mode(),
+        }
+    }
+
+    /// Sources whose answers are rate-limited now (never more than
+    /// `capacities.rate_limited_sources`).
+    pub fn rate_limited_source_count(&self) -> usize {
+        self.answer_limiter.len()
     }
 
     /// What was received, sent and dropped so far.
@@ -377,6 +399,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         self.transmits.clear();
         self.slave.reset();
         self.peer_delay.reset();
+        self.answer_limiter.clear();
     }
 
     /// Notices the caller's clock going backwards (a step of the local clock) and moves every

@@ -1,7 +1,7 @@
 //! Peer delay (P2P): every active port measures the link to its neighbour with Pdelay_Req,
 //! Pdelay_Resp and Pdelay_Resp_Follow_Up, and answers its neighbour's requests (two-step).
 
-use super::codec::{correction_of, time_of, timestamp_of};
+use super::codec::{correction_field_of, correction_of, time_of, timestamp_of};
 use super::config::{log_interval_ns, DelayMechanism};
 use super::events::FaultReason;
 use super::io::{Destination, DropReason};
@@ -12,6 +12,10 @@ use aptp_clock::{PeerDelayExchange, Time, TimeDelta};
 use aptp_wire::{Flags, Header, Message, PortIdentity, Timestamp};
 use core::fmt::Debug;
 use std::collections::VecDeque;
+
+/// A Pdelay_Resp and its Pdelay_Resp_Follow_Up together: a Pdelay_Req shorter than this is
+/// answered by unicast only when it comes from a configured peer or the selected master.
+const PEER_DELAY_ANSWER_LENGTH: usize = 2 * 54;
 
 /// One Pdelay_Req exchange in progress: t1 (our send), t2 (their receipt), t3 (their send),
 /// t4 (our receipt), filled in whatever order they arrive.
@@ -163,20 +167,35 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         source: A,
         header: &Header,
         rx_timestamp: Time,
+        datagram_length: usize,
     ) -> Result<(), DropReason> {
         if self.config.delay_mechanism != DelayMechanism::PeerToPeer {
             return Err(DropReason::NotExpected);
         }
-        let Some((receipt, _)) = timestamp_of(rx_timestamp) else {
+        // No amplification: two answers by unicast only to a configured peer, the selected
+        // master, or a request padded to their length.
+        let known = self.unicast_peers.contains(&source)
+            || self.parent.is_some_and(|parent| parent.address == source);
+        let destination = if !header.flags.unicast() {
+            Destination::PeerDelayMulticast
+        } else if known || datagram_length >= PEER_DELAY_ANSWER_LENGTH {
+            Destination::Unicast(source)
+        } else if self.unicast_peers.is_empty() {
+            Destination::PeerDelayMulticast
+        } else {
+            return Err(DropReason::AmplificationRefused);
+        };
+        let rate = self
+            .config
+            .answer_rate_limit(self.config.log_min_pdelay_req_interval);
+        if !self.answer_limiter.allow(now, source, rate) {
+            return Err(DropReason::RateLimited);
+        }
+        let Some((receipt, receipt_fraction)) = timestamp_of(rx_timestamp) else {
             self.fault(now, FaultReason::EncodeFailed);
             return Ok(());
         };
-        let destination = if header.flags.unicast() {
-            Destination::Unicast(source)
-        } else {
-            Destination::PeerDelayMulticast
-        };
-        let flags = if header.flags.unicast() {
+        let flags = if matches!(destination, Destination::Unicast(_)) {
             Flags::TWO_STEP | Flags::UNICAST
         } else {
             Flags::TWO_STEP
@@ -199,6 +218,10 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 sequence_id: header.sequence_id,
                 requesting_port_identity,
                 destination,
+                // The request's correctionField goes back in the Pdelay_Resp_Follow_Up, with
+                // the sub-nanosecond parts the two truncated timestamps lose (IEEE 1588-2019
+                // §11.4.2, as linuxptp does): + frac(t3) − frac(t2).
+                correction: correction_of(header.correction_field) - receipt_fraction,
             }),
         );
         Ok(())
@@ -211,9 +234,10 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         sequence_id: u16,
         requesting_port_identity: PortIdentity,
         destination: Destination<A>,
+        correction: TimeDelta,
         tx_timestamp: Time,
     ) {
-        let Some((origin, _)) = timestamp_of(tx_timestamp) else {
+        let Some((origin, origin_fraction)) = timestamp_of(tx_timestamp) else {
             self.fault(now, FaultReason::EncodeFailed);
             return;
         };
@@ -230,6 +254,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 requesting_port_identity,
             ))
             .with_flags(flags)
+            .with_correction_field(correction_field_of(correction + origin_fraction))
             .with_log_message_interval(0x7F);
         self.send_next(now, &message, destination);
     }
@@ -244,7 +269,8 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             return Err(DropReason::NotExpected);
         }
         if requesting_port_identity != self.port_identity {
-            return Err(DropReason::Unmatched);
+            // Another port's exchange on the peer delay multicast group.
+            return Err(DropReason::OtherPortsExchange);
         }
         self.peer_delay
             .find(header.sequence_id)

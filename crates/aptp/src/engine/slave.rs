@@ -5,6 +5,7 @@
 use super::codec::{correction_of, time_of};
 use super::config::{log_interval_ns, Capacities, DelayMechanism};
 use super::events::Event;
+use super::follow::{DelayMode, Measurement};
 use super::io::{Destination, DropReason};
 use super::state::PortState;
 use super::time::after;
@@ -55,6 +56,12 @@ pub(crate) struct SlaveRole {
     /// completes is paired with it at once, so a held-back measurement (a suspected step)
     /// is confirmed or refuted without waiting for the next Sync.
     latest_sync: Option<(Time, Time)>,
+    /// Delay_Req sent in a row without an answer.
+    unanswered_delay_requests: u32,
+    /// E2E: measuring two-way, or one way after `delay_request_fallback` unanswered.
+    delay_mode: DelayMode,
+    /// The path delay measured before falling back to one way.
+    fallback_path_delay: Option<TimeDelta>,
     sync_capacity: usize,
     delay_capacity: usize,
 }
@@ -70,6 +77,9 @@ impl SlaveRole {
             latest_delay_exchange: None,
             last_t2: None,
             latest_sync: None,
+            unanswered_delay_requests: 0,
+            delay_mode: DelayMode::TwoWay,
+            fallback_path_delay: None,
             sync_capacity: capacities.pending_syncs.max(1),
             delay_capacity: capacities.pending_delay_requests.max(1),
         }
@@ -89,6 +99,13 @@ impl SlaveRole {
         self.latest_delay_exchange = None;
         self.last_t2 = None;
         self.latest_sync = None;
+        self.unanswered_delay_requests = 0;
+        self.delay_mode = DelayMode::TwoWay;
+        self.fallback_path_delay = None;
+    }
+
+    pub(crate) fn delay_mode(&self) -> DelayMode {
+        self.delay_mode
     }
 }
 
@@ -125,6 +142,21 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         let Some(origin) = self.wire_now(now) else {
             return;
         };
+        let fallback = self.config.delay_request_fallback;
+        if fallback > 0
+            && self.slave.unanswered_delay_requests >= fallback
+            && self.slave.delay_mode == DelayMode::TwoWay
+        {
+            // The master does not answer (an Apple receiver as master, a filtered port):
+            // measure one way rather than never; the estimator restarts on the new kind of
+            // measurement. Delay_Req keep going, so an answer brings two-way back.
+            self.slave.fallback_path_delay = self.follower.mean_path_delay();
+            self.slave.delay_mode = DelayMode::OneWay;
+            self.slave.latest_delay_exchange = None;
+            self.follower.reset();
+        }
+        self.slave.unanswered_delay_requests =
+            self.slave.unanswered_delay_requests.saturating_add(1);
         let sequence_id = self.slave.delay_request_sequence_id;
         self.slave.delay_request_sequence_id = sequence_id.wrapping_add(1);
         if self.slave.pending_delay_requests.len() >= self.slave.delay_capacity {
@@ -297,15 +329,21 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         }
         self.slave.latest_sync = Some((t1, t2));
         let path_delay = match self.config.delay_mechanism {
-            DelayMechanism::EndToEnd => match self.slave.latest_delay_exchange {
-                // Raw timestamps: the estimator takes the drift between t2 and t3 out
-                // with its own rate (Sample::round_trip_at_rate).
-                Some((t3, t4)) => PathDelay::Exchange { t3, t4 },
-                // Until the first Delay_Resp, an offset would carry the whole path delay
-                // and then jump: wait (a master that never answers needs
-                // DelayMechanism::None).
-                None => return Ok(()),
-            },
+            DelayMechanism::EndToEnd => {
+                match (self.slave.delay_mode, self.slave.latest_delay_exchange) {
+                    // Raw timestamps: the estimator takes the drift between t2 and t3 out
+                    // with its own rate (Sample::round_trip_at_rate).
+                    (DelayMode::TwoWay, Some((t3, t4))) => PathDelay::Exchange { t3, t4 },
+                    // Until the first Delay_Resp, an offset would carry the whole path delay
+                    // and then jump: wait (delay_request_fallback unanswered requests make
+                    // it one way).
+                    (DelayMode::TwoWay, None) => return Ok(()),
+                    (DelayMode::OneWay, _) => match self.slave.fallback_path_delay {
+                        Some(delay) => PathDelay::Measured(delay),
+                        None => PathDelay::Unknown,
+                    },
+                }
+            }
             DelayMechanism::PeerToPeer => match self.peer_delay.mean_link_delay() {
                 Some(delay) => PathDelay::Measured(delay),
                 None => PathDelay::Unknown,
@@ -313,7 +351,10 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             DelayMechanism::None => PathDelay::Unknown,
         };
         let accepted = self.feed_measurement(now, t1, t2, path_delay);
-        if !accepted && self.config.delay_mechanism == DelayMechanism::EndToEnd {
+        if !accepted
+            && self.config.delay_mechanism == DelayMechanism::EndToEnd
+            && self.slave.delay_mode == DelayMode::TwoWay
+        {
             // Held back (a suspected step, a bad timestamp, or a Delay_Req from before a
             // step): a fresh exchange now confirms or refutes it without waiting for the
             // randomised timer. At most one per Sync.
@@ -340,7 +381,11 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             .follower
             .feed(t1, t2, path_delay, parent.dataset.grandmaster_identity);
         self.counters.measurements = self.counters.measurements.saturating_add(1);
-        self.push_event(Event::Measurement(outcome.measurement));
+        let measurement = Measurement {
+            delay_mode: self.delay_mode(),
+            ..outcome.measurement
+        };
+        self.push_event(Event::Measurement(measurement));
         if let Some(step_ns) = outcome.step_ns {
             self.push_event(Event::StepDetected { step_ns });
         }
@@ -355,6 +400,16 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             self.set_state(now, PortState::Slave);
         }
         outcome.measurement.accepted
+    }
+
+    /// A Delay_Resp came: two-way again if the port had fallen back to one way.
+    fn delay_answered(&mut self) {
+        self.slave.unanswered_delay_requests = 0;
+        if self.slave.delay_mode == DelayMode::OneWay {
+            self.slave.delay_mode = DelayMode::TwoWay;
+            self.slave.fallback_path_delay = None;
+            self.follower.reset();
+        }
     }
 
     /// The transmit timestamp of a Delay_Req: t3.
@@ -381,8 +436,8 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             return Err(DropReason::NotExpected);
         }
         if requesting_port_identity != self.port_identity {
-            // Another slave's answer on the multicast group.
-            return Err(DropReason::Unmatched);
+            // Another slave's answer on the multicast group: normal traffic.
+            return Err(DropReason::OtherPortsExchange);
         }
         // Matched by the master's clock identity, not its port number (a HomePod mini
         // answers from another port number than its Sync's).
@@ -408,6 +463,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         let pending = self.slave.pending_delay_requests[index];
         if let (Some(t3), Some(t4)) = (pending.t3, pending.t4) {
             self.slave.pending_delay_requests.remove(index);
+            self.delay_answered();
             self.slave.latest_delay_exchange = Some((t3, t4));
             // The new exchange with the latest Sync: one more measurement, and the one that
             // confirms (or refutes) a held-back Sync at once.

@@ -202,13 +202,79 @@ fn delay_resp_answers_a_delay_req() {
             nanoseconds
         }
     );
-    // A unicast request is answered by unicast to its sender.
+    // A unicast request from a stranger would be answered with 10 bytes more than it sent:
+    // on the multicast group instead (no amplification towards a spoofed source) ...
     let unicast = request.with_flags(Flags::UNICAST);
-    engine.handle_datagram(now, &encode(&unicast).unwrap(), 5, PortKind::Event, rx);
+    let bytes = encode(&unicast).unwrap();
+    assert_eq!(bytes.len(), 44);
+    engine.handle_datagram(now, &bytes, 5, PortKind::Event, rx);
+    assert_eq!(
+        engine.poll_transmit(now).unwrap().destination,
+        Destination::Multicast
+    );
+    // ... by unicast when padded to the answer's length ...
+    let mut padded = bytes.clone();
+    padded.extend_from_slice(&[0x80, 0x08, 0x00, 0x06, 0, 0, 0, 0, 0, 0]); // a PAD TLV
+    padded[2..4].copy_from_slice(&54u16.to_be_bytes());
+    engine.handle_datagram(now, &padded, 5, PortKind::Event, rx);
     assert_eq!(
         engine.poll_transmit(now).unwrap().destination,
         Destination::Unicast(5)
     );
+    // ... and, serving unicast peers, by unicast to a peer and not at all to a stranger.
+    engine.set_unicast_peers([7]);
+    engine.handle_datagram(now, &bytes, 7, PortKind::Event, rx);
+    assert_eq!(
+        engine.poll_transmit(now).unwrap().destination,
+        Destination::Unicast(7)
+    );
+    engine.handle_datagram(now, &bytes, 5, PortKind::Event, rx);
+    assert!(engine.poll_transmit(now).is_none());
+    assert_eq!(
+        engine.counters().dropped(DropReason::AmplificationRefused),
+        1
+    );
+}
+
+#[test]
+fn delay_req_answers_are_rate_limited_per_source() {
+    // logMinDelayReqInterval 0: 4 answers a second per source by default.
+    let (mut engine, now) = master(Config::default());
+    drain(&mut engine, now);
+    let request = |n: u16| {
+        encode(&Message::delay_req(
+            PortIdentity::new(ClockIdentity([0x55; 8]), 1),
+            n,
+            Timestamp::ZERO,
+        ))
+        .unwrap()
+    };
+    let mut answered = 0;
+    for n in 0..100u16 {
+        let at = now + TimeDelta::from_millis(i64::from(n) * 10);
+        engine.handle_datagram(at, &request(n), 5, PortKind::Event, at);
+        answered += drain(&mut engine, at)
+            .iter()
+            .filter(|t| t.port == PortKind::General && t.bytes.len() == 54)
+            .count();
+    }
+    // A burst of 4, then one per 250 ms over the second.
+    assert_eq!(answered, 4 + 3);
+    assert_eq!(engine.counters().dropped(DropReason::RateLimited), 93);
+    // Another source has its own allowance.
+    let at = now + TimeDelta::from_secs(1);
+    engine.handle_datagram(at, &request(1), 6, PortKind::Event, at);
+    assert_eq!(drain(&mut engine, at).len(), 1);
+    // An explicit limit.
+    let (mut engine, now) = master(Config {
+        answer_rate_limit_per_s: Some(1),
+        ..Config::default()
+    });
+    drain(&mut engine, now);
+    for n in 0..3 {
+        engine.handle_datagram(now, &request(n), 5, PortKind::Event, now);
+    }
+    assert_eq!(drain(&mut engine, now).len(), 1);
 }
 
 #[test]
@@ -290,4 +356,48 @@ fn disabled_ignores_everything_until_enabled() {
     assert_eq!(engine.counters().dropped(DropReason::PortInactive), 1);
     engine.enable(now);
     assert_eq!(engine.state(), PortState::Listening);
+}
+
+#[test]
+fn pdelay_resp_follow_up_carries_the_requests_correction_and_the_lost_fractions() {
+    let mut engine: Engine<u32> = Engine::new(
+        Config {
+            delay_mechanism: super::DelayMechanism::PeerToPeer,
+            ..Config::default()
+        },
+        ClockIdentity([0xAA; 8]),
+        at(0),
+    )
+    .unwrap();
+    let now = at(SECOND);
+    drain(&mut engine, now);
+    let neighbour = PortIdentity::new(ClockIdentity([0x55; 8]), 1);
+    // A transparent clock on the way added 1.5 µs to the request's correctionField.
+    let request = Message::pdelay_req(neighbour, 77, Timestamp::ZERO)
+        .with_correction_field(TimeInterval(1_500 << 16));
+    // Received a quarter nanosecond past a whole one; answered three quarters past one.
+    let rx = now + TimeDelta::from_scaled_nanos(0x4000);
+    engine.handle_datagram(now, &encode(&request).unwrap(), 5, PortKind::Event, rx);
+    let response = engine.poll_transmit(now).unwrap();
+    assert_eq!(
+        decode(&response.bytes).unwrap().header.correction_field,
+        TimeInterval(0)
+    );
+    let tx = now + TimeDelta::from_micros(10) + TimeDelta::from_scaled_nanos(0xC000);
+    engine.handle_transmit_timestamp(now, response.timestamp_token.unwrap(), tx);
+    let follow_up_bytes = engine.poll_transmit(now).unwrap().bytes;
+    let follow_up = decode(&follow_up_bytes).unwrap();
+    let Body::PdelayRespFollowUp {
+        requesting_port_identity,
+        ..
+    } = follow_up.body
+    else {
+        panic!("not a Pdelay_Resp_Follow_Up")
+    };
+    assert_eq!(requesting_port_identity, neighbour);
+    // 1.5 µs + frac(t3) − frac(t2) = 1.5 µs + 0.5 ns.
+    assert_eq!(
+        follow_up.header.correction_field,
+        TimeInterval((1_500 << 16) + 0x8000)
+    );
 }

@@ -3,7 +3,7 @@
 
 use super::io::{Destination, TransmitToken};
 use super::time::after;
-use aptp_clock::Time;
+use aptp_clock::{Time, TimeDelta};
 use aptp_wire::PortIdentity;
 use std::collections::VecDeque;
 
@@ -24,6 +24,8 @@ pub(crate) enum TransmitPurpose<A> {
         sequence_id: u16,
         requesting_port_identity: PortIdentity,
         destination: Destination<A>,
+        /// The request's correctionField minus the receipt's sub-nanosecond part.
+        correction: TimeDelta,
     },
 }
 

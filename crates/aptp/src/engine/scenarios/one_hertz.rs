@@ -143,3 +143,49 @@ fn one_forged_sync_from_the_masters_identity_never_moves_the_mapping() {
         assert!(worst <= 1_000, "{forged_by:?}: {worst} ns");
     }
 }
+
+#[test]
+fn a_master_that_never_answers_delay_req_is_followed_one_way_until_it_does() {
+    use crate::engine::DelayMode;
+    let mut sim = Sim::new(33, LinkModel::default());
+    let master = sim.add_node(config(1), SimClock::default());
+    let slave = sim.add_node(
+        config(128),
+        SimClock {
+            offset_ns: 3_000_000,
+            rate_ppb: 20_000,
+        },
+    );
+    // Nothing the slave sends reaches the master: its Delay_Req are never answered.
+    let deaf = LinkModel {
+        loss_ppm: 1_000_000,
+        ..LinkModel::default()
+    };
+    sim.set_link(slave, master, deaf);
+    sim.run_for_secs(30);
+    assert_eq!(sim.engine(slave).delay_mode(), DelayMode::OneWay);
+    assert_eq!(sim.engine(slave).state(), Slave);
+    // One way the 50 µs path delay is not measured: the estimate sits that much low.
+    let one_way = sim.time_error_ns(slave, master).expect("measures one way");
+    println!("never answered: one way, time error {one_way} ns");
+    assert!((one_way + 50_000).abs() <= 1_000, "{one_way} ns");
+    // The master hears the slave again: two-way at the first answer, and the delay with it.
+    sim.set_link(slave, master, LinkModel::default());
+    sim.run_for_secs(20);
+    assert_eq!(sim.engine(slave).delay_mode(), DelayMode::TwoWay);
+    let two_way = worst_error_ns(&mut sim, slave, master, 20);
+    println!("answered again: two-way, worst time error {two_way} ns");
+    assert!(two_way <= 1_000, "{two_way} ns");
+    let modes: Vec<DelayMode> = sim
+        .events(slave)
+        .filter_map(|(_, e)| match e {
+            Event::Measurement(m) => Some(m.delay_mode),
+            _ => None,
+        })
+        .collect();
+    let first_two_way = modes.iter().position(|m| *m == DelayMode::TwoWay);
+    assert!(
+        modes[0] == DelayMode::OneWay && first_two_way.is_some(),
+        "{modes:?}"
+    );
+}

@@ -84,7 +84,7 @@ fn junk_is_counted_and_changes_nothing() {
         (
             encode(&Message::delay_req(stranger, 5, Timestamp::ZERO)).unwrap(),
             PortKind::Event,
-            DropReason::NotExpected,
+            DropReason::OtherPortsExchange,
         ),
         (
             encode(&Message::sync(me, 1, Timestamp::ZERO)).unwrap(),
