@@ -76,6 +76,24 @@ fn a_follower_session_follows_a_grandmaster_session_of_the_same_daemon() {
     println!("follower of a local grandmaster session: offset {offset} ns, {followed:?}");
     assert!(offset.abs() < 1_000_000, "offset {offset} ns");
 
+    // Both report their last Sync and Follow_Up (received, sent) as recent, at 8 Hz.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = client.status().unwrap();
+        let recent = status.sessions.iter().all(|session| {
+            let fresh = |age: Option<u64>| age.is_some_and(|age| age < 2_000);
+            fresh(session.clock.last_sync_age_ms) && fresh(session.clock.last_follow_up_age_ms)
+        });
+        if recent {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no recent Sync/Follow_Up ages: {status:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // Its record, read as Shairport Sync reads it, names the same grandmaster.
     let record = NqptpReader::open(follower.shm_name.as_deref().unwrap())
         .unwrap()

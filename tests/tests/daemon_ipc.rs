@@ -314,6 +314,14 @@ fn a_killed_client_frees_its_session() {
     let daemon = TestDaemon::default_limits();
     let mut watcher = Client::connect(&daemon.socket).unwrap();
     watcher.subscribe(None).unwrap();
+    /// Kills the child even when an assertion below fails first.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -325,7 +333,9 @@ fn a_killed_client_frees_its_session() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(child);
+    let mut lines = BufReader::new(stdout).lines();
     let id: u64 = loop {
         let line = lines
             .next()
@@ -337,8 +347,8 @@ fn a_killed_client_frees_its_session() {
         }
     };
     assert!(daemon.state.registry().get(id).is_some());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     assert!(
         daemon.wait_for(Duration::from_secs(5), |state| state.registry().is_empty()),
         "the killed client's session outlived its lease"

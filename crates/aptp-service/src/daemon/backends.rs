@@ -27,8 +27,9 @@ use super::nqptp_control::PlayCommand;
 use super::DaemonState;
 use crate::nqptp::{ControlCommand, NqptpRecord, Session as NqptpSession};
 
-/// How often each session's clock is written back (status, record, `clock` event) at most.
-const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
+/// How often each session's clock is written back (status, `mapping`, `clock` event) at most,
+/// unless its grandmaster changed; its shared-memory record follows every measurement.
+const PUBLISH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// How long to pause after a receive error, so a failing socket cannot spin a core.
 const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(50);
@@ -49,6 +50,26 @@ struct Backend {
     record: NqptpRecord,
     published_at: Option<Time>,
     grandmaster: Option<String>,
+    /// When the last Sync was received from the grandmaster followed (or sent, serving).
+    last_sync: Option<Time>,
+    /// When the last Follow_Up was received from the grandmaster followed (or sent).
+    last_follow_up: Option<Time>,
+}
+
+/// messageType, the low nibble of a PTP message's first byte (IEEE 1588-2019 Table 36).
+const MESSAGE_TYPE_SYNC: u8 = 0x0;
+/// messageType of Follow_Up.
+const MESSAGE_TYPE_FOLLOW_UP: u8 = 0x8;
+
+impl Backend {
+    /// Notes a Sync or Follow_Up received from the grandmaster, or sent to a peer, at `at`.
+    fn note_message(&mut self, bytes: &[u8], at: Time) {
+        match bytes.first().map(|first| first & 0x0f) {
+            Some(MESSAGE_TYPE_SYNC) => self.last_sync = Some(at),
+            Some(MESSAGE_TYPE_FOLLOW_UP) => self.last_follow_up = Some(at),
+            _ => {}
+        }
+    }
 }
 
 /// The task that runs every session's role over the daemon's PTP socket.
@@ -221,6 +242,8 @@ impl Backends {
             record: NqptpRecord::default(),
             published_at: None,
             grandmaster: None,
+            last_sync: None,
+            last_follow_up: None,
         };
         if let Role::Follower { policy, receiver } = &mut backend.role {
             // A native session plays from the start: its record is valid as soon as measured.
@@ -257,6 +280,12 @@ impl Backends {
                 Role::Follower { receiver, policy } => {
                     receiver.handle_datagram(now, &received.data, source, port, rx);
                     drain_receiver_events(receiver, policy, rx);
+                    if receiver
+                        .grandmaster()
+                        .is_some_and(|gm| gm.address == source)
+                    {
+                        backend.note_message(&received.data, now);
+                    }
                 }
                 Role::Grandmaster { sender } => {
                     sender.handle_datagram(now, &received.data, source, port, rx)
@@ -301,6 +330,9 @@ impl Backends {
                         socket.send_general(&bytes, target).await.map(|()| None)
                     }
                 };
+                if sent.is_ok() && matches!(backend.role, Role::Grandmaster { .. }) {
+                    backend.note_message(&bytes, now);
+                }
                 match (sent, timestamp_token) {
                     (Ok(Some(tx)), Some(token)) => {
                         let tx = to_time(tx.time.as_nanos());
@@ -326,6 +358,12 @@ impl Backends {
         let mut events = Vec::new();
         for (id, backend) in &mut self.backends {
             let (clock, record) = snapshot(backend, now);
+            if record != backend.record {
+                // The record follows every new measurement, as nqptp's does: a player
+                // extrapolates from it, so a stale one costs accuracy.
+                backend.record = record;
+                let _ = self.state.registry().publish_record(*id, &record);
+            }
             let changed = clock.grandmaster != backend.grandmaster;
             let due = backend.published_at.is_none_or(|at| {
                 now.since(at).nanos_floor() >= PUBLISH_INTERVAL.as_nanos() as i128
@@ -335,12 +373,7 @@ impl Backends {
             }
             backend.published_at = Some(now);
             backend.grandmaster = clock.grandmaster.clone();
-            let mut registry = self.state.registry();
-            if record != backend.record {
-                backend.record = record;
-                let _ = registry.publish_record(*id, &record);
-            }
-            if let Ok(event) = registry.update_clock(*id, clock) {
+            if let Ok(event) = self.state.registry().update_clock(*id, clock) {
                 events.push(event);
             }
         }
@@ -371,6 +404,8 @@ impl Backends {
 
 fn set_peers(backend: &mut Backend, now: Time, peers: &[IpAddr]) {
     backend.peers = peers.to_vec();
+    backend.last_sync = None;
+    backend.last_follow_up = None;
     match &mut backend.role {
         Role::Follower { receiver, policy } => {
             let command = if peers.is_empty() {
@@ -406,6 +441,9 @@ fn drain_receiver_events(
 /// A session's clock and record now.
 fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpRecord) {
     let local_time_ns = u64::try_from(now.nanos_rounded()).ok();
+    let age_ms = |at: Option<Time>| {
+        at.and_then(|at| u64::try_from(now.since(at).nanos_rounded() / 1_000_000).ok())
+    };
     match &backend.role {
         Role::Follower { receiver, policy } => {
             let status = receiver.status(now);
@@ -419,8 +457,8 @@ fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpRecord) {
                 error_bound_ns: status
                     .error_bound_ns
                     .map(|bound| bound.max(0.0).round() as u64),
-                last_sync_age_ms: None,
-                last_follow_up_age_ms: None,
+                last_sync_age_ms: age_ms(backend.last_sync),
+                last_follow_up_age_ms: age_ms(backend.last_follow_up),
                 drops: receiver_drops(&status.counters),
             };
             (clock, policy.record(receiver.as_ref()))
@@ -437,8 +475,8 @@ fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpRecord) {
                 offset_ns: Some(0),
                 rate_ppb: Some(0.0),
                 error_bound_ns: Some(0),
-                last_sync_age_ms: None,
-                last_follow_up_age_ms: None,
+                last_sync_age_ms: age_ms(backend.last_sync),
+                last_follow_up_age_ms: age_ms(backend.last_follow_up),
                 drops: BTreeMap::from([
                     ("malformed".to_owned(), sender.counters().malformed),
                     ("not_used".to_owned(), sender.counters().not_used),
