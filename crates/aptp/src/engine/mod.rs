@@ -346,6 +346,21 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         self.events.pop_front()
     }
 
+    /// Forgets the estimator, the mapping and the pending Sync and Delay_Req exchanges, but
+    /// keeps the selected master and the foreign master table (no MasterChanged): after a
+    /// pause (a suspended process, a stalled grandmaster) the next exchanges re-lock at once
+    /// instead of being judged against stale state. SLAVE goes back to UNCALIBRATED.
+    pub fn restart_measurement(&mut self, now: Time) {
+        self.observe_now(now);
+        self.follower.reset();
+        let next_delay_request_at = self.slave.next_delay_request_at;
+        self.slave.reset();
+        self.slave.next_delay_request_at = next_delay_request_at;
+        if self.state == PortState::Slave {
+            self.set_state(now, PortState::Uncalibrated);
+        }
+    }
+
     /// Reports a fault (a socket error, a lost interface): the port goes FAULTY, forgets its
     /// masters and pending exchanges, and retries after `fault_reset_interval`.
     pub fn handle_fault(&mut self, now: Time) {

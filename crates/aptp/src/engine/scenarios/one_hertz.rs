@@ -189,3 +189,25 @@ fn a_master_that_never_answers_delay_req_is_followed_one_way_until_it_does() {
         "{modes:?}"
     );
 }
+
+#[test]
+fn restart_measurement_keeps_the_master_and_relocks() {
+    let (mut sim, master, slave) = pair(34, config(128), 20_000);
+    sim.run_for_secs(30);
+    let masters_before = sim
+        .events(slave)
+        .filter(|(_, e)| matches!(e, Event::MasterChanged { .. }))
+        .count();
+    let now = sim.local_now(slave);
+    sim.engine_mut(slave).restart_measurement(now);
+    assert!(sim.engine(slave).mapping().is_none());
+    assert_eq!(sim.engine(slave).state(), Uncalibrated);
+    let lock = seconds_to_lock(&mut sim, slave, master, 1_000, 10);
+    println!("restart_measurement: re-locked within 1 µs after {lock:?} s");
+    assert!(lock.is_some_and(|seconds| seconds <= 2.0), "{lock:?}");
+    let masters_after = sim
+        .events(slave)
+        .filter(|(_, e)| matches!(e, Event::MasterChanged { .. }))
+        .count();
+    assert_eq!(masters_before, masters_after);
+}
