@@ -427,13 +427,16 @@ fn drain_receiver_events(
     measured_at: Time,
 ) {
     use aptp::airplay::ReceiverEvent;
-    // A new grandmaster or a restarted measurement forgets the mapping, so the record reads
-    // zeros until the next one (Session::record needs a mapping). Telling the policy as well
-    // (on_grandmaster_changed, being renamed on_measurement_restarted in the nqptp drop-in)
-    // follows once that rename has landed.
     while let Some(event) = receiver.poll_event() {
-        if let ReceiverEvent::MappingUpdated { .. } = event {
-            policy.on_mapping_updated(measured_at, receiver);
+        match event {
+            // A new grandmaster or a restarted measurement: the record waits for a fresh
+            // mapping, as in the nqptp drop-in.
+            ReceiverEvent::GrandmasterChanged { .. }
+            | ReceiverEvent::MeasurementRestarted { .. } => policy.on_measurement_restarted(),
+            ReceiverEvent::MappingUpdated { .. } => {
+                policy.on_mapping_updated(measured_at, receiver)
+            }
+            _ => {}
         }
     }
 }
