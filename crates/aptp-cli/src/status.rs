@@ -59,7 +59,7 @@ pub fn connect(socket: Option<&PathBuf>) -> Result<Client, String> {
 /// The status for people.
 pub fn render(status: &DaemonStatus) -> String {
     let mut text = format!(
-        "aptp {} (protocols {}), socket {}, up {}, {} of {} sessions\n",
+        "aptp {} (protocols {}), socket {}, up {}, {} of {} sessions, {} suspends\n",
         status.version,
         status
             .protocols
@@ -71,6 +71,7 @@ pub fn render(status: &DaemonStatus) -> String {
         seconds(status.uptime_ms),
         status.sessions.len(),
         status.max_sessions,
+        status.suspends,
     );
     if status.ports.is_empty() {
         text.push_str("ports: none bound\n");

@@ -24,7 +24,7 @@ use aptp_wire::ClockIdentity;
 use tokio::sync::{broadcast, mpsc};
 
 use super::nqptp_control::PlayCommand;
-use super::DaemonState;
+use super::{DaemonState, SuspendDetector};
 use crate::nqptp::{ControlCommand, NqptpRecord, Session as NqptpSession};
 
 /// How often each session's clock is written back (status, `mapping`, `clock` event) at most,
@@ -80,6 +80,7 @@ pub(super) struct Backends {
     backends: BTreeMap<SessionId, Backend>,
     not_a_session_peer: u64,
     received: u64,
+    suspend: SuspendDetector,
 }
 
 fn to_time(nanos: i64) -> Time {
@@ -95,6 +96,7 @@ impl Backends {
             backends: BTreeMap::new(),
             not_a_session_peer: 0,
             received: 0,
+            suspend: SuspendDetector::default(),
         }
     }
 
@@ -116,6 +118,9 @@ impl Backends {
                 tokio::time::sleep(RECEIVE_ERROR_PAUSE).await;
                 continue;
             };
+            if let Some(slept_ns) = self.suspend.observe_now() {
+                self.on_resumed(now, slept_ns);
+            }
             self.flush_transmits(now).await;
             self.write_back(now);
             let deadline = self
@@ -156,6 +161,30 @@ impl Backends {
             }
             self.state.set_ports(vec![self.port_status()]);
         }
+    }
+
+    /// The host slept: every follower's measurement is invalid and is re-acquired from the
+    /// next Sync (the grandmaster is kept); subscribers are told.
+    fn on_resumed(&mut self, now: Time, slept_ns: u64) {
+        tracing::warn!(
+            slept_ms = slept_ns / 1_000_000,
+            "host resumed from suspend: re-acquiring every clock"
+        );
+        for backend in self.backends.values_mut() {
+            if let Role::Follower { receiver, policy } = &mut backend.role {
+                receiver.restart_measurement(now);
+                policy.on_measurement_restarted();
+                drain_receiver_events(receiver, policy, now);
+            }
+            backend.last_sync = None;
+            backend.last_follow_up = None;
+            // Written back at once: status and records show the clocks invalid.
+            backend.published_at = None;
+        }
+        self.state.count_suspend();
+        self.state.publish([Event::Resumed {
+            slept_ms: slept_ns / 1_000_000,
+        }]);
     }
 
     /// `B`, `E` or `P` from nqptp's control protocol for `session`.

@@ -6,6 +6,7 @@ mod backends;
 mod config;
 mod nqptp_control;
 mod state;
+mod suspend;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use tokio::sync::Semaphore;
 
 pub use config::{ConfigError, DaemonConfig, PtpPorts};
 pub use state::{DaemonState, EVENT_BACKLOG};
+pub use suspend::{SuspendDetector, SUSPEND_THRESHOLD_NS};
 
 use aptp_transport::{PtpSocket, SocketConfig, TimestampClock, TransportError};
 use thiserror::Error;

@@ -25,6 +25,7 @@ pub struct DaemonState {
     socket_path: PathBuf,
     started_at: Instant,
     requests_refused: AtomicU64,
+    suspends: AtomicU64,
 }
 
 impl DaemonState {
@@ -39,6 +40,7 @@ impl DaemonState {
             socket_path,
             started_at: Instant::now(),
             requests_refused: AtomicU64::new(0),
+            suspends: AtomicU64::new(0),
         }
     }
 
@@ -93,6 +95,11 @@ impl DaemonState {
         self.requests_refused.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a suspend of the host.
+    pub fn count_suspend(&self) {
+        self.suspends.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The status as `aptp status` shows it.
     pub fn status(&self, now: Instant) -> DaemonStatus {
         let ports = self
@@ -114,6 +121,7 @@ impl DaemonState {
             sessions_opened: registry.opened_total(),
             sessions_expired: registry.expired_total(),
             requests_refused: self.requests_refused.load(Ordering::Relaxed),
+            suspends: self.suspends.load(Ordering::Relaxed),
         }
     }
 }

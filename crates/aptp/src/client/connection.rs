@@ -11,7 +11,8 @@ use thiserror::Error;
 
 use super::protocol::{
     ErrorCode, ErrorReply, Event, Greeting, MappingReply, Outcome, Reply, Request, RequestLine,
-    ServerMessage, SessionId, SessionInfo, MAX_SERVER_LINE_BYTES, PROTOCOL_VERSION, SUPPORTED_PROTOCOLS,
+    ServerMessage, SessionId, SessionInfo, MAX_SERVER_LINE_BYTES, PROTOCOL_VERSION,
+    SUPPORTED_PROTOCOLS,
 };
 use super::status::DaemonStatus;
 use super::OpenSession;

@@ -320,6 +320,12 @@ pub enum Event {
         /// Why.
         reason: CloseReason,
     },
+    /// The host was suspended for `slept_ms`: every session's clock was marked invalid and is
+    /// being re-acquired.
+    Resumed {
+        /// How long the host slept, in ms.
+        slept_ms: u64,
+    },
     /// This connection read events too slowly and `missed` were dropped for it.
     Lagged {
         /// How many events were dropped.
@@ -335,7 +341,7 @@ impl Event {
             Event::PeersChanged { session, .. }
             | Event::Clock { session, .. }
             | Event::Closed { session, .. } => Some(*session),
-            Event::Lagged { .. } => None,
+            Event::Lagged { .. } | Event::Resumed { .. } => None,
         }
     }
 }

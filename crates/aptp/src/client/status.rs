@@ -106,4 +106,7 @@ pub struct DaemonStatus {
     pub sessions_expired: u64,
     /// Malformed or refused requests since it started.
     pub requests_refused: u64,
+    /// Suspends of the host noticed since it started (each re-acquired every clock).
+    #[serde(default)]
+    pub suspends: u64,
 }
