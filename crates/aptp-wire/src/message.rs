@@ -3,7 +3,7 @@
 use crate::error::{check_buffer, ErrorKind, WireError};
 use crate::field;
 use crate::parse::{array_ref, read_u16, to_wire_error, NomError, PResult};
-use crate::{Body, Header, MessageType, Tlvs};
+use crate::{Body, Header, MessageType, Timestamp, Tlvs};
 use bytes::BufMut;
 
 /// A PTP message borrowed from its bytes: header, body, TLV area and whatever followed
@@ -50,12 +50,62 @@ impl<'a> Message<'a> {
     /// messageLength beyond the input, or messageLength shorter than the header and body of
     /// its type. Everything else (versions, reserved message types and bits, controlField,
     /// timestamps, TLVs) is kept for [`Message::validate`] to judge.
-    #[inline]
+    ///
+    /// Not `#[inline]` on purpose: the ~128-byte result is written once, straight into the
+    /// caller's slot; inlined, the two paths' results were merged through stack copies.
     pub fn parse(input: &'a [u8]) -> Result<Message<'a>, WireError> {
+        // The hot path: Sync, Delay_Req and Follow_Up (a timestamp body at a fixed offset).
+        // One length check, then fixed-offset reads; everything else (and every error) goes
+        // through the nom parser below, which decides the same way.
+        if let Some(message) = Self::parse_timestamp_message(input) {
+            return Ok(message);
+        }
+        Self::parse_general(input)
+    }
+
+    /// [`Message::parse`] for every message type, and every error: the nom parser.
+    #[inline(never)]
+    fn parse_general(input: &'a [u8]) -> Result<Message<'a>, WireError> {
         match Self::parser(input) {
             Ok((_, message)) => Ok(message),
             Err(e) => Err(to_wire_error(input, e)),
         }
+    }
+
+    /// A well-formed Sync, Delay_Req or Follow_Up, read at fixed offsets after one length
+    /// check; `None` for any other type or a length error (left to [`Message::parse_general`],
+    /// which reports it). Gives exactly what [`Message::parser`] gives for these types.
+    #[inline(always)]
+    fn parse_timestamp_message(input: &'a [u8]) -> Option<Message<'a>> {
+        const BODY_END: usize = field::sync::LENGTH;
+        let fixed = input.first_chunk::<BODY_END>()?;
+        let header_bytes = fixed.first_chunk::<{ field::header::LENGTH }>()?;
+        let length = usize::from(read_u16(fixed, field::header::MESSAGE_LENGTH.start));
+        if length < BODY_END || length > input.len() {
+            return None;
+        }
+        let timestamp_bytes = fixed.last_chunk::<{ field::timestamp::LENGTH }>()?;
+        let timestamp = Timestamp::from_bytes(timestamp_bytes);
+        let body = match MessageType(fixed[field::header::SDO_AND_TYPE] & 0x0f) {
+            MessageType::SYNC => Body::Sync {
+                origin_timestamp: timestamp,
+            },
+            MessageType::DELAY_REQ => Body::DelayReq {
+                origin_timestamp: timestamp,
+            },
+            MessageType::FOLLOW_UP => Body::FollowUp {
+                precise_origin_timestamp: timestamp,
+            },
+            _ => return None,
+        };
+        // BODY_END <= length <= input.len(): both splits are in bounds.
+        let (message, suffix) = input.split_at_checked(length)?;
+        Some(Message {
+            header: Header::from_bytes(header_bytes),
+            body,
+            tlvs: Tlvs::at_offset(message.get(BODY_END..)?, BODY_END),
+            suffix,
+        })
     }
 
     /// The nom parser behind [`Message::parse`]; it consumes the whole input (trailing bytes
@@ -200,5 +250,78 @@ impl Message<'_> {
     /// nibble only).
     pub fn looks_like_ptp_v2(input: &[u8]) -> bool {
         matches!(input.get(field::header::VERSION), Some(v) if v & 0x0f == 2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The fixed-offset fast path gives exactly what the nom parser gives, or leaves the
+    /// input to it.
+    fn fast_path_agrees(bytes: &[u8]) {
+        let general = Message::parser(bytes).map(|(_, message)| message);
+        match Message::parse_timestamp_message(bytes) {
+            Some(fast) => assert_eq!(general, Ok(fast)),
+            None => {
+                if let Ok(message) = general {
+                    assert!(
+                        !matches!(
+                            message.header.message_type,
+                            MessageType::SYNC | MessageType::DELAY_REQ | MessageType::FOLLOW_UP
+                        ),
+                        "the fast path refused a parsable {:?}",
+                        message.header.message_type
+                    );
+                }
+            }
+        }
+        assert_eq!(Message::parse(bytes), Message::parse_general(bytes));
+    }
+
+    proptest! {
+        #[test]
+        fn fast_path_matches_nom(
+            message_type in 0u8..16,
+            message_length in 0u16..80,
+            mut bytes in proptest::collection::vec(any::<u8>(), 0..96),
+        ) {
+            if let Some(first) = bytes.get_mut(0) {
+                *first = (*first & 0xf0) | message_type;
+            }
+            if let Some(length) = bytes.get_mut(2..4) {
+                length.copy_from_slice(&message_length.to_be_bytes());
+            }
+            fast_path_agrees(&bytes);
+        }
+    }
+
+    #[test]
+    fn fast_path_edges() {
+        let port = crate::PortIdentity::new(crate::ClockIdentity([1, 2, 3, 4, 5, 6, 7, 8]), 1);
+        let timestamp = Timestamp::new(0x1234_5678_9abc, 999_999_999).unwrap();
+        let mut bytes = [0u8; 64];
+        let len = Message::follow_up(port, 7, timestamp)
+            .emit(&mut bytes)
+            .unwrap();
+        assert_eq!(len, 44);
+        let parsed = Message::parse_timestamp_message(&bytes[..len]).unwrap();
+        assert_eq!(parsed.body.timestamp(), Some(timestamp));
+        assert!(parsed.tlvs.is_empty() && parsed.suffix.is_empty());
+        // Padding after messageLength is the suffix; a TLV area within it is the TLVs.
+        fast_path_agrees(&bytes);
+        bytes[3] = 54;
+        fast_path_agrees(&bytes);
+        assert_eq!(Message::parse(&bytes).unwrap().tlvs.len(), 10);
+        // messageLength short of the body, or beyond the input: errors, from the nom path.
+        bytes[3] = 43;
+        assert!(Message::parse_timestamp_message(&bytes).is_none());
+        assert!(Message::parse(&bytes).is_err());
+        bytes[3] = 65;
+        assert!(Message::parse(&bytes).is_err());
+        for len in 0..44 {
+            fast_path_agrees(&bytes[..len]);
+        }
     }
 }
