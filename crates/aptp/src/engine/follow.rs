@@ -81,8 +81,10 @@ pub(crate) struct Follower {
 
 impl Follower {
     pub(crate) fn new(config: &Config) -> Self {
+        // The PI servo's constants scale with the sync interval (linuxptp's pi_sync_interval).
+        let sync_interval_s = super::config::log_interval_ns(config.log_sync_interval) as f64 / 1e9;
         Follower {
-            estimator: config.estimator.build(),
+            estimator: config.estimator.build_for_sync_interval(sync_interval_s),
             mapping: None,
             quality: MappingQuality::default(),
             last_mean_path_delay: None,
@@ -172,6 +174,27 @@ impl Follower {
             },
             mapping: update.mapping,
             step_ns,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aptp_clock::EstimatorKind;
+
+    #[test]
+    fn the_pi_servo_is_tuned_for_the_configured_sync_interval() {
+        for (log_sync_interval, seconds) in [(0, 1.0), (-3, 0.125), (1, 2.0)] {
+            let follower = Follower::new(&Config {
+                estimator: EstimatorKind::Pi,
+                log_sync_interval,
+                ..Config::default()
+            });
+            let AnyEstimator::Pi(servo) = &follower.estimator else {
+                panic!("not the PI servo")
+            };
+            assert_eq!(servo.config().sync_interval_s, seconds);
         }
     }
 }
