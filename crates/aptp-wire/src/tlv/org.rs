@@ -136,6 +136,16 @@ pub struct FollowUpInformation {
     pub scaled_last_gm_freq_change: i32,
 }
 
+// The quick decoder compares against these bytes as one literal.
+const _: () = assert!(
+    OUI_IEEE_802_1[0] == 0x00
+        && OUI_IEEE_802_1[1] == 0x80
+        && OUI_IEEE_802_1[2] == 0xC2
+        && FollowUpInformation::SUB_TYPE[0] == 0
+        && FollowUpInformation::SUB_TYPE[1] == 0
+        && FollowUpInformation::SUB_TYPE[2] == 1
+);
+
 impl FollowUpInformation {
     /// organizationSubType.
     pub const SUB_TYPE: [u8; 3] = [0, 0, 1];
@@ -192,8 +202,33 @@ impl FollowUpInformation {
     /// ```
     #[inline]
     pub fn decode(tlv: crate::Tlv<'_>) -> Result<Self, WireError> {
+        if tlv.tlv_type == TlvType::ORGANIZATION_EXTENSION {
+            if let Some(info) = Self::quick_decode(tlv.value) {
+                return Ok(info);
+            }
+        }
         let org = expect_organization(tlv, OUI_IEEE_802_1, Self::SUB_TYPE)?;
         Self::parse_data(org.data)
+    }
+
+    /// The fast path of the common case: an ORGANIZATION_EXTENSION value of exactly 28 bytes
+    /// starting 00-80-C2 / 00-00-01, read at fixed offsets with one length check. `None`
+    /// for anything else (the nom path then decides, and reports any error); for the values
+    /// it accepts it gives exactly what that path gives.
+    #[inline]
+    pub(crate) fn quick_decode(value: &[u8]) -> Option<Self> {
+        let b: &[u8; Self::VALUE_LENGTH] = value.try_into().ok()?;
+        let head: [u8; ORGANIZATION_HEADER_LENGTH] = read_array(b, 0);
+        if head != [0x00, 0x80, 0xC2, 0x00, 0x00, 0x01] {
+            return None;
+        }
+        const DATA: usize = ORGANIZATION_HEADER_LENGTH;
+        Some(FollowUpInformation {
+            cumulative_scaled_rate_offset: read_u32(b, DATA) as i32,
+            gm_time_base_indicator: read_u16(b, DATA + 4),
+            last_gm_phase_change: read_array(b, DATA + 6),
+            scaled_last_gm_freq_change: read_u32(b, DATA + 18) as i32,
+        })
     }
 
     /// From the organization's data (after organizationId and subtype): exactly 22 bytes,
@@ -334,5 +369,50 @@ pub(crate) fn with_value_len(error: WireError, expected: usize, data_len: usize)
         }
         .at(error.offset),
         _ => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the nom path gives for an ORGANIZATION_EXTENSION value.
+    fn general(value: &[u8]) -> Result<FollowUpInformation, WireError> {
+        let tlv = crate::Tlv {
+            tlv_type: TlvType::ORGANIZATION_EXTENSION,
+            value,
+        };
+        let org = expect_organization(tlv, OUI_IEEE_802_1, FollowUpInformation::SUB_TYPE)?;
+        FollowUpInformation::parse_data(org.data)
+    }
+
+    proptest! {
+        #[test]
+        fn quick_decode_matches_nom(
+            length in 24usize..32,
+            spoil_head in any::<bool>(),
+            spoil_at in 0usize..6,
+            mut value in proptest::collection::vec(any::<u8>(), 32),
+        ) {
+            value.truncate(length);
+            value[..6].copy_from_slice(&[0x00, 0x80, 0xC2, 0x00, 0x00, 0x01]);
+            if spoil_head {
+                value[spoil_at] ^= 0x10;
+            }
+            let tlv = crate::Tlv { tlv_type: TlvType::ORGANIZATION_EXTENSION, value: &value };
+            match FollowUpInformation::quick_decode(&value) {
+                Some(info) => {
+                    prop_assert_eq!(general(&value), Ok(info));
+                    prop_assert_eq!(
+                        crate::TlvRepr::decode(tlv),
+                        Ok(crate::TlvRepr::FollowUpInformation(info))
+                    );
+                }
+                None => prop_assert!(spoil_head || length != 28),
+            }
+            // The public decoders give what the nom path gives, error or not.
+            prop_assert_eq!(FollowUpInformation::decode(tlv), general(&value));
+        }
     }
 }

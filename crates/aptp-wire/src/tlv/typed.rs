@@ -218,6 +218,13 @@ impl<'a> TlvRepr<'a> {
     /// a value of the wrong size; error offsets count from the TLV's first byte.
     pub fn decode(tlv: Tlv<'a>) -> Result<Self, WireError> {
         let value = tlv.value;
+        // The 802.1AS Follow_Up information TLV (every gPTP and AirPlay Follow_Up carries
+        // one): decoded at fixed offsets; anything else goes the general way below.
+        if tlv.tlv_type == TlvType::ORGANIZATION_EXTENSION {
+            if let Some(info) = FollowUpInformation::quick_decode(value) {
+                return Ok(TlvRepr::FollowUpInformation(info));
+            }
+        }
         Ok(match tlv.tlv_type {
             TlvType::MANAGEMENT => TlvRepr::Management(parse_value(
                 tlv.tlv_type,
