@@ -128,3 +128,33 @@ fn a_follower_session_follows_a_grandmaster_session_of_the_same_daemon() {
     client.close(follower.id).unwrap();
     assert!(NqptpReader::open(follower.shm_name.as_deref().unwrap()).is_err());
 }
+
+#[test]
+fn a_taken_port_names_the_process_holding_it() {
+    let holder = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let directory = std::env::temp_dir().join(format!("aptp-daemon-taken-{}", std::process::id()));
+    let config = aptp_service::daemon::DaemonConfig {
+        socket_path: directory.join("aptp.sock"),
+        ptp: Some(PtpPorts {
+            bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            event_port: port,
+            general_port: 0,
+        }),
+        nqptp_control: None,
+        ..aptp_service::daemon::DaemonConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let error = runtime
+        .block_on(async { aptp_service::daemon::Daemon::bind(config) })
+        .unwrap_err()
+        .to_string();
+    let _ = std::fs::remove_dir_all(&directory);
+    assert!(
+        error.contains(&format!("(pid {})", std::process::id())),
+        "the error does not name the holder: {error}"
+    );
+}

@@ -4,6 +4,7 @@
 
 mod backends;
 mod config;
+mod holders;
 mod nqptp_control;
 mod state;
 mod suspend;
@@ -16,6 +17,7 @@ use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 
 pub use config::{ConfigError, DaemonConfig, PtpPorts};
+pub use holders::udp_port_holders;
 pub use state::{DaemonState, EVENT_BACKLOG};
 pub use suspend::{SuspendDetector, SUSPEND_THRESHOLD_NS};
 
@@ -32,8 +34,13 @@ pub enum DaemonError {
     #[error(transparent)]
     Ipc(#[from] IpcError),
     /// The PTP ports (taken by another process, or no privilege for 319/320).
-    #[error("PTP ports: {0}")]
-    Ptp(#[from] TransportError),
+    #[error("PTP ports: {source}{holders}")]
+    Ptp {
+        /// The transport's error.
+        source: TransportError,
+        /// Who holds the ports, when /proc says (`" (held by name (pid N))"`), else empty.
+        holders: String,
+    },
     /// A configuration the daemon cannot serve.
     #[error("{0}")]
     Config(String),
@@ -79,7 +86,25 @@ impl Daemon {
                 if let Some(interface) = config.interfaces.first() {
                     socket_config = socket_config.with_interface(interface.clone());
                 }
-                Some(PtpSocket::bind(socket_config)?)
+                let bound = PtpSocket::bind(socket_config).map_err(|source| {
+                    let holders = [ports.event_port, ports.general_port]
+                        .into_iter()
+                        .filter(|port| *port != 0)
+                        .flat_map(holders::udp_port_holders)
+                        .collect::<std::collections::BTreeSet<_>>();
+                    DaemonError::Ptp {
+                        source,
+                        holders: if holders.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                " (held by {})",
+                                holders.into_iter().collect::<Vec<_>>().join(", ")
+                            )
+                        },
+                    }
+                })?;
+                Some(bound)
             }
             None => None,
         };
@@ -89,7 +114,10 @@ impl Daemon {
                     .and_then(|socket| socket.set_nonblocking(true).map(|()| socket))
                     .and_then(tokio::net::UdpSocket::from_std)
                     .map_err(|error| {
-                        DaemonError::Config(format!("nqptp control on {address}: {error}"))
+                        DaemonError::Config(holders::with_holders(
+                            format!("nqptp control on {address}: {error}"),
+                            address.port(),
+                        ))
                     })?;
                 Some(bound)
             }
