@@ -328,7 +328,11 @@ impl Registry {
         let expired: Vec<SessionId> = self
             .sessions
             .values()
-            .filter(|session| session.lease_expires_at.is_some_and(|expires| expires <= now))
+            .filter(|session| {
+                session
+                    .lease_expires_at
+                    .is_some_and(|expires| expires <= now)
+            })
             .map(|session| session.info.id)
             .collect();
         self.expired_total += expired.len() as u64;

@@ -233,10 +233,14 @@ fn records_live_and_die_with_their_session() {
 fn pinned_sessions_never_expire() {
     let mut registry = registry(8);
     let now = Instant::now();
-    let (info, _) = registry.open_pinned(follower(Some("nqptp"), None), now).unwrap();
+    let (info, _) = registry
+        .open_pinned(follower(Some("nqptp"), None), now)
+        .unwrap();
     assert_eq!(info.lease_ms, 0);
     assert_eq!(registry.next_expiry(), None);
-    assert!(registry.expire(now + Duration::from_secs(365 * 24 * 3600)).is_empty());
+    assert!(registry
+        .expire(now + Duration::from_secs(365 * 24 * 3600))
+        .is_empty());
     assert_eq!(registry.renew(info.id, now).unwrap(), Duration::ZERO);
     assert_eq!(registry.statuses(now)[0].lease_remaining_ms, 0);
     registry.close(info.id).unwrap();
