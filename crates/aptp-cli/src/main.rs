@@ -26,8 +26,8 @@ mod output;
 mod plot;
 mod port_status;
 mod sim;
-mod status;
 mod slave;
+mod status;
 mod text;
 mod watch;
 
