@@ -12,9 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aptp::airplay::{
-    AirplayReceiver, AirplaySender, ReceiverConfig, ReceiverCounters, SenderConfig,
-};
+use aptp::airplay::{AirplayReceiver, AirplaySender, ReceiverConfig, SenderConfig};
 use aptp::client::protocol::{Event, SessionId, SessionInfo, SessionRole};
 use aptp::client::{PortStatus, SessionClock};
 use aptp::engine::{Destination, PortKind, Transmit};
@@ -24,6 +22,7 @@ use aptp_wire::ClockIdentity;
 use tokio::sync::{broadcast, mpsc};
 
 use super::nqptp_control::PlayCommand;
+use super::role_facts::{random_identity, receiver_drops};
 use super::{DaemonState, SuspendDetector};
 use crate::nqptp::{ControlCommand, NqptpRecord, Session as NqptpSession};
 
@@ -523,22 +522,6 @@ fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpRecord) {
     }
 }
 
-fn receiver_drops(counters: &ReceiverCounters) -> BTreeMap<String, u64> {
-    BTreeMap::from([
-        ("not_a_peer".to_owned(), counters.not_a_peer),
-        ("malformed".to_owned(), counters.malformed),
-        ("wrong_domain".to_owned(), counters.wrong_domain),
-        ("from_self".to_owned(), counters.from_self),
-        (
-            "not_from_grandmaster".to_owned(),
-            counters.not_from_grandmaster,
-        ),
-        ("unmatched".to_owned(), counters.unmatched),
-        ("duplicate".to_owned(), counters.duplicate),
-        ("not_used".to_owned(), counters.not_used),
-    ])
-}
-
 /// The source address as sessions name peers (an IPv4-mapped IPv6 address as IPv4).
 fn canonical(source: SocketAddr) -> IpAddr {
     match source.ip() {
@@ -560,93 +543,6 @@ async fn sleep_or_forever(duration: Option<Duration>) {
     }
 }
 
-/// A random locally administered clock identity for a new session's role.
-fn random_identity() -> ClockIdentity {
-    use std::io::Read;
-    let mut bytes = [0u8; 8];
-    let read = std::fs::File::open("/dev/urandom").and_then(|mut file| file.read_exact(&mut bytes));
-    if read.is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_nanos() as u64)
-            .unwrap_or(0);
-        bytes = (nanos ^ (u64::from(std::process::id()) << 32)).to_be_bytes();
-    }
-    bytes[0] = (bytes[0] | 0x02) & !0x01;
-    ClockIdentity(bytes)
-}
-
 #[cfg(test)]
-mod tests {
-    use std::net::Ipv4Addr;
-    use std::path::PathBuf;
-
-    use aptp::client::protocol::CloseReason;
-    use aptp_transport::SocketConfig;
-
-    use super::*;
-    use crate::sessions::{OpenRequest, RecordPolicy, RegistryLimits};
-
-    #[tokio::test]
-    async fn a_resume_restarts_every_follower_and_says_so() {
-        let state = Arc::new(DaemonState::new(
-            PathBuf::from("/nonexistent/aptp.sock"),
-            RegistryLimits::default(),
-            RecordPolicy::None,
-        ));
-        let socket = PtpSocket::bind(
-            SocketConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST))
-                .with_ports(0, 0)
-                .with_clock(TimestampClock::MonotonicRaw),
-        )
-        .unwrap();
-        let mut events = state.subscribe();
-        let (info, opened) = state
-            .registry()
-            .open(
-                OpenRequest {
-                    role: SessionRole::Follower,
-                    peers: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
-                    name: None,
-                    lease_ms: None,
-                },
-                std::time::Instant::now(),
-            )
-            .unwrap();
-        state.publish(opened);
-        let mut backends = Backends::new(Arc::clone(&state), socket);
-        backends.reconcile();
-        assert_eq!(backends.backends.len(), 1);
-        let now = backends.now().unwrap();
-        backends.write_back(now);
-        assert!(backends.backends[&info.id].published_at.is_some());
-
-        backends.on_resumed(now, 4_000_000_000);
-        let backend = &backends.backends[&info.id];
-        assert_eq!(
-            backend.published_at, None,
-            "the clock is written back at once"
-        );
-        assert_eq!(backend.last_sync, None);
-        assert_eq!(state.status(std::time::Instant::now()).suspends, 1);
-        let mut resumed = None;
-        while let Ok(event) = events.try_recv() {
-            if let Event::Resumed { slept_ms } = event {
-                resumed = Some(slept_ms);
-            }
-        }
-        assert_eq!(resumed, Some(4_000));
-
-        // Closing the session drops its role.
-        let closed = state.registry().close(info.id).unwrap();
-        assert_eq!(
-            closed,
-            Event::Closed {
-                session: info.id,
-                reason: CloseReason::Closed
-            }
-        );
-        backends.on_event(closed);
-        assert!(backends.backends.is_empty());
-    }
-}
+#[path = "backends_tests.rs"]
+mod tests;

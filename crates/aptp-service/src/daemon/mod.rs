@@ -6,6 +6,7 @@ mod backends;
 mod config;
 mod holders;
 mod nqptp_control;
+mod role_facts;
 mod state;
 mod suspend;
 
