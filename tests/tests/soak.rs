@@ -1,0 +1,495 @@
+//! Soak in virtual time: an [`AirplaySender`] serving [`AirplayReceiver`]s at 8 Hz over
+//! simulated Wi-Fi (log-normal queueing, 1 % late spikes, 5 % loss, asymmetric paths) for
+//! simulated days, with the receivers' clocks off by up to ±50 ppm.
+//!
+//! What must hold over the whole run, checked as it goes:
+//! - **bounded memory**: the process's live heap (a counting global allocator) after the
+//!   first simulated day does not grow by more than [`HEAP_GROWTH_LIMIT_BYTES`] by the end,
+//!   and every receiver's timing-peer table stays within its capacity;
+//! - **no drift**: each receiver's mapping error (its `to_local` of the sender's true time
+//!   minus its own clock at that instant) has a p99 within [`MAPPING_ERROR_LIMIT_NS`] on
+//!   every simulated day, the last day no worse than twice the first;
+//! - **monotonic mapped time**: each receiver's mapped remote time at every mapping update is
+//!   later than at the previous one, and its playback schedule's RTP frame (which wraps every
+//!   27 h at 44.1 kHz) advances every second;
+//! - the 16-bit sequenceId wraps every 2.3 h at 8 Hz: the mapping keeps updating across
+//!   every wrap (no day without accepted measurements).
+//!
+//! Full week with [`WEEK_RECEIVERS`] receiver, and six hours with all eight: see
+//! `week_of_one_receiver_then_six_hours_of_eight` for why.
+
+use aptp::airplay::{
+    AirplayReceiver, AirplaySender, PlaybackRate, PlaybackSchedule, RateAnchor, ReceiverConfig,
+    ReceiverEvent, SenderConfig,
+};
+use aptp::engine::{Destination, PortKind, Transmit};
+use aptp_clock::{Time, TimeDelta};
+use aptp_wire::ClockIdentity;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Instant;
+
+/// Live heap bytes of the whole test process.
+struct CountingAllocator;
+
+static LIVE_HEAP_BYTES: AtomicI64 = AtomicI64::new(0);
+
+// SAFETY: every call forwards to the system allocator unchanged; only a counter is added.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_HEAP_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_HEAP_BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_HEAP_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Live heap may grow at most this much between the end of day 1 and the end of the run:
+/// the in-flight packet queue and the estimators' windows are full by then.
+const HEAP_GROWTH_LIMIT_BYTES: i64 = 64 * 1024;
+/// p99 |mapping error| allowed on any simulated day: the Wi-Fi path's asymmetry (30 %)
+/// leaves a static bias of a few hundred µs that no two-way exchange can see, plus noise.
+const MAPPING_ERROR_LIMIT_NS: f64 = 2_000_000.0;
+/// Receivers kept for the whole simulated week.
+const WEEK_RECEIVERS: usize = 1;
+const DAY_S: u64 = 86_400;
+const SAMPLE_RATE_HZ: u32 = 44_100;
+const SENDER_START_NS: i128 = 3_600_000_000_000;
+const RECEIVER_START_NS: i128 = 12_345_678_901_234;
+
+/// splitmix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.uniform();
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+/// aptp-clock's `wifi` scenario: 2 ms base, log-normal queueing (median 1 ms, σ 0.7), 1 %
+/// of packets 20–100 ms late, 5 % lost, sender-to-receiver 30 % slower than back.
+fn wifi_delay_ns(rng: &mut Rng, towards_receiver: bool) -> Option<f64> {
+    let ratio: f64 = 1.3;
+    let factor = if towards_receiver {
+        2.0 * ratio / (1.0 + ratio)
+    } else {
+        2.0 / (1.0 + ratio)
+    };
+    let mut delay = factor * (2_000_000.0 + 1_000_000.0 * (0.7 * rng.normal()).exp());
+    if rng.uniform() < 0.01 {
+        delay += 20_000_000.0 + 80_000_000.0 * rng.uniform();
+    }
+    (rng.uniform() >= 0.05).then_some(delay)
+}
+
+/// p99 of |values| without keeping them: 1 µs bins up to 100 ms, then one overflow bin.
+struct Histogram {
+    bins: Vec<u64>,
+    count: u64,
+}
+
+impl Histogram {
+    fn new() -> Self {
+        Histogram {
+            bins: vec![0; 100_001],
+            count: 0,
+        }
+    }
+    fn add(&mut self, value_ns: f64) {
+        let bin = ((value_ns.abs() / 1_000.0) as usize).min(self.bins.len() - 1);
+        self.bins[bin] += 1;
+        self.count += 1;
+    }
+    /// The quantile in ns (upper edge of its bin); infinite when empty or in the overflow.
+    fn quantile_ns(&self, q: f64) -> f64 {
+        let target = ((q * self.count as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (bin, count) in self.bins.iter().enumerate() {
+            seen += count;
+            if seen >= target && bin + 1 < self.bins.len() {
+                return (bin + 1) as f64 * 1_000.0;
+            }
+        }
+        f64::INFINITY
+    }
+    fn clear(&mut self) {
+        self.bins.iter_mut().for_each(|b| *b = 0);
+        self.count = 0;
+    }
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Delivery {
+    at_ns: i128,
+    order: u64,
+    to: usize,
+    from: usize,
+    event_port: bool,
+    bytes: Vec<u8>,
+}
+
+struct Node {
+    start_ns: i128,
+    rate_ppb: f64,
+    path: Rng,
+    receiver: AirplayReceiver<usize>,
+    schedule: PlaybackSchedule,
+    last_mapped_remote: Option<Time>,
+    last_rtp: Option<u32>,
+    mapping_updates: u64,
+}
+
+impl Node {
+    fn local(&self, tau_ns: i128) -> Time {
+        let drift = (tau_ns as f64 * self.rate_ppb * 1e-9) as i128;
+        Time::from_nanos_i128(self.start_ns + tau_ns + drift)
+    }
+}
+
+struct World {
+    sender: AirplaySender<usize>,
+    nodes: Vec<Node>,
+    queue: BinaryHeap<Reverse<Delivery>>,
+    order: u64,
+}
+
+fn sender_time(tau_ns: i128) -> Time {
+    Time::from_nanos_i128(SENDER_START_NS + tau_ns)
+}
+
+impl World {
+    fn new(receivers: usize, seed: u64) -> Self {
+        let mut rng = Rng(seed);
+        let mut sender = AirplaySender::new(
+            SenderConfig::new(ClockIdentity([0x5e, 0x4d, 0, 0, 0, 0, 0, 8])),
+            sender_time(0),
+        )
+        .expect("valid sender configuration");
+        sender.set_peers(1..=receivers);
+        let anchor = RateAnchor {
+            network_time_secs: (SENDER_START_NS / 1_000_000_000) as u64 + 1,
+            network_time_frac: 0,
+            timeline_id: sender.timeline_id(),
+            // Wraps 200 000 frames (4.5 s) in, then every 27 h.
+            rtp_time: u32::MAX - 200_000,
+        };
+        let nodes = (1..=receivers)
+            .map(|index| {
+                let mut clock = [0xa0; 8];
+                clock[7] = index as u8;
+                let mut receiver =
+                    AirplayReceiver::new(ReceiverConfig::new(ClockIdentity(clock)), Time::EPOCH)
+                        .expect("valid receiver configuration");
+                receiver.set_timing_peers(Time::EPOCH, [0]);
+                let mut schedule = PlaybackSchedule::new(500_000.0, TimeDelta::from_millis(20));
+                schedule
+                    .set_anchor(anchor, SAMPLE_RATE_HZ, PlaybackRate::Playing)
+                    .expect("non-zero sample rate");
+                Node {
+                    start_ns: RECEIVER_START_NS + (rng.uniform() * 1e9) as i128,
+                    rate_ppb: 50_000.0 * (2.0 * rng.uniform() - 1.0),
+                    path: Rng(rng.next_u64()),
+                    receiver,
+                    schedule,
+                    last_mapped_remote: None,
+                    last_rtp: None,
+                    mapping_updates: 0,
+                }
+            })
+            .collect();
+        World {
+            sender,
+            nodes,
+            queue: BinaryHeap::new(),
+            order: 0,
+        }
+    }
+
+    fn send(&mut self, tau_ns: i128, from: usize, to: usize, port: PortKind, bytes: Vec<u8>) {
+        let index = if from == 0 { to } else { from } - 1;
+        let Some(delay) = wifi_delay_ns(&mut self.nodes[index].path, from == 0) else {
+            return;
+        };
+        self.order += 1;
+        self.queue.push(Reverse(Delivery {
+            at_ns: tau_ns + delay as i128,
+            order: self.order,
+            to,
+            from,
+            event_port: port == PortKind::Event,
+            bytes,
+        }));
+    }
+
+    fn run_sender(&mut self, tau_ns: i128) {
+        let now = sender_time(tau_ns);
+        self.sender.handle_timeout(now);
+        while let Some(Transmit {
+            destination,
+            port,
+            bytes,
+            timestamp_token,
+        }) = self.sender.poll_transmit(now)
+        {
+            if let Some(token) = timestamp_token {
+                self.sender.handle_transmit_timestamp(now, token, now);
+            }
+            if let Destination::Unicast(to) = destination {
+                self.send(tau_ns, 0, to, port, bytes);
+            }
+        }
+    }
+
+    fn deliver(&mut self, delivery: Delivery) {
+        let tau_ns = delivery.at_ns;
+        let port = if delivery.event_port {
+            PortKind::Event
+        } else {
+            PortKind::General
+        };
+        if delivery.to == 0 {
+            let now = sender_time(tau_ns);
+            self.sender
+                .handle_datagram(now, &delivery.bytes, delivery.from, port, now);
+            self.run_sender(tau_ns);
+            return;
+        }
+        let node = &mut self.nodes[delivery.to - 1];
+        let local = node.local(tau_ns);
+        node.receiver
+            .handle_datagram(local, &delivery.bytes, 0, port, local);
+        node.receiver.handle_timeout(local);
+        while let Some(event) = node.receiver.poll_event() {
+            if let ReceiverEvent::MappingUpdated { mapping, .. } = event {
+                let remote = mapping.to_remote(local);
+                if let Some(previous) = node.last_mapped_remote {
+                    assert!(
+                        remote > previous,
+                        "receiver {} mapped time went back at τ {tau_ns} ns: {previous:?} → {remote:?}",
+                        delivery.to
+                    );
+                }
+                node.last_mapped_remote = Some(remote);
+                node.mapping_updates += 1;
+                if let Some(gm) = node.receiver.grandmaster() {
+                    node.schedule
+                        .update_mapping(local, u64::from_be_bytes(gm.identity.0), mapping);
+                }
+            }
+        }
+        let mut outgoing = Vec::new();
+        while let Some(mut transmit) = node.receiver.poll_transmit(local) {
+            if let Some(token) = transmit.timestamp_token.take() {
+                node.receiver.handle_transmit_timestamp(local, token, local);
+            }
+            outgoing.push(transmit);
+        }
+        for transmit in outgoing {
+            self.send(tau_ns, delivery.to, 0, transmit.port, transmit.bytes);
+        }
+    }
+
+    /// Once a second: each receiver's mapping error into `errors`, RTP progress checked.
+    fn evaluate(&mut self, tau_ns: i128, errors: &mut Histogram) {
+        let remote = sender_time(tau_ns);
+        for (index, node) in self.nodes.iter_mut().enumerate() {
+            let truth = node.local(tau_ns);
+            let status = node.receiver.status(truth);
+            assert!(
+                status.timing_peers <= node.receiver.config().max_timing_peers,
+                "receiver {index}: {} timing peers",
+                status.timing_peers
+            );
+            if let Some(mapping) = node.receiver.mapping() {
+                errors.add((mapping.to_local(remote) - truth).as_nanos_f64());
+            }
+            if let Ok(rtp) = node.schedule.rtp_at(truth) {
+                if let Some(previous) = node.last_rtp {
+                    let advance = rtp.wrapping_sub(previous) as i32;
+                    assert!(
+                        advance > 0,
+                        "receiver {index}: RTP frame went from {previous} to {rtp} at τ {tau_ns} ns"
+                    );
+                }
+                node.last_rtp = Some(rtp);
+            }
+        }
+    }
+}
+
+/// What a run measured.
+struct Soak {
+    daily_p99_ns: Vec<f64>,
+    heap_after_day_one: i64,
+    heap_at_end: i64,
+    sequence_wraps: u64,
+    rtp_wraps: u64,
+}
+
+fn soak(receivers: usize, periods: u64, period_s: u64, seed: u64) -> Soak {
+    let started = Instant::now();
+    let mut world = World::new(receivers, seed);
+    let mut errors = Histogram::new();
+    let warmup_ns: i128 = 60_000_000_000;
+    // One more second so the evaluation closing the last period runs.
+    let end_ns = i128::from(periods * period_s + 1) * 1_000_000_000;
+    let mut next_sender_ns: i128 = 0;
+    let mut next_evaluation_ns = warmup_ns;
+    let mut next_day_ns: i128 = i128::from(period_s) * 1_000_000_000;
+    let mut daily_p99_ns = Vec::new();
+    let mut heap_after_day_one = 0;
+    let mut updates_at_day_start: Vec<u64> = vec![0; receivers];
+    loop {
+        let next_delivery = world.queue.peek().map_or(i128::MAX, |d| d.0.at_ns);
+        let tau = next_delivery.min(next_sender_ns).min(next_evaluation_ns);
+        if tau >= end_ns {
+            break;
+        }
+        if tau == next_sender_ns {
+            world.run_sender(tau);
+            next_sender_ns = world
+                .sender
+                .poll_timeout()
+                .map_or(end_ns, |t| t.since(sender_time(0)).nanos_rounded())
+                .max(tau + 1);
+        } else if tau == next_evaluation_ns {
+            world.evaluate(tau, &mut errors);
+            next_evaluation_ns += 1_000_000_000;
+            if tau >= next_day_ns {
+                next_day_ns += i128::from(period_s) * 1_000_000_000;
+                daily_p99_ns.push(errors.quantile_ns(0.99));
+                errors.clear();
+                for (index, node) in world.nodes.iter().enumerate() {
+                    assert!(
+                        node.mapping_updates > updates_at_day_start[index] + 1000,
+                        "receiver {index} stopped updating its mapping in period {}",
+                        daily_p99_ns.len()
+                    );
+                    updates_at_day_start[index] = node.mapping_updates;
+                }
+                if daily_p99_ns.len() == 1 {
+                    heap_after_day_one = LIVE_HEAP_BYTES.load(Ordering::Relaxed);
+                }
+                eprintln!(
+                    "soak {receivers} receivers: period {} p99 |mapping error| {:.0} µs, live heap {} B, {:.1} s",
+                    daily_p99_ns.len(),
+                    daily_p99_ns[daily_p99_ns.len() - 1] / 1e3,
+                    LIVE_HEAP_BYTES.load(Ordering::Relaxed),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        } else if let Some(Reverse(delivery)) = world.queue.pop() {
+            world.deliver(delivery);
+        }
+    }
+    let syncs = world.sender.counters().syncs;
+    for (index, node) in world.nodes.iter().enumerate() {
+        let counters = node.receiver.counters();
+        assert_eq!(counters.malformed, 0, "receiver {index}: {counters:?}");
+        assert_eq!(counters.not_a_peer, 0, "receiver {index}: {counters:?}");
+        assert!(
+            counters.accepted_measurements > counters.measurements / 2,
+            "receiver {index}: {counters:?}"
+        );
+    }
+    Soak {
+        daily_p99_ns,
+        heap_after_day_one,
+        heap_at_end: LIVE_HEAP_BYTES.load(Ordering::Relaxed),
+        // Syncs go to every receiver, each with its own sequenceId-per-peer counter or a
+        // shared one: either way each receiver sees syncs / receivers of them.
+        sequence_wraps: syncs / receivers as u64 / 65_536,
+        rtp_wraps: (periods * period_s * u64::from(SAMPLE_RATE_HZ) + 200_000) >> 32,
+    }
+}
+
+fn check(soak: &Soak, periods: u64) {
+    assert_eq!(soak.daily_p99_ns.len() as u64, periods);
+    for (day, p99) in soak.daily_p99_ns.iter().enumerate() {
+        assert!(
+            *p99 <= MAPPING_ERROR_LIMIT_NS,
+            "period {}: p99 |mapping error| {p99} ns",
+            day + 1
+        );
+    }
+    let first = soak.daily_p99_ns[0];
+    let last = soak.daily_p99_ns[soak.daily_p99_ns.len() - 1];
+    assert!(
+        last <= 2.0 * first.max(100_000.0),
+        "drift: first period {first} ns, last {last} ns"
+    );
+    let growth = soak.heap_at_end - soak.heap_after_day_one;
+    assert!(
+        growth <= HEAP_GROWTH_LIMIT_BYTES,
+        "live heap grew {growth} B after the first period ({} → {})",
+        soak.heap_after_day_one,
+        soak.heap_at_end
+    );
+}
+
+/// Seven simulated days with [`WEEK_RECEIVERS`] receiver (73 sequenceId wraps, 6 RTP
+/// wraps), then six simulated hours with all eight, checked every 90 min. One receiver-day
+/// costs about 20 s of one core in the test profile (aptp, aptp-wire and aptp-clock at
+/// opt-level 3), so eight receivers for the whole week would take about 19 min, far beyond
+/// the CI budget of two minutes; the per-receiver state is the same either way. One test, not two, so that the
+/// live-heap measurement sees no other test's allocations.
+#[test]
+fn week_of_one_receiver_then_six_hours_of_eight() {
+    let started = Instant::now();
+    let week = soak(WEEK_RECEIVERS, 7, DAY_S, 7);
+    eprintln!(
+        "week: {} sequenceId wraps, {} RTP wraps, daily p99 µs {:?}, heap {} → {} B, {:.1} s",
+        week.sequence_wraps,
+        week.rtp_wraps,
+        week.daily_p99_ns
+            .iter()
+            .map(|p| (p / 1e3).round())
+            .collect::<Vec<_>>(),
+        week.heap_after_day_one,
+        week.heap_at_end,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(week.sequence_wraps >= 70, "{}", week.sequence_wraps);
+    assert!(week.rtp_wraps >= 6, "{}", week.rtp_wraps);
+    check(&week, 7);
+    let started = Instant::now();
+    let day = soak(8, 4, DAY_S / 16, 8);
+    eprintln!(
+        "six hours of eight: 90-min p99 µs {:?}, heap {} → {} B, {:.1} s",
+        day.daily_p99_ns
+            .iter()
+            .map(|p| (p / 1e3).round())
+            .collect::<Vec<_>>(),
+        day.heap_after_day_one,
+        day.heap_at_end,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(day.sequence_wraps >= 2, "{}", day.sequence_wraps);
+    check(&day, 4);
+}
