@@ -79,6 +79,14 @@ impl<'a> Message<'a> {
     fn parse_timestamp_message(input: &'a [u8]) -> Option<Message<'a>> {
         const BODY_END: usize = field::sync::LENGTH;
         let fixed = input.first_chunk::<BODY_END>()?;
+        // The type first: other types leave for the general parser after one compare.
+        let message_type = MessageType(fixed[field::header::SDO_AND_TYPE] & 0x0f);
+        if !matches!(
+            message_type,
+            MessageType::SYNC | MessageType::DELAY_REQ | MessageType::FOLLOW_UP
+        ) {
+            return None;
+        }
         let header_bytes = fixed.first_chunk::<{ field::header::LENGTH }>()?;
         let length = usize::from(read_u16(fixed, field::header::MESSAGE_LENGTH.start));
         if length < BODY_END || length > input.len() {
@@ -86,17 +94,16 @@ impl<'a> Message<'a> {
         }
         let timestamp_bytes = fixed.last_chunk::<{ field::timestamp::LENGTH }>()?;
         let timestamp = Timestamp::from_bytes(timestamp_bytes);
-        let body = match MessageType(fixed[field::header::SDO_AND_TYPE] & 0x0f) {
+        let body = match message_type {
             MessageType::SYNC => Body::Sync {
                 origin_timestamp: timestamp,
             },
             MessageType::DELAY_REQ => Body::DelayReq {
                 origin_timestamp: timestamp,
             },
-            MessageType::FOLLOW_UP => Body::FollowUp {
+            _ => Body::FollowUp {
                 precise_origin_timestamp: timestamp,
             },
-            _ => return None,
         };
         // BODY_END <= length <= input.len(): both splits are in bounds.
         let (message, suffix) = input.split_at_checked(length)?;
