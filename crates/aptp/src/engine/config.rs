@@ -141,6 +141,13 @@ pub struct Config {
     pub time_source: u8,
     /// The ptpTimescale flag announced as master. Default true.
     pub ptp_timescale: bool,
+    /// The local clock's timescale is UTC (CLOCK_REALTIME, as ptp4l's software mode): the
+    /// time of a master announcing the PTP timescale (TAI) is taken as
+    /// `remote − currentUtcOffset`, so the mapping, measurements and offsetFromMaster are in
+    /// UTC as ptp4l reports them. False (default): the mapping stays in the master's own
+    /// timescale (a monotonic local clock, AirPlay). See
+    /// [`TimeProperties::utc_correction_ns`](super::TimeProperties::utc_correction_ns).
+    pub local_timescale_is_utc: bool,
     /// The port number of this ordinary clock's single port. Default 1.
     pub port_number: u16,
     /// `fault_reset_interval`: a FAULTY port retries after 2^n seconds. Default 4.
@@ -202,6 +209,7 @@ impl Default for Config {
             current_utc_offset: 37,
             time_source: 0xA0,
             ptp_timescale: true,
+            local_timescale_is_utc: false,
             port_number: 1,
             fault_reset_interval: 4,
             calibration_measurements: 4,

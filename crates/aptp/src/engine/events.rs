@@ -4,6 +4,7 @@ use super::bmca::ComparisonDataset;
 use super::follow::{ClockMapping, Measurement};
 use super::io::DropReason;
 use super::state::PortState;
+use super::time_properties::TimeProperties;
 use aptp_clock::Time;
 use aptp_wire::{ClockIdentity, PortIdentity};
 
@@ -18,6 +19,10 @@ pub struct MasterInfo<A> {
     pub address: A,
     /// Its comparison dataset (priorities, quality, stepsRemoved).
     pub dataset: ComparisonDataset,
+    /// Its time properties (timescale, currentUtcOffset, leap flags) from its latest
+    /// Announce; [`MasterChanged`](Event::MasterChanged) reports those of the Announce that
+    /// selected it, [`Engine::master`](super::Engine::master) the latest.
+    pub time_properties: TimeProperties,
 }
 
 /// Why the port went FAULTY.

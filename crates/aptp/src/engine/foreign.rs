@@ -4,6 +4,7 @@
 
 use super::bmca::{compare_datasets, ComparisonDataset};
 use super::time::{after, nanos_since};
+use super::time_properties::TimeProperties;
 use aptp_clock::Time;
 use aptp_wire::PortIdentity;
 
@@ -25,6 +26,8 @@ pub(crate) struct ForeignMaster<A> {
     pub(crate) last_sequence_id: u16,
     /// Its latest Announce carried the unicast flag (answer it by unicast).
     pub(crate) unicast: bool,
+    /// The time properties of its latest Announce.
+    pub(crate) time_properties: TimeProperties,
     /// Receipt times of its latest Announces, newest first.
     receipts: [Option<Time>; FOREIGN_MASTER_THRESHOLD],
 }
@@ -41,6 +44,15 @@ impl<A> ForeignMaster<A> {
             .iter()
             .all(|receipt| receipt.is_some_and(|at| nanos_since(now, at) <= window_ns))
     }
+}
+
+/// What an Announce says besides its comparison dataset.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AnnounceFlags {
+    /// It carried the unicast flag.
+    pub(crate) unicast: bool,
+    /// Its time properties.
+    pub(crate) time_properties: TimeProperties,
 }
 
 /// What [`ForeignMasterTable::record`] did with an Announce.
@@ -80,8 +92,12 @@ impl<A: Copy> ForeignMasterTable<A> {
         address: A,
         sequence_id: u16,
         dataset: ComparisonDataset,
-        unicast: bool,
+        flags: AnnounceFlags,
     ) -> Recorded {
+        let AnnounceFlags {
+            unicast,
+            time_properties,
+        } = flags;
         let source = dataset.sender;
         if let Some(entry) = self.entries.iter_mut().find(|e| e.source == source) {
             if entry.last_sequence_id == sequence_id && entry.receipts[0].is_some() {
@@ -93,6 +109,7 @@ impl<A: Copy> ForeignMasterTable<A> {
             entry.address = address;
             entry.last_sequence_id = sequence_id;
             entry.unicast = unicast;
+            entry.time_properties = time_properties;
             return Recorded::Accepted;
         }
         if self.entries.len() >= self.capacity {
@@ -118,6 +135,7 @@ impl<A: Copy> ForeignMasterTable<A> {
             dataset,
             last_sequence_id: sequence_id,
             unicast,
+            time_properties,
             receipts,
         });
         Recorded::Accepted
@@ -208,12 +226,26 @@ mod tests {
     fn two_announces_within_the_window_qualify() {
         let mut table = ForeignMasterTable::new(4);
         assert_eq!(
-            table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128), false),
+            table.record(
+                at(0),
+                WINDOW,
+                1u8,
+                0,
+                dataset(1, 128),
+                AnnounceFlags::default()
+            ),
             Recorded::Accepted
         );
         assert!(table.best(at(0), WINDOW, None).is_none());
         assert_eq!(
-            table.record(at(2), WINDOW, 1u8, 1, dataset(1, 128), false),
+            table.record(
+                at(2),
+                WINDOW,
+                1u8,
+                1,
+                dataset(1, 128),
+                AnnounceFlags::default()
+            ),
             Recorded::Accepted
         );
         assert!(table.best(at(2), WINDOW, None).is_some());
@@ -225,8 +257,22 @@ mod tests {
     #[test]
     fn the_parent_stays_eligible_until_it_expires() {
         let mut table = ForeignMasterTable::new(4);
-        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128), false);
-        table.record(at(2), WINDOW, 1u8, 1, dataset(1, 128), false);
+        table.record(
+            at(0),
+            WINDOW,
+            1u8,
+            0,
+            dataset(1, 128),
+            AnnounceFlags::default(),
+        );
+        table.record(
+            at(2),
+            WINDOW,
+            1u8,
+            1,
+            dataset(1, 128),
+            AnnounceFlags::default(),
+        );
         let parent = Some(dataset(1, 128).sender);
         assert!(table.best(at(12), WINDOW, None).is_none());
         assert!(table.best(at(12), WINDOW, parent).is_some());
@@ -237,17 +283,45 @@ mod tests {
     #[test]
     fn announces_too_far_apart_do_not_qualify() {
         let mut table = ForeignMasterTable::new(4);
-        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128), false);
-        table.record(at(9), WINDOW, 1u8, 1, dataset(1, 128), false);
+        table.record(
+            at(0),
+            WINDOW,
+            1u8,
+            0,
+            dataset(1, 128),
+            AnnounceFlags::default(),
+        );
+        table.record(
+            at(9),
+            WINDOW,
+            1u8,
+            1,
+            dataset(1, 128),
+            AnnounceFlags::default(),
+        );
         assert!(table.best(at(9), WINDOW, None).is_none());
     }
 
     #[test]
     fn duplicate_sequence_ids_do_not_count() {
         let mut table = ForeignMasterTable::new(4);
-        table.record(at(0), WINDOW, 1u8, 7, dataset(1, 128), false);
+        table.record(
+            at(0),
+            WINDOW,
+            1u8,
+            7,
+            dataset(1, 128),
+            AnnounceFlags::default(),
+        );
         assert_eq!(
-            table.record(at(1), WINDOW, 1u8, 7, dataset(1, 128), false),
+            table.record(
+                at(1),
+                WINDOW,
+                1u8,
+                7,
+                dataset(1, 128),
+                AnnounceFlags::default()
+            ),
             Recorded::Duplicate
         );
         assert!(table.best(at(1), WINDOW, None).is_none());
@@ -257,10 +331,31 @@ mod tests {
     fn best_is_the_best_qualified() {
         let mut table = ForeignMasterTable::new(4);
         for (seq, second) in [(0u16, 0i64), (1, 1)] {
-            table.record(at(second), WINDOW, 1u8, seq, dataset(1, 128), false);
-            table.record(at(second), WINDOW, 2u8, seq, dataset(2, 100), false);
+            table.record(
+                at(second),
+                WINDOW,
+                1u8,
+                seq,
+                dataset(1, 128),
+                AnnounceFlags::default(),
+            );
+            table.record(
+                at(second),
+                WINDOW,
+                2u8,
+                seq,
+                dataset(2, 100),
+                AnnounceFlags::default(),
+            );
         }
-        table.record(at(1), WINDOW, 3u8, 0, dataset(3, 1), false); // better but unqualified
+        table.record(
+            at(1),
+            WINDOW,
+            3u8,
+            0,
+            dataset(3, 1),
+            AnnounceFlags::default(),
+        ); // better but unqualified
         let best = table.best(at(1), WINDOW, None).map(|e| e.address);
         assert_eq!(best, Some(2));
     }
@@ -268,19 +363,61 @@ mod tests {
     #[test]
     fn full_table_evicts_unqualified_but_never_qualified() {
         let mut table = ForeignMasterTable::new(2);
-        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128), false);
-        table.record(at(1), WINDOW, 1u8, 1, dataset(1, 128), false); // qualified
-        table.record(at(1), WINDOW, 2u8, 0, dataset(2, 128), false); // unqualified
+        table.record(
+            at(0),
+            WINDOW,
+            1u8,
+            0,
+            dataset(1, 128),
+            AnnounceFlags::default(),
+        );
+        table.record(
+            at(1),
+            WINDOW,
+            1u8,
+            1,
+            dataset(1, 128),
+            AnnounceFlags::default(),
+        ); // qualified
+        table.record(
+            at(1),
+            WINDOW,
+            2u8,
+            0,
+            dataset(2, 128),
+            AnnounceFlags::default(),
+        ); // unqualified
         assert_eq!(
-            table.record(at(2), WINDOW, 3u8, 0, dataset(3, 128), false),
+            table.record(
+                at(2),
+                WINDOW,
+                3u8,
+                0,
+                dataset(3, 128),
+                AnnounceFlags::default()
+            ),
             Recorded::Accepted
         );
         assert_eq!(table.len(), 2);
         assert!(table.get(&dataset(2, 0).sender).is_none());
         assert!(table.get(&dataset(1, 0).sender).is_some());
-        table.record(at(3), WINDOW, 3u8, 1, dataset(3, 128), false); // now both qualified
+        table.record(
+            at(3),
+            WINDOW,
+            3u8,
+            1,
+            dataset(3, 128),
+            AnnounceFlags::default(),
+        ); // now both qualified
         assert_eq!(
-            table.record(at(3), WINDOW, 4u8, 0, dataset(4, 1), false),
+            table.record(
+                at(3),
+                WINDOW,
+                4u8,
+                0,
+                dataset(4, 1),
+                AnnounceFlags::default()
+            ),
             Recorded::TableFull
         );
         assert_eq!(table.len(), 2);
@@ -289,8 +426,22 @@ mod tests {
     #[test]
     fn expiry_forgets_silent_masters() {
         let mut table = ForeignMasterTable::new(4);
-        table.record(at(0), WINDOW, 1u8, 0, dataset(1, 128), false);
-        table.record(at(5), WINDOW, 2u8, 0, dataset(2, 128), false);
+        table.record(
+            at(0),
+            WINDOW,
+            1u8,
+            0,
+            dataset(1, 128),
+            AnnounceFlags::default(),
+        );
+        table.record(
+            at(5),
+            WINDOW,
+            2u8,
+            0,
+            dataset(2, 128),
+            AnnounceFlags::default(),
+        );
         assert_eq!(table.next_expiry(6 * SECOND), Some(at(6)));
         table.expire(at(7), 6 * SECOND);
         assert_eq!(table.len(), 1);

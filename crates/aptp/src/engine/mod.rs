@@ -51,6 +51,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 mod time;
+mod time_properties;
 mod transmit_timestamps;
 
 pub use bmca::{compare_datasets, ComparisonDataset, DatasetComparison};
@@ -59,6 +60,7 @@ pub use events::{Event, FaultReason, MasterInfo};
 pub use follow::{ClockMapping, DelayMode, MappingQuality, Measurement};
 pub use io::{Counters, Destination, DropReason, PortKind, Transmit, TransmitToken};
 pub use state::PortState;
+pub use time_properties::TimeProperties;
 
 use aptp_clock::Time;
 use aptp_wire::{ClockIdentity, PortIdentity};
@@ -85,6 +87,8 @@ struct Parent<A> {
     dataset: ComparisonDataset,
     /// Its Announces carried the unicast flag: Delay_Req go to it by unicast.
     unicast: bool,
+    /// The time properties of its latest Announce.
+    time_properties: TimeProperties,
 }
 
 /// A PTP ordinary clock with one port, as a deterministic state machine.
@@ -181,6 +185,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             parent_port_identity: p.source,
             address: p.address,
             dataset: p.dataset,
+            time_properties: p.time_properties,
         })
     }
 

@@ -4,10 +4,11 @@
 use super::bmca::{state_decision, ComparisonDataset, Recommendation};
 use super::config::log_interval_ns;
 use super::events::{Event, MasterInfo};
-use super::foreign::{Recorded, FOREIGN_MASTER_TIME_WINDOW};
+use super::foreign::{AnnounceFlags, Recorded, FOREIGN_MASTER_TIME_WINDOW};
 use super::io::DropReason;
 use super::state::PortState;
 use super::time::after;
+use super::time_properties::TimeProperties;
 use super::{Engine, Parent};
 use aptp_clock::Time;
 use aptp_wire::{AnnounceBody, Header};
@@ -86,6 +87,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         if announce.steps_removed >= 255 {
             return Err(DropReason::AnnounceIgnored);
         }
+        let time_properties = TimeProperties::from_announce(header.flags, announce);
         let window = self.qualification_window_ns();
         match self.foreign_masters.record(
             now,
@@ -93,7 +95,10 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             source,
             header.sequence_id,
             dataset,
-            header.flags.unicast(),
+            AnnounceFlags {
+                unicast: header.flags.unicast(),
+                time_properties,
+            },
         ) {
             Recorded::Accepted => {}
             Recorded::Duplicate => return Err(DropReason::Duplicate),
@@ -102,6 +107,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         if let Some(parent) = self.parent.as_mut() {
             if parent.source == header.source_port_identity {
                 parent.unicast = header.flags.unicast();
+                parent.time_properties = time_properties;
                 if self.state.is_following() || self.state == PortState::Passive {
                     self.announce_receipt_deadline =
                         Some(after(now, self.announce_receipt_timeout_ns()));
@@ -166,7 +172,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         let best = self
             .foreign_masters
             .best(now, window, parent)
-            .map(|m| (m.source, m.address, m.dataset, m.unicast));
+            .map(|m| (m.source, m.address, m.dataset, m.unicast, m.time_properties));
         let local = self.local_dataset();
         let recommendation = state_decision(
             &local,
@@ -192,18 +198,21 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             Recommendation::Passive => {
                 self.set_parent(
                     now,
-                    best.map(|(source, address, dataset, unicast)| Parent {
-                        source,
-                        address,
-                        dataset,
-                        unicast,
-                    }),
+                    best.map(
+                        |(source, address, dataset, unicast, time_properties)| Parent {
+                            source,
+                            address,
+                            dataset,
+                            unicast,
+                            time_properties,
+                        },
+                    ),
                 );
                 self.set_state(now, PortState::Passive);
                 self.announce_receipt_deadline = Some(after(now, timeout));
             }
             Recommendation::Slave => {
-                let Some((source, address, dataset, unicast)) = best else {
+                let Some((source, address, dataset, unicast, time_properties)) = best else {
                     return;
                 };
                 let same_master = self.parent.is_some_and(|p| {
@@ -220,6 +229,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                         parent.dataset = dataset;
                         parent.address = address;
                         parent.unicast = unicast;
+                        parent.time_properties = time_properties;
                     }
                     self.announce_receipt_deadline = Some(after(last_heard, timeout));
                     return;
@@ -231,6 +241,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                         address,
                         dataset,
                         unicast,
+                        time_properties,
                     }),
                 );
                 self.set_state(now, PortState::Uncalibrated);
@@ -267,6 +278,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                     parent_port_identity: p.source,
                     address: p.address,
                     dataset: p.dataset,
+                    time_properties: p.time_properties,
                 }),
             });
         }

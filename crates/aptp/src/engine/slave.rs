@@ -327,6 +327,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         if self.parent.is_none() {
             return Err(DropReason::NotFromMaster);
         }
+        let t1 = t1 - self.utc_correction();
         self.slave.latest_sync = Some((t1, t2));
         let path_delay = match self.config.delay_mechanism {
             DelayMechanism::EndToEnd => {
@@ -454,9 +455,25 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             .ok_or(DropReason::Unmatched)?;
         let receipt = time_of(receive_timestamp).ok_or(DropReason::Malformed)?;
         self.slave.pending_delay_requests[index].t4 =
-            Some(receipt - correction_of(header.correction_field));
+            Some(receipt - correction_of(header.correction_field) - self.utc_correction());
         self.try_complete_delay(now, index);
         Ok(())
+    }
+
+    /// What comes off the parent's timestamps (t1, t4) so they are on the local clock's
+    /// timescale: `currentUtcOffset` when the local clock is UTC
+    /// ([`Config::local_timescale_is_utc`](super::Config::local_timescale_is_utc)) and the
+    /// parent announces the PTP timescale (TAI); nothing otherwise. Applied to every master
+    /// timestamp before the estimator sees it, so the mapping, the measurements and
+    /// offsetFromMaster are all in UTC alike. A change of the announced offset (a leap
+    /// second) shows up as a step of the master, which the estimator follows.
+    fn utc_correction(&self) -> TimeDelta {
+        let nanos = self.parent.map_or(0, |parent| {
+            parent
+                .time_properties
+                .utc_correction_ns(self.config.local_timescale_is_utc)
+        });
+        TimeDelta::from_nanos(nanos)
     }
 
     fn try_complete_delay(&mut self, now: Time, index: usize) {

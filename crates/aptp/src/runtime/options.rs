@@ -169,18 +169,23 @@ impl NodeOptions {
     /// ptpTimescale flag is cleared: CLOCK_REALTIME is UTC, and a master announcing the PTP
     /// timescale (TAI) with its UTC time would put its slaves `currentUtcOffset` (37 s) off.
     /// ptp4l with software timestamps does the same (it announces the arbitrary timescale).
+    /// For the same reason `local_timescale_is_utc` is set there: following a master on the
+    /// PTP timescale, its time is taken as TAI − currentUtcOffset (UTC), as ptp4l does.
     ///
     /// ```
     /// use aptp::runtime::{LocalClock, Network, NodeOptions, Role};
     /// let options = NodeOptions::new(Role::Master, Network::Bind("127.0.0.1".parse().unwrap()));
     /// assert!(!options.engine_config().ptp_timescale);
+    /// assert!(options.engine_config().local_timescale_is_utc);
     /// let options = options.with_local_clock(LocalClock::MonotonicRaw);
     /// assert!(options.engine_config().ptp_timescale);
+    /// assert!(!options.engine_config().local_timescale_is_utc);
     /// ```
     pub fn engine_config(&self) -> Config {
         let mut config = self.role.apply(self.config.clone());
         if self.local_clock == LocalClock::Realtime {
             config.ptp_timescale = false;
+            config.local_timescale_is_utc = true;
         }
         config
     }

@@ -7,6 +7,7 @@ mod election;
 mod fuzz;
 mod one_hertz;
 mod robustness;
+mod timescale;
 mod timing;
 
 use super::sim::{NodeId, Sim};
