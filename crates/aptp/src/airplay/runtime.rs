@@ -19,7 +19,7 @@
 
 pub use super::ntp_runtime::{NtpDriverError, NtpStepped, NtpTimingCounters, NtpTimingDriver};
 use super::{AirplayReceiver, AirplaySender};
-use crate::engine::{Destination, PortKind, Transmit};
+use crate::engine::{Destination, PortKind, Transmit, TransmitToken};
 use aptp_clock::Time;
 use aptp_transport::Received;
 pub use aptp_transport::{PtpSocket, SocketConfig, TimestampClock, TransportError};
@@ -90,7 +90,7 @@ async fn flush<F>(
     mut stamp: F,
 ) -> Result<(), TransportError>
 where
-    F: FnMut(Time, crate::engine::TransmitToken, Time),
+    F: FnMut(Time, TransmitToken, Time),
 {
     let clock = socket.config().clock;
     while let Some(transmit) = next(now(clock)?) {
@@ -117,6 +117,104 @@ where
         }
     }
     Ok(())
+}
+
+/// The sans-IO surface both AirPlay roles share, so one step loop drives either.
+trait Role {
+    fn poll_timeout(&self) -> Option<Time>;
+    fn handle_datagram(
+        &mut self,
+        now: Time,
+        bytes: &[u8],
+        source: IpAddr,
+        port: PortKind,
+        rx: Time,
+    );
+    fn handle_timeout(&mut self, now: Time);
+    fn poll_transmit(&mut self, now: Time) -> Option<Transmit<IpAddr>>;
+    fn handle_transmit_timestamp(&mut self, now: Time, token: TransmitToken, tx: Time);
+}
+
+/// Implements [`Role`] for a role type by forwarding to its inherent methods.
+macro_rules! forward_role {
+    ($role:ty) => {
+        impl Role for $role {
+            fn poll_timeout(&self) -> Option<Time> {
+                <$role>::poll_timeout(self)
+            }
+            fn handle_datagram(
+                &mut self,
+                now: Time,
+                bytes: &[u8],
+                source: IpAddr,
+                port: PortKind,
+                rx: Time,
+            ) {
+                <$role>::handle_datagram(self, now, bytes, source, port, rx);
+            }
+            fn handle_timeout(&mut self, now: Time) {
+                <$role>::handle_timeout(self, now);
+            }
+            fn poll_transmit(&mut self, now: Time) -> Option<Transmit<IpAddr>> {
+                <$role>::poll_transmit(self, now)
+            }
+            fn handle_transmit_timestamp(&mut self, now: Time, token: TransmitToken, tx: Time) {
+                <$role>::handle_transmit_timestamp(self, now, token, tx);
+            }
+        }
+    };
+}
+
+forward_role!(AirplayReceiver<IpAddr>);
+forward_role!(AirplaySender<IpAddr>);
+
+/// One step of a driver: waits for a datagram, `role`'s timer or `deadline`, handles it, and
+/// sends what `role` wants sent.
+///
+/// # Errors
+/// [`TransportError`] from the socket (a failed send is logged, not an error).
+async fn step_role<R: Role>(
+    socket: &PtpSocket,
+    peer_ports: PeerPorts,
+    role: &mut R,
+    deadline: Instant,
+) -> Result<Stepped, TransportError> {
+    let clock = socket.config().clock;
+    let local = now(clock)?;
+    let timer = role
+        .poll_timeout()
+        .map(|at| instant_of(at, local))
+        .unwrap_or(deadline);
+    let wake = timer.min(deadline);
+    let stepped = tokio::select! {
+        received = socket.recv() => {
+            let received = received?;
+            let now = now(clock)?;
+            let rx = time_of(received.rx_timestamp.time);
+            let kind = port_kind(&received);
+            role.handle_datagram(now, &received.data, received.source.ip().to_canonical(), kind, rx);
+            Stepped::Datagram
+        }
+        _ = tokio::time::sleep_until(wake) => {
+            role.handle_timeout(now(clock)?);
+            if wake == deadline { Stepped::Deadline } else { Stepped::Timer }
+        }
+    };
+    // One at a time: a Sync's timestamp must be back before the next datagram is asked
+    // for (that is what releases its Follow_Up ahead of the next peer's Sync).
+    while let Some(transmit) = role.poll_transmit(now(clock)?) {
+        let mut one = Some(transmit);
+        flush(
+            socket,
+            peer_ports,
+            |_| one.take(),
+            |now, token, tx| {
+                role.handle_transmit_timestamp(now, token, tx);
+            },
+        )
+        .await?;
+    }
+    Ok(stepped)
 }
 
 /// Runs an [`AirplayReceiver`] over a [`PtpSocket`].
@@ -165,42 +263,7 @@ impl ReceiverDriver {
     /// # Errors
     /// [`TransportError`] from the socket (a failed send is logged, not an error).
     pub async fn step(&mut self, deadline: Instant) -> Result<Stepped, TransportError> {
-        let local = self.now()?;
-        let timer = self
-            .receiver
-            .poll_timeout()
-            .map(|at| instant_of(at, local))
-            .unwrap_or(deadline);
-        let wake = timer.min(deadline);
-        let stepped = tokio::select! {
-            received = self.socket.recv() => {
-                let received = received?;
-                let now = self.now()?;
-                let rx = time_of(received.rx_timestamp.time);
-                let kind = port_kind(&received);
-                self.receiver.handle_datagram(now, &received.data, received.source.ip().to_canonical(), kind, rx);
-                Stepped::Datagram
-            }
-            _ = tokio::time::sleep_until(wake) => {
-                self.receiver.handle_timeout(self.now()?);
-                if wake == deadline { Stepped::Deadline } else { Stepped::Timer }
-            }
-        };
-        let clock = self.socket.config().clock;
-        while let Some(transmit) = self.receiver.poll_transmit(now(clock)?) {
-            let receiver = &mut self.receiver;
-            let mut one = Some(transmit);
-            flush(
-                &self.socket,
-                self.peer_ports,
-                |_| one.take(),
-                |now, token, tx| {
-                    receiver.handle_transmit_timestamp(now, token, tx);
-                },
-            )
-            .await?;
-        }
-        Ok(stepped)
+        step_role(&self.socket, self.peer_ports, &mut self.receiver, deadline).await
     }
 }
 
@@ -247,43 +310,6 @@ impl SenderDriver {
     /// # Errors
     /// [`TransportError`] from the socket (a failed send is logged, not an error).
     pub async fn step(&mut self, deadline: Instant) -> Result<Stepped, TransportError> {
-        let local = self.now()?;
-        let timer = self
-            .sender
-            .poll_timeout()
-            .map(|at| instant_of(at, local))
-            .unwrap_or(deadline);
-        let wake = timer.min(deadline);
-        let stepped = tokio::select! {
-            received = self.socket.recv() => {
-                let received = received?;
-                let now = self.now()?;
-                let rx = time_of(received.rx_timestamp.time);
-                let kind = port_kind(&received);
-                self.sender.handle_datagram(now, &received.data, received.source.ip().to_canonical(), kind, rx);
-                Stepped::Datagram
-            }
-            _ = tokio::time::sleep_until(wake) => {
-                self.sender.handle_timeout(self.now()?);
-                if wake == deadline { Stepped::Deadline } else { Stepped::Timer }
-            }
-        };
-        // One at a time: a Sync's timestamp must be back before the next datagram is asked
-        // for (that is what releases its Follow_Up ahead of the next peer's Sync).
-        let clock = self.socket.config().clock;
-        while let Some(transmit) = self.sender.poll_transmit(now(clock)?) {
-            let sender = &mut self.sender;
-            let mut one = Some(transmit);
-            flush(
-                &self.socket,
-                self.peer_ports,
-                |_| one.take(),
-                |now, token, tx| {
-                    sender.handle_transmit_timestamp(now, token, tx);
-                },
-            )
-            .await?;
-        }
-        Ok(stepped)
+        step_role(&self.socket, self.peer_ports, &mut self.sender, deadline).await
     }
 }
