@@ -1,7 +1,8 @@
 //! Linear regression of remote against local time, after linuxptp's linreg servo (linreg.c).
 
 use super::regression::{fit, Line};
-use super::{Estimator, PathDelay, Sample, Update};
+use super::shared::{filtered_path_delay, grandmaster_changed, PointRing};
+use super::{Estimator, Sample, Update};
 use crate::filter::MovingMedian;
 use crate::mapping::ClockMapping;
 use crate::time::{Time, TimeDelta};
@@ -61,9 +62,7 @@ struct SizeResult {
 #[derive(Clone, Debug)]
 pub struct LinregEstimator {
     config: LinregConfig,
-    points: [Point; MAX_POINTS],
-    len: usize,
-    next: usize,
+    points: PointRing<Point, MAX_POINTS>,
     offset_ref: TimeDelta,
     results: [SizeResult; SIZES.len()],
     size_index: usize,
@@ -84,9 +83,7 @@ impl LinregEstimator {
     pub fn new(config: LinregConfig) -> Self {
         Self {
             config,
-            points: [Point::default(); MAX_POINTS],
-            len: 0,
-            next: 0,
+            points: PointRing::new(),
             offset_ref: TimeDelta::ZERO,
             results: [SizeResult::default(); SIZES.len()],
             size_index: 0,
@@ -99,8 +96,7 @@ impl LinregEstimator {
 
     /// The newest `count` points, newest first.
     fn newest(&self, count: usize) -> impl Iterator<Item = &Point> + Clone {
-        (0..count.min(self.len))
-            .map(move |age| &self.points[(self.next + MAX_POINTS - 1 - age) % MAX_POINTS])
+        self.points.newest(count)
     }
 
     fn regress(&self, count: usize, x_ref: Time) -> Option<Line> {
@@ -144,32 +140,20 @@ impl Estimator for LinregEstimator {
 
     fn update(&mut self, sample: &Sample) -> Update {
         let mut stepped = false;
-        if self
-            .grandmaster_identity
-            .is_some_and(|known| known != sample.grandmaster_identity)
-        {
+        if grandmaster_changed(self.grandmaster_identity, sample) {
             self.reset();
         }
         self.grandmaster_identity = Some(sample.grandmaster_identity);
-        if let PathDelay::Exchange { .. } = sample.path_delay {
-            // The drift between t2 and t3 taken out at the current rate: with Delay_Req at
-            // random instants up to seconds from the Sync, it would be microseconds of noise.
-            let rate_offset = self.mapping.map_or(0.0, |mapping| mapping.rate_offset());
-            if let Some(round_trip) = sample.round_trip_at_rate(rate_offset) {
-                self.delay_filter.push(round_trip.half());
-            }
-        }
-        let delay = match sample.path_delay {
-            PathDelay::Measured(delay) => delay,
-            _ => self.delay_filter.median().unwrap_or(TimeDelta::ZERO),
-        };
+        // The drift between t2 and t3 taken out at the current rate.
+        let rate_offset = self.mapping.map_or(0.0, |mapping| mapping.rate_offset());
+        let delay = filtered_path_delay(&mut self.delay_filter, sample, rate_offset);
         let point = Point {
             local: sample.t2,
             remote_minus_local: sample.t1 + delay - sample.t2,
             round_trip: sample
                 .round_trip_at_rate(self.mapping.map_or(0.0, |mapping| mapping.rate_offset())),
         };
-        if self.len == 0 {
+        if self.points.len() == 0 {
             self.offset_ref = point.remote_minus_local;
         }
         // Score every window on how well it predicted this point (linreg.c: regress()).
@@ -186,12 +170,10 @@ impl Estimator for LinregEstimator {
                 });
             }
         }
-        self.points[self.next] = point;
-        self.next = (self.next + 1) % MAX_POINTS;
-        self.len = (self.len + 1).min(MAX_POINTS);
+        self.points.push(point);
         // Refit every window on the newest points, x measured from this sample.
         for (index, size) in SIZES.iter().enumerate() {
-            self.results[index].line = if self.len >= *size {
+            self.results[index].line = if self.points.len() >= *size {
                 self.regress(*size, x_ref)
             } else {
                 None
@@ -244,6 +226,7 @@ impl Estimator for LinregEstimator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::estimator::PathDelay;
 
     #[test]
     fn finds_rate_and_offset_of_a_clean_line() {

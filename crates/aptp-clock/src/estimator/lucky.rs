@@ -2,6 +2,7 @@
 
 use super::regression::{fit, Line};
 use super::round_trips::{RoundTripHistory, RoundTripVerdict};
+use super::shared::PointRing;
 use super::{Estimator, Sample, Update};
 use crate::filter::{OutlierRule, StepDetector, StepDetectorConfig, StepVerdict};
 use crate::mapping::ClockMapping;
@@ -136,9 +137,7 @@ struct Candidate {
 #[derive(Clone, Debug)]
 pub struct LuckyRegression {
     config: LuckyRegressionConfig,
-    points: [Point; CAPACITY],
-    len: usize,
-    next: usize,
+    points: PointRing<Point, CAPACITY>,
     offset_ref: TimeDelta,
     /// The rate every point is read at during one update (the last fit's slope).
     rate_offset: f64,
@@ -178,9 +177,7 @@ impl LuckyRegression {
     pub fn new(config: LuckyRegressionConfig) -> Self {
         Self {
             config,
-            points: [Point::default(); CAPACITY],
-            len: 0,
-            next: 0,
+            points: PointRing::new(),
             offset_ref: TimeDelta::ZERO,
             rate_offset: 0.0,
             round_trips: RoundTripHistory::new(config.outlier_rule, 8),
@@ -207,7 +204,7 @@ impl LuckyRegression {
     }
 
     fn newest(&self) -> impl Iterator<Item = &Point> + Clone {
-        (0..self.len).map(move |age| &self.points[(self.next + CAPACITY - 1 - age) % CAPACITY])
+        self.points.newest(CAPACITY)
     }
 
     fn longest_window(&self) -> TimeDelta {
@@ -224,20 +221,16 @@ impl LuckyRegression {
     }
 
     fn push(&mut self, point: Point) {
-        if self.len == 0 {
+        if self.points.len() == 0 {
             self.offset_ref = point.offset_raw;
         }
-        self.points[self.next] = point;
-        self.next = (self.next + 1) % CAPACITY;
-        self.len = (self.len + 1).min(CAPACITY);
+        self.points.push(point);
         // Drop what fell out of the longest window (the oldest are at the tail of `newest`).
         let longest = self.longest_window();
-        while self.len > 1 {
-            let oldest = self.points[(self.next + CAPACITY - self.len) % CAPACITY];
-            if point.local - oldest.local > longest {
-                self.len -= 1;
-            } else {
-                break;
+        while self.points.len() > 1 {
+            match self.points.oldest() {
+                Some(oldest) if point.local - oldest.local > longest => self.points.drop_oldest(),
+                _ => break,
             }
         }
     }

@@ -2,7 +2,7 @@
 //! back until following ones confirm a step of the master's clock (or never do), and a
 //! confirmed step moves the held points instead of restarting.
 
-use super::{LuckyRegression, Point, CAPACITY, SETTLED_POINTS};
+use super::{LuckyRegression, Point, SETTLED_POINTS};
 use crate::estimator::{PathDelay, Sample, Update};
 use crate::filter::StepVerdict;
 use crate::time::{Time, TimeDelta};
@@ -48,7 +48,7 @@ impl LuckyRegression {
     ) -> Option<StepVerdict> {
         // Until the window has settled (its round-trip minimum found), a large residual means
         // the first fit was poor, not that the master stepped: such points must reach the fit.
-        let settled = self.len >= SETTLED_POINTS
+        let settled = self.points.len() >= SETTLED_POINTS
             && self
                 .newest()
                 .last()
@@ -148,9 +148,9 @@ impl LuckyRegression {
         let Some(correction) = crate::filter::median_in_place(&mut refinement.residuals) else {
             return;
         };
-        for index in 0..CAPACITY {
-            if self.points[index].local < refinement.declared_at {
-                self.points[index].offset_raw += correction;
+        for held in self.points.slots_mut() {
+            if held.local < refinement.declared_at {
+                held.offset_raw += correction;
             }
         }
         let correction_ns = correction.as_nanos_f64();
@@ -179,8 +179,8 @@ impl LuckyRegression {
     /// The master's clock jumped by `step`: every held point moves with it, so the rate and
     /// the windows carry on as if nothing happened.
     pub(super) fn apply_step(&mut self, step: TimeDelta, point: Point) -> Update {
-        for index in 0..CAPACITY {
-            self.points[index].offset_raw += step;
+        for held in self.points.slots_mut() {
+            held.offset_raw += step;
         }
         let step_ns = step.as_nanos_f64();
         for candidate in &mut self.candidates {

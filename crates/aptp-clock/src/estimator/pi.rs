@@ -1,6 +1,7 @@
 //! linuxptp's PI servo (pi.c) steering a virtual clock, with its path delay filter (tsproc.c).
 
-use super::{Estimator, PathDelay, Sample, Update};
+use super::shared::{filtered_path_delay, grandmaster_changed};
+use super::{Estimator, Sample, Update};
 use crate::filter::MovingMedian;
 use crate::mapping::ClockMapping;
 use crate::time::{Time, TimeDelta};
@@ -140,25 +141,13 @@ impl Estimator for PiServo {
 
     fn update(&mut self, sample: &Sample) -> Update {
         let mut stepped = false;
-        if self
-            .grandmaster_identity
-            .is_some_and(|known| known != sample.grandmaster_identity)
-        {
+        if grandmaster_changed(self.grandmaster_identity, sample) {
             self.reset();
         }
         self.grandmaster_identity = Some(sample.grandmaster_identity);
-        if let PathDelay::Exchange { .. } = sample.path_delay {
-            // The drift between t2 and t3 taken out at the steered clock's rate (ptp4l's
-            // tsproc scales the delay by its rate ratio likewise).
-            let rate_offset = self.clock.map_or(0.0, |clock| clock.rate_offset());
-            if let Some(round_trip) = sample.round_trip_at_rate(rate_offset) {
-                self.delay_filter.push(round_trip.half());
-            }
-        }
-        let delay = match sample.path_delay {
-            PathDelay::Measured(delay) => delay,
-            _ => self.delay_filter.median().unwrap_or(TimeDelta::ZERO),
-        };
+        // The drift between t2 and t3 taken out at the steered clock's rate.
+        let rate_offset = self.clock.map_or(0.0, |clock| clock.rate_offset());
+        let delay = filtered_path_delay(&mut self.delay_filter, sample, rate_offset);
         // The virtual clock starts as the free-running local clock, as a PHC would.
         let clock = self
             .clock
@@ -275,6 +264,7 @@ impl Estimator for PiServo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::estimator::PathDelay;
 
     #[test]
     fn locks_after_the_frequency_estimate_and_follows() {
