@@ -1,5 +1,6 @@
 //! `aptp airplay-receiver`: the AirPlay 2 follower.
 
+use crate::runtime::{self, Threads};
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -70,22 +71,13 @@ pub fn run(arguments: &AirplayReceiverArgs) -> ExitCode {
         eprintln!("aptp: --sample-rate must be above zero (see --help)");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("aptp: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(follow(arguments)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+    match runtime::block_on("aptp", Threads::One, follow(arguments)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
             eprintln!("aptp: {error}");
             ExitCode::FAILURE
         }
+        Err(code) => code,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `aptp airplay-sender`: the AirPlay 2 grandmaster.
 
+use crate::runtime::{self, Threads};
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -38,22 +39,13 @@ pub struct AirplaySenderArgs {
 
 /// Runs the sender.
 pub fn run(arguments: &AirplaySenderArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("aptp: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(arguments)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+    match runtime::block_on("aptp", Threads::One, serve(arguments)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
             eprintln!("aptp: {error}");
             ExitCode::FAILURE
         }
+        Err(code) => code,
     }
 }
 

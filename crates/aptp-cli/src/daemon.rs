@@ -1,5 +1,6 @@
 //! `aptp daemon`: the host's one PTP service, serving local clients over its Unix socket.
 
+use crate::runtime::{self, Termination, Threads};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -116,28 +117,13 @@ pub fn run(arguments: &DaemonArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("aptp daemon: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(serve(config))
+    runtime::block_on("aptp daemon", Threads::Two, serve(config)).unwrap_or_else(|code| code)
 }
 
 async fn serve(config: DaemonConfig) -> ExitCode {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (mut interrupt, mut terminate) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
-        (Err(error), _) | (_, Err(error)) => {
+    let mut termination = match Termination::install() {
+        Ok(termination) => termination,
+        Err(error) => {
             eprintln!("aptp daemon: cannot handle signals: {error}");
             return ExitCode::FAILURE;
         }
@@ -149,13 +135,6 @@ async fn serve(config: DaemonConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    daemon
-        .run(async {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-        .await;
+    daemon.run(termination.recv()).await;
     ExitCode::SUCCESS
 }

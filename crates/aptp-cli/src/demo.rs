@@ -1,5 +1,6 @@
 //! `aptp demo`: a master and a slave in one process on loopback, no privileges needed.
 
+use crate::runtime::{self, Threads};
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -52,23 +53,18 @@ pub fn run(args: &DemoArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("aptp: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let samples = match runtime.block_on(run_pair(Duration::from_secs_f64(args.duration))) {
-        Ok(samples) => samples,
-        Err(error) => {
+    let pair = runtime::block_on(
+        "aptp",
+        Threads::Two,
+        run_pair(Duration::from_secs_f64(args.duration)),
+    );
+    let samples = match pair {
+        Ok(Ok(samples)) => samples,
+        Ok(Err(error)) => {
             eprintln!("aptp: {error}");
             return ExitCode::FAILURE;
         }
+        Err(code) => return code,
     };
     let locked = summarise(&samples);
     if let Some(path) = &args.plot {

@@ -25,6 +25,7 @@ mod nqptp;
 mod output;
 mod plot;
 mod port_status;
+mod runtime;
 mod sim;
 mod slave;
 mod status;

@@ -1,5 +1,6 @@
 //! `aptp nqptp`: the drop-in for nqptp (Shairport Sync's PTP companion), with status lines.
 
+use crate::runtime::{self, Termination, Threads};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -42,17 +43,6 @@ pub struct NqptpArgs {
 
 /// Starts the drop-in and prints a status line a second until SIGINT or SIGTERM.
 pub fn run(arguments: &NqptpArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("aptp nqptp: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
     let options = NqptpOptions {
         control: arguments.control,
         shm_name: arguments.shm_name.clone(),
@@ -60,17 +50,14 @@ pub fn run(arguments: &NqptpArgs) -> ExitCode {
         general_port: arguments.general_port,
         ..NqptpOptions::default()
     };
-    runtime.block_on(serve(options, arguments.json))
+    runtime::block_on("aptp nqptp", Threads::Two, serve(options, arguments.json))
+        .unwrap_or_else(|code| code)
 }
 
 async fn serve(options: NqptpOptions, json_lines: bool) -> ExitCode {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (mut interrupt, mut terminate) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
-        (Err(error), _) | (_, Err(error)) => {
+    let mut termination = match Termination::install() {
+        Ok(termination) => termination,
+        Err(error) => {
             eprintln!("aptp nqptp: cannot handle signals: {error}");
             return ExitCode::FAILURE;
         }
@@ -87,8 +74,7 @@ async fn serve(options: NqptpOptions, json_lines: bool) -> ExitCode {
     let mut printing = true;
     loop {
         tokio::select! {
-            _ = interrupt.recv() => break,
-            _ = terminate.recv() => break,
+            () = termination.recv() => break,
             _ = ticker.tick() => {
                 if status.has_changed().is_err() {
                     // The timing task ended: shutdown() says why.

@@ -2,6 +2,7 @@
 //! them and a config file, and the status line printed every second (text like `ptp4l -m`, or
 //! one JSON object per line).
 
+use crate::runtime::{self, Threads};
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -185,19 +186,9 @@ fn text_line(status: &Status, offset_ns: Option<i64>) -> String {
 
 /// Runs a node until interrupted (or `--duration`), printing a line a second.
 pub fn run_node(options: NodeOptions, args: &NodeArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("aptp: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
     let json = args.json;
     let duration = args.duration.map(Duration::from_secs_f64);
-    runtime.block_on(async move {
+    runtime::block_on("aptp", Threads::One, async move {
         let node = match Node::start(options) {
             Ok(node) => node,
             Err(error) => {
@@ -254,6 +245,7 @@ pub fn run_node(options: NodeOptions, args: &NodeArgs) -> ExitCode {
             }
         }
     })
+    .unwrap_or_else(|code| code)
 }
 
 #[cfg(test)]
