@@ -32,7 +32,7 @@ fn unit_runs_the_daemon_unprivileged_in_its_runtime_directory() {
             .map(|values| values.join(" "))
             .unwrap_or_default()
     };
-    assert_eq!(one("ExecStart"), "/usr/local/bin/aptp daemon");
+    assert_eq!(one("ExecStart"), "/usr/bin/aptp daemon");
     assert_eq!(one("DynamicUser"), "yes");
     assert_eq!(one("AmbientCapabilities"), "CAP_NET_BIND_SERVICE");
     assert_eq!(one("RuntimeDirectory"), "aptp");
