@@ -71,10 +71,25 @@ fn a_follower_session_follows_a_grandmaster_session_of_the_same_daemon() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(followed.grandmaster.as_deref(), Some(own.as_str()));
-    // Both sessions run on this machine's CLOCK_MONOTONIC_RAW: the offset is the error.
-    let offset = followed.offset_ns.unwrap();
-    println!("follower of a local grandmaster session: offset {offset} ns, {followed:?}");
-    assert!(offset.abs() < 1_000_000, "offset {offset} ns");
+    // Both sessions run on this machine's CLOCK_MONOTONIC_RAW and the follower takes the
+    // grandmaster session's clock directly: the grandmaster's "now" (its local clock) and the
+    // follower's mapping of the same instant agree exactly.
+    assert_eq!(
+        followed.local_grandmaster,
+        Some(grandmaster.id),
+        "{followed:?}"
+    );
+    let gm_clock = client.mapping(grandmaster.id).unwrap().clock;
+    let at = followed.local_time_ns.unwrap();
+    let gm_now = i128::from(at) + i128::from(gm_clock.offset_ns.unwrap());
+    let follower_says = i128::from(at) + i128::from(followed.offset_ns.unwrap());
+    println!(
+        "follower of a local grandmaster session: error {} ns, {followed:?}",
+        follower_says - gm_now
+    );
+    assert_eq!(follower_says - gm_now, 0);
+    assert_eq!(followed.rate_ppb, Some(0.0));
+    assert_eq!(followed.error_bound_ns, Some(0));
 
     // Both report their last Sync and Follow_Up (received, sent) as recent, at 8 Hz.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -114,6 +129,37 @@ fn a_follower_session_follows_a_grandmaster_session_of_the_same_daemon() {
         own.replace('.', ""),
         "the record names another grandmaster"
     );
+    // Read as Shairport Sync reads it: the grandmaster's time at any local instant is that
+    // instant (the grandmaster session's timescale is this host's clock).
+    assert_eq!(record.local_to_master_time_offset, 0, "{record:?}");
+    assert_eq!(record.master_time_at(123_456_789), 123_456_789);
+
+    // A peer list without this host: back to network PTP (nothing measured yet from the
+    // unreachable documentation address), then back to the local grandmaster.
+    client
+        .set_peers(follower.id, &["192.0.2.99".parse().unwrap()])
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let clock = client.mapping(follower.id).unwrap().clock;
+        if clock.local_grandmaster.is_none() {
+            assert_eq!(clock.offset_ns, None, "{clock:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still local: {clock:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    client.set_peers(follower.id, &[loopback]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let clock = client.mapping(follower.id).unwrap().clock;
+        if clock.local_grandmaster == Some(grandmaster.id) {
+            assert_eq!(clock.offset_ns, Some(0), "{clock:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not local again: {clock:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // The status shows the port with its timestamp modes and what it received.
     let status = client.status().unwrap();

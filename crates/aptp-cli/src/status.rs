@@ -122,7 +122,12 @@ pub fn render_session(session: &SessionStatus) -> String {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(" "),
-        or_dash(clock.grandmaster.clone()),
+        or_dash(clock.grandmaster.clone().map(|grandmaster| {
+            match clock.local_grandmaster {
+                Some(local) => format!("{grandmaster} (local grandmaster session {local})"),
+                None => grandmaster,
+            }
+        })),
         or_dash(clock.offset_ns.map(|offset| format!("{offset} ns"))),
         or_dash(clock.rate_ppb.map(|rate| format!("{rate:.1} ppb"))),
         or_dash(clock.error_bound_ns.map(|bound| format!("{bound} ns"))),

@@ -13,7 +13,7 @@ use crate::status::{connect, render_session};
 /// Watch the aptp daemon's sessions: a line a second for each.
 ///
 /// Text lines are `aptp status`'s session lines; with --json each line is an object with
-/// `session`, `name`, `role`, `peers`, `grandmaster`, `offset_ns`, `rate_ppb`,
+/// `session`, `name`, `role`, `peers`, `grandmaster`, `local_grandmaster`, `offset_ns`, `rate_ppb`,
 /// `error_bound_ns`, `last_sync_age_ms`, `last_follow_up_age_ms`, `lease_remaining_ms`,
 /// `age_ms` and `drops` (null where not measured yet).
 #[derive(Debug, clap::Args)]
@@ -85,6 +85,7 @@ pub fn json_line(session: &SessionStatus) -> serde_json::Value {
         },
         "peers": session.info.peers,
         "grandmaster": clock.grandmaster,
+        "local_grandmaster": clock.local_grandmaster,
         "offset_ns": clock.offset_ns,
         "rate_ppb": clock.rate_ppb,
         "error_bound_ns": clock.error_bound_ns,
@@ -125,6 +126,7 @@ mod tests {
         assert_eq!(line["peers"][0], "2001:db8::5");
         assert_eq!(line["offset_ns"], -12);
         assert!(line["rate_ppb"].is_null());
+        assert!(line["local_grandmaster"].is_null());
         assert_eq!(line["lease_remaining_ms"], 8_500);
     }
 }

@@ -21,6 +21,8 @@ use aptp_transport::{PtpSocket, Received, TimestampClock, TransportError};
 use aptp_wire::ClockIdentity;
 use tokio::sync::{broadcast, mpsc};
 
+use super::interfaces::{canonical_ip, LocalAddresses};
+use super::local::{choose_local_grandmaster, local_snapshot, LocalGrandmaster};
 use super::nqptp_control::PlayCommand;
 use super::role_facts::{random_identity, receiver_drops};
 use super::{DaemonState, SuspendDetector};
@@ -33,7 +35,10 @@ const PUBLISH_INTERVAL: Duration = Duration::from_millis(250);
 /// How long to pause after a receive error, so a failing socket cannot spin a core.
 const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
-enum Role {
+/// How often the host's interface addresses are read again.
+const ADDRESS_POLL: Duration = Duration::from_secs(1);
+
+pub(super) enum Role {
     Follower {
         receiver: Box<AirplayReceiver<IpAddr>>,
         policy: NqptpSession,
@@ -43,9 +48,9 @@ enum Role {
     },
 }
 
-struct Backend {
-    peers: Vec<IpAddr>,
-    role: Role,
+pub(super) struct Backend {
+    pub(super) peers: Vec<IpAddr>,
+    pub(super) role: Role,
     record: NqptpRecord,
     published_at: Option<Time>,
     grandmaster: Option<String>,
@@ -53,6 +58,9 @@ struct Backend {
     last_sync: Option<Time>,
     /// When the last Follow_Up was received from the grandmaster followed (or sent).
     last_follow_up: Option<Time>,
+    /// The daemon's grandmaster session this follower takes its clock from directly, and
+    /// since when.
+    local_grandmaster: Option<(SessionId, Time)>,
 }
 
 /// messageType, the low nibble of a PTP message's first byte (IEEE 1588-2019 Table 36).
@@ -80,6 +88,9 @@ pub(super) struct Backends {
     not_a_session_peer: u64,
     received: u64,
     suspend: SuspendDetector,
+    /// The host's addresses, as last read, and when.
+    local: LocalAddresses,
+    local_read_at: Option<Time>,
 }
 
 fn to_time(nanos: i64) -> Time {
@@ -96,6 +107,8 @@ impl Backends {
             not_a_session_peer: 0,
             received: 0,
             suspend: SuspendDetector::default(),
+            local: LocalAddresses::read().unwrap_or_default(),
+            local_read_at: None,
         }
     }
 
@@ -120,6 +133,7 @@ impl Backends {
             if let Some(slept_ns) = self.suspend.observe_now() {
                 self.on_resumed(now, slept_ns);
             }
+            self.poll_addresses(now);
             self.flush_transmits(now).await;
             self.write_back(now);
             let deadline = self
@@ -129,6 +143,7 @@ impl Backends {
                     Role::Follower { receiver, .. } => receiver.poll_timeout(),
                     Role::Grandmaster { sender } => sender.poll_timeout(),
                 })
+                .chain(self.next_address_poll())
                 .min();
             let sleep = deadline.map(|deadline| {
                 Duration::from_nanos(
@@ -159,6 +174,24 @@ impl Backends {
                 }
             }
             self.state.set_ports(vec![self.port_status()]);
+        }
+    }
+
+    /// When the host's addresses are due to be read again.
+    fn next_address_poll(&self) -> Option<Time> {
+        self.local_read_at
+            .map(|at| at + aptp_clock::TimeDelta::from_nanos(ADDRESS_POLL.as_nanos() as i64))
+    }
+
+    /// Reads the host's addresses again when due.
+    fn poll_addresses(&mut self, now: Time) {
+        if self.next_address_poll().is_some_and(|due| now < due) {
+            return;
+        }
+        self.local_read_at = Some(now);
+        match LocalAddresses::read() {
+            Ok(local) => self.local = local,
+            Err(error) => tracing::warn!(%error, "cannot read the host's addresses"),
         }
     }
 
@@ -272,6 +305,7 @@ impl Backends {
             grandmaster: None,
             last_sync: None,
             last_follow_up: None,
+            local_grandmaster: None,
         };
         if let Role::Follower { policy, receiver } = &mut backend.role {
             // A native session plays from the start: its record is valid as soon as measured.
@@ -384,8 +418,47 @@ impl Backends {
     /// [`PUBLISH_INTERVAL`] unless its grandmaster changed.
     fn write_back(&mut self, now: Time) {
         let mut events = Vec::new();
+        let grandmasters: Vec<LocalGrandmaster> = self
+            .backends
+            .iter()
+            .filter_map(|(id, backend)| match &backend.role {
+                Role::Grandmaster { sender } => Some(LocalGrandmaster {
+                    session: *id,
+                    timeline_id: sender.timeline_id(),
+                    serves_this_host: backend.peers.iter().any(|peer| self.local.is_local(*peer)),
+                    last_sync: backend.last_sync,
+                    last_follow_up: backend.last_follow_up,
+                }),
+                Role::Follower { .. } => None,
+            })
+            .collect();
         for (id, backend) in &mut self.backends {
-            let (clock, record) = snapshot(backend, now);
+            let chosen = match &backend.role {
+                Role::Follower { receiver, .. } => choose_local_grandmaster(
+                    &backend.peers,
+                    receiver
+                        .grandmaster()
+                        .map(|gm| u64::from_be_bytes(gm.identity.0)),
+                    &grandmasters,
+                    &self.local,
+                ),
+                Role::Grandmaster { .. } => None,
+            };
+            if chosen.map(|gm| gm.session) != backend.local_grandmaster.map(|(session, _)| session)
+            {
+                tracing::info!(
+                    session = id,
+                    local_grandmaster = ?chosen.map(|gm| gm.session),
+                    "follower clock source changed"
+                );
+                backend.local_grandmaster = chosen.map(|gm| (gm.session, now));
+                // Written back at once.
+                backend.published_at = None;
+            }
+            let (clock, record) = match (chosen, backend.local_grandmaster) {
+                (Some(gm), Some((_, since))) => local_snapshot(backend, gm, since, now),
+                _ => snapshot(backend, now),
+            };
             if record != backend.record {
                 // The record follows every new measurement, as nqptp's does: a player
                 // extrapolates from it, so a stale one costs accuracy.
@@ -431,6 +504,9 @@ impl Backends {
 }
 
 fn set_peers(backend: &mut Backend, now: Time, peers: &[IpAddr]) {
+    // Compared with datagram sources in one form (an IPv4-mapped address as IPv4).
+    let peers: Vec<IpAddr> = peers.iter().copied().map(canonical_ip).collect();
+    let peers = peers.as_slice();
     backend.peers = peers.to_vec();
     backend.last_sync = None;
     backend.last_follow_up = None;
@@ -469,8 +545,9 @@ fn drain_receiver_events(
     }
 }
 
-/// A session's clock and record now.
-fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpRecord) {
+/// A session's clock and record now, measured over the network (or, for a grandmaster
+/// session, its own).
+pub(super) fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpRecord) {
     let local_time_ns = u64::try_from(now.nanos_rounded()).ok();
     let age_ms = |at: Option<Time>| {
         at.and_then(|at| u64::try_from(now.since(at).nanos_rounded() / 1_000_000).ok())
@@ -491,6 +568,7 @@ fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpRecord) {
                 last_sync_age_ms: age_ms(backend.last_sync),
                 last_follow_up_age_ms: age_ms(backend.last_follow_up),
                 drops: receiver_drops(&status.counters),
+                local_grandmaster: None,
             };
             (clock, policy.record(receiver.as_ref()))
         }
@@ -516,6 +594,7 @@ fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpRecord) {
                         sender.counters().missing_timestamps,
                     ),
                 ]),
+                local_grandmaster: None,
             };
             (clock, NqptpRecord::default())
         }
@@ -524,10 +603,7 @@ fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpRecord) {
 
 /// The source address as sessions name peers (an IPv4-mapped IPv6 address as IPv4).
 fn canonical(source: SocketAddr) -> IpAddr {
-    match source.ip() {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
+    canonical_ip(source.ip())
 }
 
 /// `address` at the port number this socket has for `port` (the kernel's choice when 0 was

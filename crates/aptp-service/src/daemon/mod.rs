@@ -5,6 +5,8 @@
 mod backends;
 mod config;
 mod holders;
+mod interfaces;
+mod local;
 mod nqptp_control;
 mod role_facts;
 mod state;
@@ -19,6 +21,7 @@ use tokio::sync::Semaphore;
 
 pub use config::{ConfigError, DaemonConfig, PtpPorts};
 pub use holders::udp_port_holders;
+pub use interfaces::{canonical_ip, AddressChange, LocalAddresses};
 pub use state::{DaemonState, EVENT_BACKLOG};
 pub use suspend::{SuspendDetector, SUSPEND_THRESHOLD_NS};
 

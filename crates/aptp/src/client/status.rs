@@ -44,6 +44,11 @@ pub struct SessionClock {
     /// Datagrams dropped for this session, by reason.
     #[serde(default)]
     pub drops: BTreeMap<String, u64>,
+    /// The daemon's own grandmaster session this follower takes its clock from directly
+    /// (same machine, same local clock: offset and rate exact, no network measurement);
+    /// None when it follows over the network.
+    #[serde(default)]
+    pub local_grandmaster: Option<super::protocol::SessionId>,
 }
 
 /// One session in the daemon's status.
