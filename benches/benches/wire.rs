@@ -5,13 +5,22 @@
 //! Run: `cargo bench -p aptp-benches --bench wire` (a filter such as `-- parse/` runs one
 //! group). The goals (issue 10): parsing a Sync or Follow_Up under 10 ns, a Follow_Up with its
 //! 802.1AS TLV under 20 ns.
+//!
+//! The `view_read` and `parse_read` groups do a slave's work on the hot messages two ways: a
+//! checked zero-copy `MessageView` (then the typed body view), and `Message::parse` (the fully
+//! decoded message); each reads the same fields (sequenceId and the timestamp; for Follow_Up
+//! the correctionField, and with the 802.1AS TLV its four fields decoded; for Delay_Resp the
+//! requestingPortIdentity) and returns them to `black_box`.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use aptp_benches::{capture_stream, messages, Sample};
 use aptp_wire::airplay::{CompactTimingPacket, NtpTimingPacket};
-use aptp_wire::{Message, WireError};
+use aptp_wire::{
+    Body, BodyView, FollowUpInformation, Message, MessageView, PortIdentity, TimeInterval,
+    Timestamp, WireError,
+};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 /// Big enough for every sample.
@@ -41,6 +50,176 @@ fn parse_decode_tlvs(bytes: &[u8]) -> Result<usize, WireError> {
         count += 1;
     }
     Ok(count)
+}
+
+/// A Sync through the view: sequenceId and originTimestamp.
+fn view_sync(bytes: &[u8]) -> Option<(u16, Timestamp)> {
+    match MessageView::new_checked(bytes).ok()?.body() {
+        BodyView::Sync(sync) => Some((sync.sequence_id(), sync.origin_timestamp())),
+        _ => None,
+    }
+}
+
+/// A Follow_Up through the view: sequenceId, preciseOriginTimestamp, correctionField.
+fn view_follow_up(bytes: &[u8]) -> Option<(u16, Timestamp, TimeInterval)> {
+    match MessageView::new_checked(bytes).ok()?.body() {
+        BodyView::FollowUp(f) => Some((
+            f.sequence_id(),
+            f.precise_origin_timestamp(),
+            f.correction_field(),
+        )),
+        _ => None,
+    }
+}
+
+/// [`view_follow_up`] and the 802.1AS Follow_Up information TLV, decoded.
+fn view_follow_up_information(
+    bytes: &[u8],
+) -> Option<(u16, Timestamp, TimeInterval, FollowUpInformation)> {
+    match MessageView::new_checked(bytes).ok()?.body() {
+        BodyView::FollowUp(f) => Some((
+            f.sequence_id(),
+            f.precise_origin_timestamp(),
+            f.correction_field(),
+            f.follow_up_information()?.to_follow_up_information(),
+        )),
+        _ => None,
+    }
+}
+
+/// A Delay_Resp through the view: sequenceId, receiveTimestamp, requestingPortIdentity.
+fn view_delay_resp(bytes: &[u8]) -> Option<(u16, Timestamp, PortIdentity)> {
+    match MessageView::new_checked(bytes).ok()?.body() {
+        BodyView::DelayResp(d) => Some((
+            d.sequence_id(),
+            d.receive_timestamp(),
+            d.requesting_port_identity(),
+        )),
+        _ => None,
+    }
+}
+
+/// [`view_sync`] through `Message::parse`.
+fn parse_sync(bytes: &[u8]) -> Option<(u16, Timestamp)> {
+    let message = Message::parse(bytes).ok()?;
+    match message.body {
+        Body::Sync { origin_timestamp } => Some((message.header.sequence_id, origin_timestamp)),
+        _ => None,
+    }
+}
+
+/// [`view_follow_up`] through `Message::parse`.
+fn parse_follow_up(bytes: &[u8]) -> Option<(u16, Timestamp, TimeInterval)> {
+    let message = Message::parse(bytes).ok()?;
+    match message.body {
+        Body::FollowUp {
+            precise_origin_timestamp,
+        } => Some((
+            message.header.sequence_id,
+            precise_origin_timestamp,
+            message.header.correction_field,
+        )),
+        _ => None,
+    }
+}
+
+/// [`view_follow_up_information`] through `Message::parse` and `FollowUpInformation::decode`
+/// of the first TLV.
+fn parse_follow_up_information(
+    bytes: &[u8],
+) -> Option<(u16, Timestamp, TimeInterval, FollowUpInformation)> {
+    let message = Message::parse(bytes).ok()?;
+    match message.body {
+        Body::FollowUp {
+            precise_origin_timestamp,
+        } => {
+            let tlv = { message.tlvs }.next()?.ok()?;
+            Some((
+                message.header.sequence_id,
+                precise_origin_timestamp,
+                message.header.correction_field,
+                FollowUpInformation::decode(tlv).ok()?,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// [`view_delay_resp`] through `Message::parse`.
+fn parse_delay_resp(bytes: &[u8]) -> Option<(u16, Timestamp, PortIdentity)> {
+    let message = Message::parse(bytes).ok()?;
+    match message.body {
+        Body::DelayResp {
+            receive_timestamp,
+            requesting_port_identity,
+        } => Some((
+            message.header.sequence_id,
+            receive_timestamp,
+            requesting_port_identity,
+        )),
+        _ => None,
+    }
+}
+
+/// The hot-path reads, through the view and through `Message::parse`, on the samples they
+/// apply to; each sample is checked to give the same values both ways before it is timed.
+fn reads(c: &mut Criterion) {
+    let samples = samples();
+    let sample = |name: &str| match aptp_benches::find(&samples, name) {
+        Some(sample) => sample.bytes.clone(),
+        None => panic!("no {name} sample"),
+    };
+    let sync = sample("sync");
+    let follow_up = sample("follow_up");
+    let follow_up_802_1as = sample("follow_up_802_1as");
+    let airplay_follow_up = sample("airplay_follow_up");
+    let delay_resp = sample("delay_resp_control_field_0");
+    assert!(view_sync(&sync).is_some() && view_sync(&sync) == parse_sync(&sync));
+    assert!(view_follow_up(&follow_up).is_some());
+    assert_eq!(view_follow_up(&follow_up), parse_follow_up(&follow_up));
+    for bytes in [&follow_up_802_1as, &airplay_follow_up] {
+        assert!(view_follow_up_information(bytes).is_some());
+        assert_eq!(
+            view_follow_up_information(bytes),
+            parse_follow_up_information(bytes)
+        );
+    }
+    assert!(view_delay_resp(&delay_resp).is_some());
+    assert_eq!(view_delay_resp(&delay_resp), parse_delay_resp(&delay_resp));
+
+    let mut group = c.benchmark_group("view_read");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("sync", |b| b.iter(|| view_sync(black_box(&sync))));
+    group.bench_function("follow_up", |b| {
+        b.iter(|| view_follow_up(black_box(&follow_up)))
+    });
+    group.bench_function("follow_up_802_1as", |b| {
+        b.iter(|| view_follow_up_information(black_box(&follow_up_802_1as)))
+    });
+    group.bench_function("airplay_follow_up", |b| {
+        b.iter(|| view_follow_up_information(black_box(&airplay_follow_up)))
+    });
+    group.bench_function("delay_resp", |b| {
+        b.iter(|| view_delay_resp(black_box(&delay_resp)))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("parse_read");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("sync", |b| b.iter(|| parse_sync(black_box(&sync))));
+    group.bench_function("follow_up", |b| {
+        b.iter(|| parse_follow_up(black_box(&follow_up)))
+    });
+    group.bench_function("follow_up_802_1as", |b| {
+        b.iter(|| parse_follow_up_information(black_box(&follow_up_802_1as)))
+    });
+    group.bench_function("airplay_follow_up", |b| {
+        b.iter(|| parse_follow_up_information(black_box(&airplay_follow_up)))
+    });
+    group.bench_function("delay_resp", |b| {
+        b.iter(|| parse_delay_resp(black_box(&delay_resp)))
+    });
+    group.finish();
 }
 
 fn parse(c: &mut Criterion) {
@@ -182,6 +361,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = wire;
     config = config();
-    targets = parse, emit, capture, airplay_packets
+    targets = parse, reads, emit, capture, airplay_packets
 }
 criterion_main!(wire);

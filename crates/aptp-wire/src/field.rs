@@ -157,3 +157,27 @@ pub mod port_identity {
     /// The length of this structure (for a message: header and body, before TLVs).
     pub const LENGTH: usize = 10;
 }
+
+/// IEEE 802.1AS's Follow_Up information TLV (an ORGANIZATION_EXTENSION, 00-80-C2 subtype 1),
+/// offsets from the TLV's first byte: 32 bytes.
+pub mod follow_up_information {
+    use super::Field;
+    /// tlvType (ORGANIZATION_EXTENSION, 0x0003).
+    pub const TLV_TYPE: Field = 0..2;
+    /// lengthField (28).
+    pub const LENGTH_FIELD: Field = 2..4;
+    /// organizationId (00-80-C2).
+    pub const ORGANIZATION_ID: Field = 4..7;
+    /// organizationSubType (00-00-01).
+    pub const ORGANIZATION_SUB_TYPE: Field = 7..10;
+    /// cumulativeScaledRateOffset.
+    pub const CUMULATIVE_SCALED_RATE_OFFSET: Field = 10..14;
+    /// gmTimeBaseIndicator.
+    pub const GM_TIME_BASE_INDICATOR: Field = 14..16;
+    /// lastGmPhaseChange (96 bits).
+    pub const LAST_GM_PHASE_CHANGE: Field = 16..28;
+    /// scaledLastGmFreqChange.
+    pub const SCALED_LAST_GM_FREQ_CHANGE: Field = 28..32;
+    /// The length of this structure: the 4-byte type and length, then the 28-byte value.
+    pub const LENGTH: usize = 32;
+}

@@ -3,6 +3,10 @@
 //! Every PTPv2 (IEEE 1588-2019) message, TLV and timestamp form, AirPlay 2's included:
 //! zero-copy [nom] parsers and exact encoders, `#![no_std]`, no allocation.
 //!
+//! - [`MessageView::new_checked`] checks a message once and reads its fields in place
+//!   (smoltcp's view discipline): the receive hot path, with typed views of Sync, Delay_Req,
+//!   Follow_Up (and its 802.1AS TLV) and Delay_Resp. [`MessageView::to_message`] gives what
+//!   [`Message::parse`] gives.
 //! - [`Message::parse`] borrows its input and checks only what it must to find the parts
 //!   (header, body, TLV area); [`Message::validate`] is the separate strict step. Unknown
 //!   message types, TLV types and code points are kept, so that [`Message::emit`] of a parsed
@@ -66,6 +70,7 @@ mod parse;
 mod time;
 mod tlv;
 mod validate;
+mod view;
 
 pub use body::{AnnounceBody, Body, ClockQuality, ManagementBody};
 pub use codes::{
@@ -85,6 +90,10 @@ pub use tlv::{
     OUI_IEEE_802_1,
 };
 pub use validate::{Validation, Warning};
+pub use view::{
+    BodyView, DelayReqView, DelayRespView, FollowUpInformationView, FollowUpView, MessageView,
+    SyncView,
+};
 
 /// The README's examples, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]
