@@ -218,3 +218,5 @@ pub fn check_message_round_trip(data: &[u8]) {
         "parse → emit → parse is not the identity"
     );
 }
+
+pub mod roles;

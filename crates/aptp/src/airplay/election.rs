@@ -136,7 +136,6 @@ impl<A: Copy + Eq> Election<A> {
         self.entries.iter().map(|e| e.expires_at).min()
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

@@ -232,6 +232,41 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         self.foreign_masters.len()
     }
 
+    /// Sync and Follow_Up halves waiting for their partner (never more than
+    /// `capacities.pending_syncs`).
+    pub fn pending_sync_len(&self) -> usize {
+        self.slave.pending_sync_len()
+    }
+
+    /// Delay_Req sent and not yet answered (never more than
+    /// `capacities.pending_delay_requests`).
+    pub fn pending_delay_request_len(&self) -> usize {
+        self.slave.pending_delay_request_len()
+    }
+
+    /// Pdelay_Req exchanges in progress (never more than `capacities.pending_delay_requests`).
+    pub fn pending_peer_delay_len(&self) -> usize {
+        self.peer_delay.pending_len()
+    }
+
+    /// Event messages sent and awaiting their transmit timestamp (never more than
+    /// `capacities.pending_transmit_timestamps`).
+    pub fn pending_transmit_timestamp_len(&self) -> usize {
+        self.pending_transmits.len()
+    }
+
+    /// Datagrams queued for [`poll_transmit`](Self::poll_transmit) (never more than
+    /// `capacities.transmit_queue`).
+    pub fn transmit_queue_len(&self) -> usize {
+        self.transmits.len()
+    }
+
+    /// Events queued for [`poll_event`](Self::poll_event) (never more than
+    /// `capacities.event_queue`).
+    pub fn event_queue_len(&self) -> usize {
+        self.events.len()
+    }
+
     /// Replaces the unicast peers: as master, Announce, Sync and Follow_Up go to each of them
     /// instead of the multicast group (the order served rotates every round). At most
     /// `capacities.unicast_peers` are kept; the number kept is returned.

@@ -63,6 +63,10 @@ impl PeerDelay {
         self.mean_link_delay = None;
     }
 
+    pub(crate) fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
     /// The latest measured link delay, smoothed.
     pub(crate) fn mean_link_delay(&self) -> Option<TimeDelta> {
         self.mean_link_delay

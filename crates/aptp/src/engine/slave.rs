@@ -107,6 +107,14 @@ impl SlaveRole {
     pub(crate) fn delay_mode(&self) -> DelayMode {
         self.delay_mode
     }
+
+    pub(crate) fn pending_sync_len(&self) -> usize {
+        self.pending_syncs.len()
+    }
+
+    pub(crate) fn pending_delay_request_len(&self) -> usize {
+        self.pending_delay_requests.len()
+    }
 }
 
 impl<A: Copy + Eq + Debug> Engine<A> {

@@ -401,3 +401,42 @@ fn pdelay_resp_follow_up_carries_the_requests_correction_and_the_lost_fractions(
         TimeInterval((1_500 << 16) + 0x8000)
     );
 }
+
+#[test]
+fn table_length_getters_follow_the_queues_within_their_capacities() {
+    let config = Config {
+        capacities: super::Capacities {
+            transmit_queue: 2,
+            pending_transmit_timestamps: 1,
+            event_queue: 3,
+            unicast_peers: 3,
+            ..super::Capacities::default()
+        },
+        ..Config::default()
+    };
+    let (mut engine, now) = master(config);
+    assert!(engine.event_queue_len() <= 3);
+    while engine.poll_event().is_some() {}
+    assert_eq!(engine.event_queue_len(), 0);
+    assert_eq!(engine.set_unicast_peers([1, 2, 3, 4, 5]), 3);
+    let mut now = now;
+    for _ in 0..8 {
+        assert!(engine.transmit_queue_len() <= 2);
+        assert!(engine.pending_transmit_timestamp_len() <= 1);
+        let queued = engine.transmit_queue_len();
+        assert_eq!(drain(&mut engine, now).len(), queued);
+        assert_eq!(engine.transmit_queue_len(), 0);
+        now = engine.poll_timeout().unwrap().max(now);
+        engine.handle_timeout(now);
+    }
+    // Three peers' Announces and Syncs do not fit in a queue of two.
+    assert!(engine.counters().dropped(DropReason::TransmitQueueFull) > 0);
+    assert_eq!(
+        (
+            engine.pending_sync_len(),
+            engine.pending_delay_request_len(),
+            engine.pending_peer_delay_len()
+        ),
+        (0, 0, 0)
+    );
+}

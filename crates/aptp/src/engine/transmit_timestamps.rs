@@ -112,7 +112,6 @@ impl<A: Copy> PendingTransmits<A> {
     }
 
     /// Entries pending.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.pending.len()
     }

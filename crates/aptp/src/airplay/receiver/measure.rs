@@ -1,7 +1,7 @@
 //! Measuring: complete Sync exchanges, the optional Delay_Req exchange, stall detection and
 //! the estimator.
 
-use super::{AirplayReceiver, PendingDelayRequest, PENDING_DELAY_REQUESTS, RECENT_SYNCS};
+use super::{AirplayReceiver, PendingDelayRequest, RECENT_SYNCS};
 use crate::airplay::events::ReceiverEvent;
 use crate::airplay::wire_time::{correction_of, encode, time_of};
 use crate::engine::{Destination, PortKind, PortState, Transmit, TransmitToken};
@@ -187,7 +187,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         };
         let token = self.next_token;
         self.next_token += 1;
-        if self.pending_delay_requests.len() >= PENDING_DELAY_REQUESTS {
+        if self.pending_delay_requests.len() >= self.config.pending_delay_requests {
             self.pending_delay_requests.pop_front();
         }
         self.pending_delay_requests.push_back(PendingDelayRequest {

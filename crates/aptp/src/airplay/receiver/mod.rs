@@ -64,6 +64,9 @@ pub struct ReceiverConfig {
     pub pending_syncs: usize,
     /// How long a Delay_Req waits for its transmit timestamp and answer (ns). Default 1 s.
     pub delay_request_timeout_ns: u64,
+    /// Delay_Req awaiting their transmit timestamp and answer at most; when full, the oldest
+    /// is forgotten. Default 4 (half a second of Delay_Req at 8 Hz).
+    pub pending_delay_requests: usize,
 }
 
 impl ReceiverConfig {
@@ -86,6 +89,7 @@ impl ReceiverConfig {
             max_announcers: 16,
             pending_syncs: 8,
             delay_request_timeout_ns: 1_000_000_000,
+            pending_delay_requests: 4,
         }
     }
 
@@ -111,6 +115,7 @@ impl ReceiverConfig {
             ("max_timing_peers", self.max_timing_peers as u64),
             ("max_announcers", self.max_announcers as u64),
             ("pending_syncs", self.pending_syncs as u64),
+            ("pending_delay_requests", self.pending_delay_requests as u64),
             ("two_way_timeout_ns", self.two_way_timeout_ns),
             ("min_announce_timeout_ns", self.min_announce_timeout_ns),
             ("stall_timeout_ns", self.stall_timeout_ns),
@@ -212,8 +217,6 @@ fn age_ns(now: Time, at: Time) -> u64 {
 const EVENT_QUEUE: usize = 256;
 /// Completed Sync sequenceIds remembered to spot duplicates.
 const RECENT_SYNCS: usize = 16;
-/// Delay_Req awaiting answers at most.
-const PENDING_DELAY_REQUESTS: usize = 4;
 
 impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     /// A receiver with no timing peers yet, started at `now`.
@@ -291,6 +294,37 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     /// The timing peers in use.
     pub fn timing_peers(&self) -> &[A] {
         &self.peers
+    }
+
+    /// Events queued for [`poll_event`](Self::poll_event) at most: when full, the oldest
+    /// event is dropped.
+    pub const EVENT_QUEUE_CAPACITY: usize = EVENT_QUEUE;
+
+    /// Announcing peers tracked for the election (never more than `max_announcers`).
+    pub fn announcer_len(&self) -> usize {
+        self.election.len()
+    }
+
+    /// Half Sync exchanges waiting for their other half (never more than `pending_syncs`).
+    pub fn pending_sync_len(&self) -> usize {
+        self.pending_syncs.len()
+    }
+
+    /// Delay_Req awaiting their transmit timestamp or answer (never more than
+    /// `pending_delay_requests`).
+    pub fn pending_delay_request_len(&self) -> usize {
+        self.pending_delay_requests.len()
+    }
+
+    /// Events queued for [`poll_event`](Self::poll_event) (never more than
+    /// [`EVENT_QUEUE_CAPACITY`](Self::EVENT_QUEUE_CAPACITY)).
+    pub fn event_queue_len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Datagrams queued for [`poll_transmit`](Self::poll_transmit).
+    pub fn transmit_queue_len(&self) -> usize {
+        self.transmits.len()
     }
 
     /// The grandmaster followed.

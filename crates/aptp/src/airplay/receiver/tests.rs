@@ -344,3 +344,41 @@ fn delay_resp_is_matched_by_sequence_and_requesting_port_not_port_number() {
     assert!(status.counters.unmatched > 0);
     assert!(status.counters.delay_responses > 16);
 }
+
+#[test]
+fn pending_delay_requests_stay_within_their_configured_capacity() {
+    // The grandmaster never answers and no transmit timestamp comes back: every Delay_Req
+    // stays pending until the oldest is forgotten.
+    for capacity in [1, 2, 5] {
+        let config = ReceiverConfig {
+            pending_delay_requests: capacity,
+            delay_request_timeout_ns: 60_000_000_000,
+            ..ReceiverConfig::new(ME)
+        };
+        let mut receiver: AirplayReceiver<u8> = AirplayReceiver::new(config, at(0)).unwrap();
+        receiver.set_timing_peers(at(0), [1]);
+        let mut gm = Apple::new(GM, 1_000, 248);
+        let mut most = 0;
+        for t in (0..3_000).step_by(125) {
+            if t % 250 == 0 {
+                receiver.handle_datagram(at(t), &gm.announce(), 1, PortKind::General, at(t));
+            }
+            let (sync, follow_up) = gm.sync_follow_up(at(t));
+            receiver.handle_datagram(at(t), &sync, 1, PortKind::Event, at(t));
+            receiver.handle_datagram(at(t), &follow_up, 1, PortKind::General, at(t));
+            while receiver.poll_transmit(at(t)).is_some() {}
+            most = most.max(receiver.pending_delay_request_len());
+        }
+        assert_eq!(most, capacity);
+        assert_eq!(receiver.announcer_len(), 1);
+        assert!(receiver.pending_sync_len() <= receiver.config().pending_syncs);
+    }
+    let zero = ReceiverConfig {
+        pending_delay_requests: 0,
+        ..ReceiverConfig::new(ME)
+    };
+    assert_eq!(
+        zero.validate(),
+        Err(ReceiverConfigError::Zero("pending_delay_requests"))
+    );
+}

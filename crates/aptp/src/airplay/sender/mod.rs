@@ -59,6 +59,11 @@ pub struct SenderConfig {
     /// How long a Sync waits for its transmit timestamp before its Follow_Up is given up
     /// (ns). Default 50 ms.
     pub transmit_timestamp_timeout_ns: u64,
+    /// Delay_Resp (and Follow_Up) queued for [`AirplaySender::poll_transmit`] at most: a
+    /// Delay_Req arriving when the queue is full is not answered, and counted
+    /// ([`SenderCounters::responses_dropped`]), so a Delay_Req flood between two polls
+    /// cannot grow memory. Default 1024.
+    pub max_queued_responses: usize,
 }
 
 impl SenderConfig {
@@ -77,6 +82,7 @@ impl SenderConfig {
             log_announce_interval: 0,
             max_peers: 4096,
             transmit_timestamp_timeout_ns: 50_000_000,
+            max_queued_responses: 1024,
         }
     }
 
@@ -98,6 +104,9 @@ impl SenderConfig {
         }
         if self.transmit_timestamp_timeout_ns == 0 {
             return Err(SenderConfigError::Zero("transmit_timestamp_timeout_ns"));
+        }
+        if self.max_queued_responses == 0 {
+            return Err(SenderConfigError::Zero("max_queued_responses"));
         }
         Ok(())
     }
@@ -139,6 +148,8 @@ pub struct SenderCounters {
     pub missing_timestamps: u64,
     /// Rounds started before the previous one was sent completely (the rest was dropped).
     pub rounds_overrun: u64,
+    /// Delay_Req not answered because `max_queued_responses` answers were already queued.
+    pub responses_dropped: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -286,6 +297,17 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
         self.peers.len()
     }
 
+    /// Peers served (never more than `max_peers`).
+    pub fn peer_len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Delay_Resp and Follow_Up queued for [`poll_transmit`](Self::poll_transmit) (never more
+    /// than `max_queued_responses`, plus the one Follow_Up of the Sync under way).
+    pub fn queued_response_len(&self) -> usize {
+        self.urgent.len()
+    }
+
     /// The peers served, in the order given.
     pub fn peers(&self) -> impl Iterator<Item = A> + '_ {
         self.peers.iter().map(|p| p.address)
@@ -337,6 +359,10 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
         ))
         .with_log_message_interval(self.config.log_sync_interval)
         .with_correction_field(correction);
+        if self.urgent.len() >= self.config.max_queued_responses {
+            self.counters.responses_dropped += 1;
+            return;
+        }
         if let Some(bytes) = emit(&response) {
             self.counters.delay_responses += 1;
             self.urgent.push_back(Transmit {

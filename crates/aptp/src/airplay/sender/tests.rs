@@ -288,3 +288,37 @@ fn network_time_is_the_local_clock_as_secs_and_fraction() {
     )
     .is_err());
 }
+
+#[test]
+fn a_delay_req_flood_between_polls_is_bounded_and_counted() {
+    let config = SenderConfig {
+        max_queued_responses: 8,
+        ..SenderConfig::new(ME)
+    };
+    let mut sender: AirplaySender<u8> = AirplaySender::new(config, at(0)).unwrap();
+    let request = Message::delay_req(
+        PortIdentity::new(ClockIdentity([7; 8]), 1),
+        1,
+        Timestamp::ZERO,
+    );
+    let mut bytes = vec![0; request.buffer_len()];
+    request.emit(&mut bytes).unwrap();
+    for _ in 0..100 {
+        sender.handle_datagram(at(1), &bytes, 9, PortKind::Event, at(1));
+    }
+    assert_eq!(sender.queued_response_len(), 8);
+    assert_eq!(sender.counters().delay_responses, 8);
+    assert_eq!(sender.counters().responses_dropped, 92);
+    // Once polled, the next requests are answered again.
+    assert_eq!(drain(&mut sender, at(1)).len(), 8);
+    sender.handle_datagram(at(2), &bytes, 9, PortKind::Event, at(2));
+    assert_eq!(sender.queued_response_len(), 1);
+    assert_eq!(
+        SenderConfig {
+            max_queued_responses: 0,
+            ..SenderConfig::new(ME)
+        }
+        .validate(),
+        Err(SenderConfigError::Zero("max_queued_responses"))
+    );
+}
