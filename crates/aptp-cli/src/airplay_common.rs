@@ -18,11 +18,12 @@ pub struct SocketArgs {
     #[arg(long, value_name = "IF")]
     pub interface: Option<String>,
 
-    /// Local event port (PTP's is 319; another lets aptp run beside another PTP daemon).
+    /// Local event port (PTP's is 319; another lets aptp run beside another PTP daemon; 0:
+    /// any free one).
     #[arg(long, value_name = "N", default_value_t = 319)]
     pub event_port: u16,
 
-    /// Local general port (PTP's is 320).
+    /// Local general port (PTP's is 320; 0: any free one).
     #[arg(long, value_name = "N", default_value_t = 320)]
     pub general_port: u16,
 

@@ -1,11 +1,13 @@
 //! `aptp airplay-receiver`: the AirPlay 2 follower.
 
-use crate::runtime::{self, Threads};
+mod redirect;
+
+use crate::runtime::{self, Termination, Threads};
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
 
-use aptp::airplay::runtime::{now, ReceiverDriver};
+use aptp::airplay::runtime::{now, PeerPorts, ReceiverDriver};
 use aptp::airplay::{
     AirplayReceiver, PlaybackRate, PlaybackSchedule, RateAnchor, ReceiverConfig, ReceiverEvent,
 };
@@ -13,10 +15,15 @@ use aptp_clock::{Time, TimeDelta};
 use aptp_wire::ClockIdentity;
 
 use crate::airplay_common::{nanos, LocalClock, SocketArgs};
+use redirect::RedirectRules;
 
 /// Follow the grandmaster the timing peers elect, as an AirPlay 2 receiver does. Prints a
 /// status line a second (like `aptp slave`); with an anchor, also the local instant at which
 /// a given RTP frame plays.
+///
+/// Beside ptp4l (which holds 319/320): `--event-port 0 --general-port 0
+/// --redirect-from-standard-ports` binds any free ports and has the kernel hand them the
+/// timing peers' PTP datagrams, and only theirs (nftables rules, removed on exit).
 #[derive(Debug, clap::Args)]
 pub struct AirplayReceiverArgs {
     /// A timing peer (repeat for each; IPv4 or IPv6). PTP from other addresses is ignored.
@@ -24,7 +31,8 @@ pub struct AirplayReceiverArgs {
     peers: Vec<IpAddr>,
 
     /// JSON lines: state, offset_ns, rate_ppb, path_delay_ns, master, local_clock, two_way,
-    /// error_bound_ns, mastership_start_ns, stalled, local_ns, play_local_ns, counters.
+    /// error_bound_ns, mastership_start_ns, stalled, local_ns, play_local_ns, event_port and
+    /// general_port (as bound), counters.
     #[arg(long)]
     json: bool,
 
@@ -61,6 +69,18 @@ pub struct AirplayReceiverArgs {
     #[arg(long, value_name = "S")]
     duration: Option<u64>,
 
+    /// When 319/320 belong to another PTP daemon (ptp4l): install nftables rules (needs
+    /// CAP_NET_ADMIN and `nft`) that rewrite the destination port of the timing peers'
+    /// datagrams to 319/320 into this receiver's ports; other sources still reach the daemon.
+    /// The rules (table `inet aptp_airplay_receiver`) are removed on exit.
+    #[arg(long, conflicts_with = "print_redirect_rules")]
+    redirect_from_standard_ports: bool,
+
+    /// Print the nft rules `--redirect-from-standard-ports` would install, for the ports given
+    /// (chosen, not 0), and exit: `… --print-redirect-rules | nft -f -`.
+    #[arg(long)]
+    print_redirect_rules: bool,
+
     #[command(flatten)]
     socket: SocketArgs,
 }
@@ -70,6 +90,22 @@ pub fn run(arguments: &AirplayReceiverArgs) -> ExitCode {
     if arguments.sample_rate == 0 {
         eprintln!("aptp: --sample-rate must be above zero (see --help)");
         return ExitCode::from(2);
+    }
+    if arguments.print_redirect_rules {
+        let ports = PeerPorts {
+            event: arguments.socket.event_port,
+            general: arguments.socket.general_port,
+        };
+        return match redirect_rules(arguments, ports).and_then(|rules| rules.printable()) {
+            Ok(script) => {
+                print!("{script}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("aptp: {error}");
+                ExitCode::from(2)
+            }
+        };
     }
     match runtime::block_on("aptp", Threads::One, follow(arguments)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -81,8 +117,28 @@ pub fn run(arguments: &AirplayReceiverArgs) -> ExitCode {
     }
 }
 
+/// The redirect of the timing peers' datagrams to `ports`.
+fn redirect_rules(
+    arguments: &AirplayReceiverArgs,
+    ports: PeerPorts,
+) -> Result<RedirectRules, redirect::RedirectError> {
+    RedirectRules::new(
+        arguments.peers.iter().copied(),
+        ports,
+        arguments.socket.interface.clone(),
+    )
+}
+
 async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let mut termination = Termination::install()?;
     let socket = arguments.socket.bind(arguments.local_clock)?;
+    let bound = PeerPorts::bound_by(&socket);
+    // Held until this function returns (a signal included): dropping it removes the rules.
+    let _redirect = if arguments.redirect_from_standard_ports {
+        Some(redirect_rules(arguments, bound)?.install()?)
+    } else {
+        None
+    };
     let clock = socket.config().clock;
     let config = ReceiverConfig {
         delay_requests: !arguments.no_delay_requests,
@@ -97,7 +153,10 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
     let mut next_line = started + std::time::Duration::from_secs(1);
     let mut stdout = std::io::stdout().lock();
     loop {
-        driver.step(next_line).await?;
+        tokio::select! {
+            stepped = driver.step(next_line) => { stepped?; }
+            () = termination.recv() => return Ok(()),
+        }
         let local = driver.now()?;
         while let Some(event) = driver.receiver().poll_event() {
             match event {
@@ -148,6 +207,7 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
             _ => None,
         };
         let counters = &status.counters;
+        let transport = driver.socket().counters();
         let line = if arguments.json {
             serde_json::json!({
                 "state": status.state.name_lower(),
@@ -163,6 +223,10 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
                 "local_ns": nanos(local),
                 "play_local_ns": play_local_ns,
                 "timing_peers": status.timing_peers,
+                "event_port": bound.event,
+                "general_port": bound.general,
+                "rx_kernel_timestamps": transport.rx_kernel_timestamps,
+                "rx_user_timestamps": transport.rx_user_timestamps,
                 "received": counters.received,
                 "not_a_peer": counters.not_a_peer,
                 "measurements": counters.measurements,
@@ -171,7 +235,7 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
             .to_string()
         } else {
             format!(
-                "airplay-receiver {} master {} offset {} rate_ppb {} path_delay {} {} error_bound_ns {}",
+                "airplay-receiver {} master {} offset {} rate_ppb {} path_delay {} {} error_bound_ns {} ports {}/{}",
                 status.state.name_lower(),
                 master.as_deref().unwrap_or("-"),
                 status.offset_ns.map_or("-".to_owned(), |o| o.to_string()),
@@ -179,6 +243,8 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
                 status.path_delay_ns.map_or("-".to_owned(), |d| d.to_string()),
                 if status.two_way { "two-way" } else { "one-way" },
                 status.error_bound_ns.map_or("-".to_owned(), |e| format!("{e:.0}")),
+                bound.event,
+                bound.general,
             )
         };
         if writeln!(stdout, "{line}")

@@ -13,9 +13,13 @@
 //! datagrams from any source port.
 //!
 //! Coexisting with another PTP daemon: bind the socket on other ports
-//! ([`SocketConfig::with_ports`](aptp_transport::SocketConfig::with_ports)); when 319/320 are
-//! taken by a daemon that can forward, receive on ephemeral ports and have it forward the
-//! peers' datagrams there (the receiver does not care about source or destination ports).
+//! ([`SocketConfig::with_ports`](aptp_transport::SocketConfig::with_ports), 0 for any free
+//! one; [`PeerPorts::bound_by`] tells which). When 319/320 are taken (ptp4l), the host's
+//! packet filter rewrites the destination port of the timing peers' datagrams, and only
+//! theirs, to those ports before the socket lookup (`aptp airplay-receiver
+//! --redirect-from-standard-ports` installs such nftables rules): the receiver does not care
+//! about source or destination ports, and the kernel's receive timestamp is taken before the
+//! packet filter runs.
 
 pub use super::ntp_runtime::{NtpDriverError, NtpStepped, NtpTimingCounters, NtpTimingDriver};
 use super::{AirplayReceiver, AirplaySender};
@@ -33,6 +37,17 @@ pub struct PeerPorts {
     pub event: u16,
     /// Their general port (320).
     pub general: u16,
+}
+
+impl PeerPorts {
+    /// The ports `socket` is bound to (the kernel's choice where 0 was asked for): where
+    /// peers reach it.
+    pub fn bound_by(socket: &PtpSocket) -> PeerPorts {
+        PeerPorts {
+            event: socket.local_addr(aptp_transport::PortKind::Event).port(),
+            general: socket.local_addr(aptp_transport::PortKind::General).port(),
+        }
+    }
 }
 
 impl Default for PeerPorts {
