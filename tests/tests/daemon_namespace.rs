@@ -278,10 +278,13 @@ impl Followed {
 ///   nqptp`, our drop-in, which behaves like nqptp on the wire (unicast Delay_Req, needs an
 ///   Announce before it uses a Follow_Up, 319→319 and 320→320), on host 3's ports 319/320 and
 ///   its own 127.0.0.1:9000. Its truth is zero: the grandmaster session's timescale is the
-///   daemon's CLOCK_MONOTONIC_RAW.
+///   daemon's CLOCK_MONOTONIC_RAW;
+/// - the grandmaster session also serves host 0 itself, and a third player there ("lounge")
+///   names host 0 as its timing peer: a receiver and a sender on one host (README, "The aptp
+///   daemon"). Its truth is zero too.
 ///
 /// Checked: both players' records are valid and name their own sender's clock identity, the
-/// stand-in's names the grandmaster session; after the kitchen's `T` (clear) its record is
+/// stand-in's and the lounge's name the grandmaster session; after the kitchen's `T` (clear) its record is
 /// zeros while the office's keeps the same clock identity and mastership start, stays valid
 /// and keeps being updated; every followed record is within 50 µs of the truth at p99 (the
 /// AirPlay issue's bound is 100 µs; its real-process runs measured p99 ≈ 10 µs).
@@ -330,11 +333,11 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
     let sender_a = spawn_sender(host_a, "0a1a2a.fffe.3a4a5a", "realtime");
     let sender_b = spawn_sender(host_b, "0b1b2b.fffe.3b4b5b", "monotonic");
 
-    // The grandmaster session, serving host 3; its identity is the daemon's choice.
+    // The grandmaster session, serving host 3 and this host; its identity is the daemon's.
     let grandmaster = client
         .open(&OpenSession {
             role: SessionRole::Grandmaster,
-            peers: vec![IpAddr::V4(nqptp_host.ipv4)],
+            peers: vec![IpAddr::V4(nqptp_host.ipv4), IpAddr::V4(daemon_host.ipv4)],
             name: Some(format!("aptp-netns-gm-{tag}")),
             lease_ms: Some(600_000),
         })
@@ -376,13 +379,21 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
     );
     player_command(nqptp_host, &standin_name, "B");
 
-    // The two players on the daemon's host.
+    // The players on the daemon's host: two follow the remote senders, the lounge this
+    // host's own grandmaster session.
     let kitchen_name = format!("/aptp-netns-kitchen-{tag}");
     let office_name = format!("/aptp-netns-office-{tag}");
+    let lounge_name = format!("/aptp-netns-lounge-{tag}");
     player_command(daemon_host, &kitchen_name, &format!("T {}", host_a.ipv4));
     player_command(daemon_host, &office_name, &format!("T {}", host_b.ipv4));
-    player_command(daemon_host, &kitchen_name, "B");
-    player_command(daemon_host, &office_name, "B");
+    player_command(
+        daemon_host,
+        &lounge_name,
+        &format!("T {}", daemon_host.ipv4),
+    );
+    for name in [&kitchen_name, &office_name, &lounge_name] {
+        player_command(daemon_host, name, "B");
+    }
 
     let status = |client: &mut Client| format!("{:?}", client.status());
     let names = |record: Option<NqptpRecord>, identity: ClockIdentity| {
@@ -390,16 +401,17 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
     };
     let context = || {
         format!(
-            "kitchen {:?}, office {:?}, stand-in {:?}, daemon {}",
+            "kitchen {:?}, office {:?}, lounge {:?}, stand-in {:?}, daemon {}",
             read_record(&kitchen_name),
             read_record(&office_name),
+            read_record(&lounge_name),
             read_record(&standin_name),
             Client::connect(&socket)
                 .map(|mut client| status(&mut client))
                 .unwrap_or_default()
         )
     };
-    let standin_identity = |record: Option<NqptpRecord>| {
+    let served = |record: Option<NqptpRecord>| {
         record.is_some_and(|record| {
             record.is_valid() && clock_id(&record).dotted().to_string() == grandmaster_identity
         })
@@ -411,12 +423,13 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
         || {
             names(read_record(&kitchen_name), id_a)
                 && names(read_record(&office_name), id_b)
-                && standin_identity(read_record(&standin_name))
+                && served(read_record(&standin_name))
+                && served(read_record(&lounge_name))
         },
     );
-    let standin_id = clock_id(&read_record(&standin_name).unwrap());
+    let served_id = clock_id(&read_record(&standin_name).unwrap());
 
-    // Let the estimators settle, then read all three records as players do, for 10 s.
+    // Let the estimators settle, then read every record as players do, for 10 s.
     std::thread::sleep(Duration::from_secs(3));
     let mut kitchen = Followed::new(
         &kitchen_name,
@@ -433,7 +446,13 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
     let mut nqptp = Followed::new(
         &standin_name,
         "nqptp stand-in following the daemon's grandmaster session",
-        standin_id,
+        served_id,
+        TimestampClock::MonotonicRaw,
+    );
+    let mut lounge = Followed::new(
+        &lounge_name,
+        "daemon follower lounge (this host's grandmaster session)",
+        served_id,
         TimestampClock::MonotonicRaw,
     );
     let until = Instant::now() + Duration::from_secs(10);
@@ -442,6 +461,7 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
         kitchen.sample();
         office.sample();
         nqptp.sample();
+        lounge.sample();
     }
     let kitchen_p99 = kitchen.report("both playing");
     let office_p99_before = office.report("both playing");
@@ -466,6 +486,7 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
             "the office's mastership restarted after the kitchen's T"
         );
         nqptp.sample();
+        lounge.sample();
         assert_eq!(read_record(&kitchen_name), Some(NqptpRecord::default()));
     }
     let office_p99_after = office.report("after the kitchen's T");
@@ -477,6 +498,7 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
         office.updates
     );
     let standin_p99 = nqptp.report("whole run");
+    let lounge_p99 = lounge.report("whole run");
 
     // The daemon's view: the kitchen has no peers, the office and the grandmaster theirs.
     let listed = client.status().expect("status");
@@ -494,7 +516,7 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
     assert_eq!(peers_of(&office_name), vec![IpAddr::V4(host_b.ipv4)]);
     assert_eq!(
         peers_of(&grandmaster.name),
-        vec![IpAddr::V4(nqptp_host.ipv4)]
+        vec![IpAddr::V4(nqptp_host.ipv4), IpAddr::V4(daemon_host.ipv4)]
     );
 
     client
@@ -526,7 +548,7 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
         );
     }
     // SIGTERM removes every record the daemon and the stand-in published.
-    for name in [&kitchen_name, &office_name, &standin_name] {
+    for name in [&kitchen_name, &office_name, &lounge_name, &standin_name] {
         assert!(
             matches!(NqptpReader::open(name), Err(ShmError::NotFound(_))),
             "{name} is left behind"
@@ -539,6 +561,7 @@ fn players_and_a_grandmaster_session_of_one_daemon_across_network_namespaces() {
         ("office before the kitchen's T", office_p99_before),
         ("office after the kitchen's T", office_p99_after),
         ("nqptp stand-in", standin_p99),
+        ("lounge", lounge_p99),
     ] {
         assert!(
             p99 < BOUND_NS,
