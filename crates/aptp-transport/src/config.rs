@@ -126,6 +126,14 @@ pub struct SocketConfig {
     pub tx_timestamp_timeout: Duration,
     /// Longest datagram accepted; longer ones are dropped and counted.
     pub max_datagram_len: usize,
+    /// When not empty, a Sync, Follow_Up, Delay_Resp or Announce is received only from these
+    /// clocks (sourcePortIdentity.clockIdentity): a slave with an acceptable-master list. The
+    /// test runs in the kernel (a socket filter), so a flood of messages from other clocks
+    /// never reaches user space; see [`SocketConfig::with_accepted_clocks`].
+    pub accepted_clocks: Vec<[u8; 8]>,
+    /// When not empty, datagrams are received only from these IP addresses (an AirPlay node's
+    /// timing peers), tested in the kernel as `accepted_clocks`.
+    pub accepted_sources: Vec<IpAddr>,
 }
 
 impl SocketConfig {
@@ -144,6 +152,8 @@ impl SocketConfig {
             kernel_timestamps: true,
             tx_timestamp_timeout: DEFAULT_TX_TIMESTAMP_TIMEOUT,
             max_datagram_len: DEFAULT_MAX_DATAGRAM_LEN,
+            accepted_clocks: Vec::new(),
+            accepted_sources: Vec::new(),
         }
     }
 
@@ -201,6 +211,25 @@ impl SocketConfig {
     /// Accepts datagrams up to `max_datagram_len` bytes.
     pub fn with_max_datagram_len(mut self, max_datagram_len: usize) -> Self {
         self.max_datagram_len = max_datagram_len;
+        self
+    }
+
+    /// Receives Sync, Follow_Up, Delay_Resp and Announce only from `clocks` (clock identities,
+    /// 8 bytes each); other message types still pass. Attaches a socket filter (classic BPF,
+    /// `SO_ATTACH_FILTER`) that also refuses datagrams shorter than a PTP header or of the
+    /// other port's message class: those never reach user space, so they are not counted in
+    /// [`crate::TransportCounters`]. Under a flood this keeps the socket's receive queue for
+    /// the master's messages, which would otherwise be dropped with the junk at a full queue.
+    /// An empty list (the default) attaches no filter.
+    pub fn with_accepted_clocks(mut self, clocks: impl IntoIterator<Item = [u8; 8]>) -> Self {
+        self.accepted_clocks = clocks.into_iter().collect();
+        self
+    }
+
+    /// Receives datagrams only from `sources` (IP addresses of the socket's family; others
+    /// never match), with the same kernel filter as [`SocketConfig::with_accepted_clocks`].
+    pub fn with_accepted_sources(mut self, sources: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.accepted_sources = sources.into_iter().collect();
         self
     }
 

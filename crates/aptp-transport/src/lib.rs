@@ -87,6 +87,7 @@ mod config;
 mod counters;
 mod error;
 mod filter;
+mod kernel_filter;
 mod open;
 mod socket;
 mod sys;

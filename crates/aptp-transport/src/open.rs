@@ -128,6 +128,7 @@ pub(crate) fn open_endpoint(
         .map_err(|source| TransportError::from_bind(address, source))?;
     join_groups(&socket, config, interface_index)?;
     sys::enable_packet_info(&socket, config.bind_address.is_ipv6());
+    attach_filter(&socket, config, port)?;
     let kernel = if config.kernel_timestamps {
         sys::enable_kernel_timestamps(&socket, port == PortKind::Event)
     } else {
@@ -159,6 +160,34 @@ pub(crate) fn open_endpoint(
         local,
         kernel,
     })
+}
+
+/// Attaches the kernel filter of [`crate::kernel_filter`] when the configuration names
+/// accepted clocks or sources. Before the socket is registered, so no datagram is read
+/// unfiltered after it (the few queued since `bind` are filtered in user space as usual).
+fn attach_filter(
+    socket: &Socket,
+    config: &SocketConfig,
+    port: PortKind,
+) -> Result<(), TransportError> {
+    let sources: Vec<IpAddr> = config
+        .accepted_sources
+        .iter()
+        .map(|source| source.to_canonical())
+        .filter(|source| source.is_ipv4() == config.bind_address.is_ipv4())
+        .collect();
+    // Sources of the other family cannot reach this socket; none left means no source test
+    // (user space still ignores non-peers).
+    match crate::kernel_filter::program(port, &config.accepted_clocks, &sources) {
+        Some(program) => socket
+            .attach_filter(&program)
+            .map_err(setup("attaching the socket filter (SO_ATTACH_FILTER)")),
+        None if config.accepted_clocks.is_empty() && sources.is_empty() => Ok(()),
+        None => {
+            tracing::debug!("accepted clocks or sources too many for a kernel filter");
+            Ok(())
+        }
+    }
 }
 
 fn join_groups(

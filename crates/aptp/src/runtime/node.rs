@@ -125,7 +125,10 @@ impl Node {
             .unwrap_or_else(identity::random);
         let mut socket_config = SocketConfig::new(options.network.bind_address())
             .with_ports(options.event_port, options.general_port)
-            .with_clock(options.local_clock.timestamp_clock());
+            .with_clock(options.local_clock.timestamp_clock())
+            // Following only named masters: the kernel refuses the others' messages, so a
+            // flood of them never reaches (or overflows) the socket.
+            .with_accepted_clocks(config.acceptable_masters.iter().map(|clock| clock.0));
         if let Network::Interface { name, .. } = &options.network {
             socket_config = socket_config
                 .with_interface(name.clone())

@@ -1,0 +1,336 @@
+//! A classic BPF program attached to a socket (`SO_ATTACH_FILTER`) that refuses, inside the
+//! kernel, the datagrams the node would drop anyway: under a flood of junk the socket's
+//! receive queue then holds only what matters, so the master's Sync, Follow_Up, Delay_Resp
+//! and Announce are neither dropped at a full queue nor queued behind tens of thousands of
+//! junk datagrams a second that each cost a wake-up, a `recvmsg` and a parse.
+//!
+//! Built only when [`SocketConfig::accepted_clocks`] or [`SocketConfig::accepted_sources`] is
+//! set (a node that follows only named masters or peers); otherwise no filter is attached and
+//! every datagram reaches user space, where [`classify`](crate::filter::classify) counts the
+//! drops. The program accepts a datagram when all of these hold:
+//!
+//! 1. it is at least a PTP header long and its messageType belongs to the socket's port
+//!    (the same test as `classify`);
+//! 2. with `accepted_sources`: its IP source address is one of them;
+//! 3. with `accepted_clocks`: a Sync, Follow_Up, Delay_Resp or Announce carries one of them as
+//!    sourcePortIdentity.clockIdentity (other message types — Delay_Req, peer delay,
+//!    signaling, management — pass: a peer-delay link partner is never a master to follow).
+//!
+//! Datagrams the kernel refuses are not counted in [`crate::TransportCounters`]: the kernel
+//! keeps no per-filter count.
+//!
+//! For a UDP socket the program sees the datagram from its UDP header on (8 bytes), and the IP
+//! header at the negative offset `SKF_NET_OFF`.
+
+use std::net::IpAddr;
+
+use socket2::SockFilter;
+
+use crate::filter::PTP_HEADER_LEN;
+use crate::PortKind;
+
+// Classic BPF opcodes (linux/filter.h, linux/bpf_common.h).
+const BPF_LD: u16 = 0x00;
+const BPF_JMP: u16 = 0x05;
+const BPF_RET: u16 = 0x06;
+const BPF_ALU: u16 = 0x04;
+const BPF_W: u16 = 0x00;
+const BPF_B: u16 = 0x10;
+const BPF_ABS: u16 = 0x20;
+const BPF_LEN: u16 = 0x80;
+const BPF_JEQ: u16 = 0x10;
+const BPF_JGT: u16 = 0x20;
+const BPF_JGE: u16 = 0x30;
+const BPF_JA: u16 = 0x00;
+const BPF_AND: u16 = 0x50;
+const BPF_K: u16 = 0x00;
+/// `SKF_NET_OFF`: loads relative to the network (IP) header.
+const SKF_NET_OFF: i32 = -0x0010_0000;
+
+/// The UDP header in front of the PTP message.
+const UDP_HEADER: u32 = 8;
+/// sourcePortIdentity.clockIdentity's offset in the PTP header.
+const CLOCK_IDENTITY: u32 = 20;
+
+/// Where a jump goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// The next instruction.
+    Next,
+    /// A labelled instruction (an index into the label table).
+    Label(usize),
+}
+
+/// A tiny assembler: instructions with symbolic jump targets, resolved at the end.
+struct Program {
+    code: Vec<(u16, Target, Target, u32)>,
+    labels: Vec<Option<usize>>,
+}
+
+impl Program {
+    fn new() -> Self {
+        Self {
+            code: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    fn label(&mut self) -> usize {
+        self.labels.push(None);
+        self.labels.len() - 1
+    }
+
+    fn place(&mut self, label: usize) {
+        self.labels[label] = Some(self.code.len());
+    }
+
+    fn op(&mut self, code: u16, k: u32) {
+        self.code.push((code, Target::Next, Target::Next, k));
+    }
+
+    fn jump(&mut self, code: u16, k: u32, jt: Target, jf: Target) {
+        self.code.push((BPF_JMP | code | BPF_K, jt, jf, k));
+    }
+
+    /// The program, or `None` if a jump is too long for classic BPF's 8-bit offsets.
+    fn assemble(self) -> Option<Vec<SockFilter>> {
+        let resolve = |at: usize, target: Target| -> Option<u8> {
+            match target {
+                Target::Next => Some(0),
+                Target::Label(label) => {
+                    let to = (*self.labels.get(label)?)?;
+                    u8::try_from(to.checked_sub(at + 1)?).ok()
+                }
+            }
+        };
+        let mut out = Vec::with_capacity(self.code.len());
+        for (at, &(code, jt, jf, k)) in self.code.iter().enumerate() {
+            if code == BPF_JMP | BPF_JA {
+                // An unconditional jump's distance is its k.
+                let Target::Label(label) = jt else {
+                    return None;
+                };
+                let to = (*self.labels.get(label)?)?;
+                let k = u32::try_from(to.checked_sub(at + 1)?).ok()?;
+                out.push(SockFilter::new(code, 0, 0, k));
+            } else {
+                out.push(SockFilter::new(code, resolve(at, jt)?, resolve(at, jf)?, k));
+            }
+        }
+        Some(out)
+    }
+}
+
+fn net_offset(offset: i32) -> u32 {
+    // The kernel reads k as a signed offset; the cast keeps the bit pattern.
+    (SKF_NET_OFF + offset) as u32
+}
+
+/// The filter for the socket of `port`, or `None` when there is nothing to filter on (or the
+/// lists are too long to encode, in which case user space filters as without one).
+pub(crate) fn program(
+    port: PortKind,
+    accepted_clocks: &[[u8; 8]],
+    accepted_sources: &[IpAddr],
+) -> Option<Vec<SockFilter>> {
+    if accepted_clocks.is_empty() && accepted_sources.is_empty() {
+        return None;
+    }
+    // Conditional jumps reach 255 instructions at most: every one below goes to a nearby
+    // instruction, and the far targets are reached with `ja` (32-bit offsets).
+    let mut p = Program::new();
+    let accept = p.label();
+    // 1. Long enough, and a message type of this port.
+    let short_drop = p.label();
+    let structure_ok = p.label();
+    p.op(BPF_LD | BPF_W | BPF_LEN, 0);
+    p.jump(
+        BPF_JGE,
+        UDP_HEADER + PTP_HEADER_LEN as u32,
+        Target::Next,
+        Target::Label(short_drop),
+    );
+    p.op(BPF_LD | BPF_B | BPF_ABS, UDP_HEADER);
+    p.op(BPF_ALU | BPF_AND | BPF_K, 0x0F);
+    match port {
+        PortKind::Event => p.jump(BPF_JGT, 0x3, Target::Label(short_drop), Target::Next),
+        PortKind::General => p.jump(BPF_JGE, 0x8, Target::Next, Target::Label(short_drop)),
+    }
+    p.jump(BPF_JA, 0, Target::Label(structure_ok), Target::Next);
+    p.place(short_drop);
+    p.op(BPF_RET | BPF_K, 0);
+    p.place(structure_ok);
+    // 2. From an accepted address.
+    if !accepted_sources.is_empty() {
+        let source_ok = p.label();
+        for source in accepted_sources {
+            let next = p.label();
+            match source {
+                IpAddr::V4(v4) => {
+                    p.op(BPF_LD | BPF_W | BPF_ABS, net_offset(12));
+                    p.jump(BPF_JEQ, u32::from(*v4), Target::Next, Target::Label(next));
+                }
+                IpAddr::V6(v6) => {
+                    let octets = v6.octets();
+                    for (word, chunk) in octets.chunks_exact(4).enumerate() {
+                        let value = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+                        // The IPv6 source address starts 8 bytes into the header.
+                        p.op(BPF_LD | BPF_W | BPF_ABS, net_offset(8 + 4 * word as i32));
+                        p.jump(BPF_JEQ, value, Target::Next, Target::Label(next));
+                    }
+                }
+            }
+            p.jump(BPF_JA, 0, Target::Label(source_ok), Target::Next);
+            p.place(next);
+        }
+        p.op(BPF_RET | BPF_K, 0);
+        p.place(source_ok);
+    }
+    // 3. Sync, Follow_Up, Delay_Resp and Announce from an accepted clock.
+    if !accepted_clocks.is_empty() {
+        let check = p.label();
+        p.op(BPF_LD | BPF_B | BPF_ABS, UDP_HEADER);
+        p.op(BPF_ALU | BPF_AND | BPF_K, 0x0F);
+        for message_type in [0x0, 0x8, 0x9, 0xB] {
+            p.jump(BPF_JEQ, message_type, Target::Label(check), Target::Next);
+        }
+        p.jump(BPF_JA, 0, Target::Label(accept), Target::Next);
+        p.place(check);
+        for clock in accepted_clocks {
+            let next = p.label();
+            let high = u32::from_be_bytes([clock[0], clock[1], clock[2], clock[3]]);
+            let low = u32::from_be_bytes([clock[4], clock[5], clock[6], clock[7]]);
+            p.op(BPF_LD | BPF_W | BPF_ABS, UDP_HEADER + CLOCK_IDENTITY);
+            p.jump(BPF_JEQ, high, Target::Next, Target::Label(next));
+            p.op(BPF_LD | BPF_W | BPF_ABS, UDP_HEADER + CLOCK_IDENTITY + 4);
+            p.jump(BPF_JEQ, low, Target::Next, Target::Label(next));
+            p.op(BPF_RET | BPF_K, u32::MAX);
+            p.place(next);
+        }
+        p.op(BPF_RET | BPF_K, 0);
+    }
+    p.place(accept);
+    p.op(BPF_RET | BPF_K, u32::MAX);
+    p.assemble()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_lists_no_filter() {
+        assert!(program(PortKind::Event, &[], &[]).is_none());
+    }
+
+    #[test]
+    fn every_jump_lands_inside_the_program() {
+        let clocks: Vec<[u8; 8]> = (0..64u8).map(|n| [n; 8]).collect();
+        let sources: Vec<IpAddr> = (0..64u16)
+            .flat_map(|n| {
+                [
+                    IpAddr::from([192, 0, 2, n as u8]),
+                    IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, n]),
+                ]
+            })
+            .collect();
+        for port in [PortKind::Event, PortKind::General] {
+            let program = program(port, &clocks, &sources).expect("encodable");
+            assert!(program.len() < 4096);
+        }
+    }
+
+    /// A PTP message of `message_type` from `clock`, `length` bytes.
+    fn message(message_type: u8, clock: [u8; 8], length: usize) -> Vec<u8> {
+        let mut bytes = vec![0u8; length];
+        bytes[0] = message_type;
+        bytes[1] = 2;
+        bytes[2..4].copy_from_slice(&(length as u16).to_be_bytes());
+        bytes[20..28].copy_from_slice(&clock);
+        bytes
+    }
+
+    /// Through the kernel: what the filter refuses never arrives, what it accepts does, in
+    /// order behind the refused ones (so the offsets into the datagram are right).
+    #[tokio::test]
+    async fn the_kernel_refuses_other_clocks_and_sources() {
+        use crate::{PtpSocket, SocketConfig};
+        let master = [1, 2, 3, 0xFF, 0xFE, 4, 5, 6];
+        let other = [9, 9, 9, 0xFF, 0xFE, 9, 9, 9];
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let base = SocketConfig::new(loopback).with_ports(0, 0);
+        let sender = PtpSocket::bind(base.clone()).unwrap();
+        let slave = PtpSocket::bind(base.clone().with_accepted_clocks([master])).unwrap();
+        let event = slave.local_addr(PortKind::Event);
+        let general = slave.local_addr(PortKind::General);
+        sender
+            .send_event(&message(0x0, other, 44), event)
+            .await
+            .unwrap();
+        sender.send_event(&[0x00; 20], event).await.unwrap();
+        sender
+            .send_event(&message(0xB, master, 64), event)
+            .await
+            .unwrap();
+        sender
+            .send_general(&message(0xB, other, 64), general)
+            .await
+            .unwrap();
+        sender
+            .send_general(&message(0x9, other, 54), general)
+            .await
+            .unwrap();
+        sender
+            .send_event(&message(0x0, master, 44), event)
+            .await
+            .unwrap();
+        sender
+            .send_general(&message(0xB, master, 64), general)
+            .await
+            .unwrap();
+        // A Delay_Req from any clock passes (only the master's four types are tested).
+        sender
+            .send_event(&message(0x1, other, 44), event)
+            .await
+            .unwrap();
+        let recv = || async {
+            tokio::time::timeout(std::time::Duration::from_secs(5), slave.recv())
+                .await
+                .expect("a datagram within 5 s")
+                .unwrap()
+        };
+        let mut got = vec![recv().await.data, recv().await.data, recv().await.data];
+        got.sort();
+        let mut expected = vec![
+            message(0x0, master, 44),
+            message(0xB, master, 64),
+            message(0x1, other, 44),
+        ];
+        expected.sort();
+        assert_eq!(got, expected);
+        assert_eq!(slave.counters().dropped(), 0, "refused in the kernel");
+
+        // Sources: only the listed address gets through.
+        let elsewhere: IpAddr = "192.0.2.77".parse().unwrap();
+        let peer_only = PtpSocket::bind(base.clone().with_accepted_sources([elsewhere])).unwrap();
+        let to = peer_only.local_addr(PortKind::General);
+        sender
+            .send_general(&message(0xB, master, 64), to)
+            .await
+            .unwrap();
+        let open = PtpSocket::bind(base.with_accepted_sources([loopback])).unwrap();
+        let to_open = open.local_addr(PortKind::General);
+        sender
+            .send_general(&message(0xB, master, 64), to_open)
+            .await
+            .unwrap();
+        let received = tokio::time::timeout(std::time::Duration::from_secs(5), open.recv())
+            .await
+            .expect("from an accepted source")
+            .unwrap();
+        assert_eq!(received.data, message(0xB, master, 64));
+        let refused =
+            tokio::time::timeout(std::time::Duration::from_millis(300), peer_only.recv()).await;
+        assert!(refused.is_err(), "a datagram from a non-peer arrived");
+    }
+}
