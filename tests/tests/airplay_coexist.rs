@@ -12,6 +12,8 @@
 //! - ptp4l is still running at the end and printed its `master offset` lines without a gap
 //!   through the whole run, so it kept receiving its own master's traffic.
 //!
+//! Once over IPv4 and once over IPv6 (ptp4l `-4`/`-6`, the `ip`/`ip6` rules).
+//!
 //! Without namespaces, ptp4l or nft the test prints why and skips; with `CI=true` it fails.
 
 use std::path::{Path, PathBuf};
@@ -136,15 +138,59 @@ fn line_times(log: &str, what: &str) -> Vec<f64> {
         .collect()
 }
 
+/// The address family a run uses, for PTP and for the AirPlay roles.
+#[derive(Clone, Copy)]
+enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    /// `host`'s address in this family.
+    fn address(self, host: &Host) -> String {
+        match self {
+            Family::V4 => host.ipv4.to_string(),
+            Family::V6 => host.ipv6.to_string(),
+        }
+    }
+
+    /// ptp4l's transport flag.
+    fn ptp4l_flag(self) -> &'static str {
+        match self {
+            Family::V4 => "-4",
+            Family::V6 => "-6",
+        }
+    }
+
+    /// The nft match of a source address in this family.
+    fn nft_saddr(self) -> &'static str {
+        match self {
+            Family::V4 => "ip saddr",
+            Family::V6 => "ip6 saddr",
+        }
+    }
+}
+
 #[test]
 fn receiver_on_ephemeral_ports_beside_ptp4l() {
-    const TEST: &str = "receiver_on_ephemeral_ports_beside_ptp4l";
-    if tool_or_skip("ptp4l", "linuxptp", TEST).is_none()
-        || tool_or_skip("nft", "nftables", TEST).is_none()
+    beside_ptp4l(Family::V4, "receiver_on_ephemeral_ports_beside_ptp4l");
+}
+
+#[test]
+fn receiver_on_ephemeral_ports_beside_ptp4l_over_ipv6() {
+    beside_ptp4l(
+        Family::V6,
+        "receiver_on_ephemeral_ports_beside_ptp4l_over_ipv6",
+    );
+}
+
+fn beside_ptp4l(family: Family, test: &str) {
+    if tool_or_skip("ptp4l", "linuxptp", test).is_none()
+        || tool_or_skip("nft", "nftables", test).is_none()
     {
         return;
     }
-    let Some(lab) = lab_or_skip(Lab::bridge(3), TEST) else {
+    let Some(lab) = lab_or_skip(Lab::bridge(3), test) else {
         return;
     };
     let aptp = aptp_binary();
@@ -154,17 +200,25 @@ fn receiver_on_ephemeral_ports_beside_ptp4l() {
     // receiver's host, where it holds 319/320.
     // Announces at 4 Hz, so the slave selects its master within a couple of seconds.
     let master_config = ConfigFile::new(
-        "master",
+        &format!("{}-master", family.ptp4l_flag()),
         "priority1 1\nfree_running 1\nlogAnnounceInterval -2\n",
     );
     let slave_config = ConfigFile::new(
-        "slave",
+        &format!("{}-slave", family.ptp4l_flag()),
         "slaveOnly 1\nfree_running 1\nlogAnnounceInterval -2\nfreq_est_interval 0\n\
          tx_timestamp_timeout 100\n",
     );
     let ptp4l = |host: &Host, config: &ConfigFile| {
         let mut command = host.command("ptp4l");
-        command.args(["-i", INTERFACE, "-S", "-4", "-m", "-f", config.path()]);
+        command.args([
+            "-i",
+            INTERFACE,
+            "-S",
+            family.ptp4l_flag(),
+            "-m",
+            "-f",
+            config.path(),
+        ]);
         host.spawn(command).expect("ptp4l starts")
     };
     let _master = ptp4l(master_host, &master_config);
@@ -179,9 +233,9 @@ fn receiver_on_ephemeral_ports_beside_ptp4l() {
             [
                 "airplay-receiver",
                 "--bind",
-                &receiver_host.ipv4.to_string(),
+                &family.address(receiver_host),
                 "--peer",
-                &sender_host.ipv4.to_string(),
+                &family.address(sender_host),
                 "--duration",
                 "1",
             ],
@@ -198,15 +252,15 @@ fn receiver_on_ephemeral_ports_beside_ptp4l() {
     let mut sender = sender_host.command(&aptp);
     sender.args(["airplay-sender", "--json", "--duration"]);
     sender.arg((RUN_S + 5).to_string());
-    sender.args(["--bind", &sender_host.ipv4.to_string()]);
-    sender.args(["--peer", &receiver_host.ipv4.to_string()]);
+    sender.args(["--bind", &family.address(sender_host)]);
+    sender.args(["--peer", &family.address(receiver_host)]);
     let sender = sender_host.spawn(sender).expect("sender starts");
 
     let mut receiver = receiver_host.command(&aptp);
     receiver.args(["airplay-receiver", "--json", "--duration"]);
     receiver.arg(RUN_S.to_string());
-    receiver.args(["--bind", &receiver_host.ipv4.to_string()]);
-    receiver.args(["--peer", &sender_host.ipv4.to_string()]);
+    receiver.args(["--bind", &family.address(receiver_host)]);
+    receiver.args(["--peer", &family.address(sender_host)]);
     // The sender's timescale is CLOCK_REALTIME: on the same clock, the true offset is 0.
     receiver.args(["--local-clock", "realtime"]);
     receiver.args([
@@ -228,7 +282,11 @@ fn receiver_on_ephemeral_ports_beside_ptp4l() {
         "nothing redirected:\n{listing}"
     );
     assert!(
-        listing.contains(&format!("ip saddr {}", sender_host.ipv4)),
+        listing.contains(&format!(
+            "{} {}",
+            family.nft_saddr(),
+            family.address(sender_host)
+        )),
         "the rules must name the peer only:\n{listing}"
     );
 
@@ -337,8 +395,9 @@ fn receiver_on_ephemeral_ports_beside_ptp4l() {
         println!("elapsed {elapsed:.1} s; ptp4l slave log:\n{slave_log}");
     }
     println!(
-        "beside ptp4l: receiver on {event_port}/{general_port}, {event_packets}+{general_packets} datagrams redirected by half time, \
+        "beside ptp4l ({}): receiver on {event_port}/{general_port}, {event_packets}+{general_packets} datagrams redirected by half time, \
          {} offsets after half time within {:.1} µs, ptp4l {} master offset lines over {span:.1} s (widest gap {widest_gap:.1} s)",
+        family.ptp4l_flag(),
         offsets.len(),
         worst as f64 / 1e3,
         times.len()
