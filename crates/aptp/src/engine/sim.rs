@@ -97,6 +97,11 @@ pub struct SimNode {
     engine: Engine<NodeId>,
     clock: SimClock,
     up: bool,
+    /// Frozen (a stopped process): datagrams wait in the socket, with their receive
+    /// timestamps, until it runs again.
+    frozen: bool,
+    /// Datagrams received while frozen: (local receive time, from, port, bytes).
+    backlog: Vec<(Time, NodeId, PortKind, Vec<u8>)>,
     events: Vec<(i128, Event<NodeId>)>,
 }
 
@@ -176,9 +181,46 @@ impl Sim {
             engine,
             clock,
             up: true,
+            frozen: false,
+            backlog: Vec::new(),
             events,
         });
         id
+    }
+
+    /// Replaces node `id`'s engine with a new one made now from `config`, with the same clock
+    /// identity and clock: a restarted process (sequenceIds start again, every table empty).
+    /// Its events go on in the same log. Panics on an invalid config (a test mistake).
+    pub fn restart_node(&mut self, id: NodeId, config: Config) {
+        let config = Config {
+            random_seed: config.random_seed ^ (id as u64).wrapping_mul(0x9E37_79B9),
+            ..config
+        };
+        let local = self.local_now(id);
+        let node = &mut self.nodes[id];
+        node.engine = match Engine::new(config, Self::clock_identity(id), local) {
+            Ok(engine) => engine,
+            Err(error) => panic!("invalid simulator node config: {error}"),
+        };
+        node.backlog.clear();
+        while let Some(event) = node.engine.poll_event() {
+            node.events.push((self.now_ns, event));
+        }
+    }
+
+    /// Freezes (true) or thaws (false) node `id`, as SIGSTOP and SIGCONT do to a process:
+    /// while frozen its timers do not run and it sends nothing, but datagrams sent to it are
+    /// kept with their receive timestamps (the kernel's, taken on arrival); thawed, it handles
+    /// them all at once, then its overdue timers.
+    pub fn set_frozen(&mut self, id: NodeId, frozen: bool) {
+        let now = self.local_now(id);
+        let node = &mut self.nodes[id];
+        node.frozen = frozen;
+        if !frozen {
+            for (rx, from, port, bytes) in core::mem::take(&mut node.backlog) {
+                node.engine.handle_datagram(now, &bytes, from, port, rx);
+            }
+        }
     }
 
     /// Uses `link` from node `from` to node `to` instead of the default.
@@ -276,7 +318,7 @@ impl Sim {
             let next_timer = self
                 .nodes
                 .iter()
-                .filter(|n| n.up)
+                .filter(|n| n.up && !n.frozen)
                 .filter_map(|n| {
                     n.engine
                         .poll_timeout()
@@ -306,7 +348,7 @@ impl Sim {
 
     fn fire_timers(&mut self) {
         let now = self.now_ns;
-        for node in self.nodes.iter_mut().filter(|n| n.up) {
+        for node in self.nodes.iter_mut().filter(|n| n.up && !n.frozen) {
             let local = Time::from_nanos_i128(node.clock.local_ns(now));
             if node
                 .engine
@@ -332,6 +374,12 @@ impl Sim {
             PortKindOrder::Event => PortKind::Event,
             PortKindOrder::General => PortKind::General,
         };
+        if node.frozen {
+            node.backlog
+                .push((local, datagram.from, port, datagram.bytes));
+            self.delivered += 1;
+            return;
+        }
         node.engine
             .handle_datagram(local, &datagram.bytes, datagram.from, port, local);
         self.delivered += 1;
@@ -342,7 +390,7 @@ impl Sim {
     fn flush(&mut self) {
         let now = self.now_ns;
         for id in 0..self.nodes.len() {
-            if !self.nodes[id].up {
+            if !self.nodes[id].up || self.nodes[id].frozen {
                 continue;
             }
             loop {
