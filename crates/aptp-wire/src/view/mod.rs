@@ -500,17 +500,16 @@ const BODY_LEN: [u8; 16] = {
 };
 
 /// `needed` bytes at offset 0, `available` there: the error of a short header or of a
-/// messageLength beyond the input (kept out of the inlined check).
-#[cold]
-#[inline(never)]
-fn truncated(needed: usize, available: usize) -> WireError {
+/// messageLength beyond the input. Inlined: a caller that drops the error (`.ok()?`) then
+/// compiles it away, and the hot path needs no stack frame for it.
+#[inline(always)]
+const fn truncated(needed: usize, available: usize) -> WireError {
     ErrorKind::Truncated { needed, available }.at(0)
 }
 
-/// messageLength shorter than the header and body of its type.
-#[cold]
-#[inline(never)]
-fn bad_message_length(message_length: u16, minimum: usize) -> WireError {
+/// messageLength shorter than the header and body of its type (inlined, as [`truncated`]).
+#[inline(always)]
+const fn bad_message_length(message_length: u16, minimum: usize) -> WireError {
     ErrorKind::BadMessageLength {
         message_length,
         minimum,
