@@ -15,7 +15,7 @@ use aptp_service::daemon::{Daemon, DaemonConfig};
 /// socket and exit.
 #[derive(Debug, clap::Args)]
 pub struct DaemonArgs {
-    /// An interface to serve PTP on (repeatable; default: all).
+    /// An interface to serve PTP on, over IPv4 and IPv6 (repeatable; default: all).
     #[arg(long = "interface", value_name = "IF")]
     interfaces: Vec<String>,
 
@@ -41,7 +41,8 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "N")]
     general_port: Option<u16>,
 
-    /// The local address the PTP ports bind to (default: every IPv4 address).
+    /// The local address the PTP ports bind to (default: every IPv4 and every IPv6 address;
+    /// an address given: its family only).
     #[arg(long, value_name = "ADDR")]
     ptp_address: Option<std::net::IpAddr>,
 

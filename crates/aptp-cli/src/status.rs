@@ -4,9 +4,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aptp::client::{Client, DaemonStatus, PortStatus, SessionStatus};
+use aptp::client::{Client, DaemonStatus, InterfaceStatus, PortStatus, SessionStatus};
 
-/// Show what the aptp daemon is doing: version, ports and timestamp modes, every session.
+/// Show what the aptp daemon is doing: version, ports (address, interface, timestamp modes),
+/// interfaces and their addresses, every session.
 ///
 /// For each session: role, name, peers, followed grandmaster, offset, rate, error bound, age
 /// of the last Sync and Follow_Up, lease, drop counters. `-` stands for "not measured yet".
@@ -79,11 +80,37 @@ pub fn render(status: &DaemonStatus) -> String {
     for port in &status.ports {
         text.push_str(&render_port(port));
     }
+    for interface in &status.interfaces {
+        text.push_str(&render_interface(interface));
+    }
     for session in &status.sessions {
         text.push_str(&render_session(session));
         text.push('\n');
     }
     text
+}
+
+fn render_interface(interface: &InterfaceStatus) -> String {
+    format!(
+        "interface {} {}: {}, {} address changes\n",
+        interface.name,
+        if interface.ptp {
+            "served"
+        } else {
+            "not served"
+        },
+        if interface.addresses.is_empty() {
+            "no addresses".to_owned()
+        } else {
+            interface
+                .addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        interface.address_changes,
+    )
 }
 
 fn render_port(port: &PortStatus) -> String {

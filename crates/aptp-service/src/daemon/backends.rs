@@ -1,4 +1,5 @@
-//! The session backends: one PTP socket owned by the daemon, an AirPlay receiver role for each
+//! The session backends: the PTP sockets owned by the daemon (one per interface served and
+//! address family, each read by a task of its own), an AirPlay receiver role for each
 //! follower session and an AirPlay sender role for each grandmaster session, datagrams
 //! dispatched to the sessions whose peers sent them.
 //!
@@ -7,14 +8,14 @@
 //! reconciles with the registry. It writes back each session's clock (status, `mapping`,
 //! `clock` events) and its nqptp-format record.
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::sync::Arc;
 use std::time::Duration;
 
 use aptp::airplay::{AirplayReceiver, AirplaySender, ReceiverConfig, SenderConfig};
 use aptp::client::protocol::{Event, SessionId, SessionInfo, SessionRole};
-use aptp::client::{PortStatus, SessionClock};
+use aptp::client::{InterfaceStatus, PortStatus, SessionClock};
 use aptp::engine::{Destination, PortKind, Transmit};
 use aptp_clock::Time;
 use aptp_transport::{PtpSocket, Received, TimestampClock, TransportError};
@@ -34,6 +35,9 @@ const PUBLISH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// How long to pause after a receive error, so a failing socket cannot spin a core.
 const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
+/// Datagrams read by the receive tasks and not yet handled.
+const RECEIVE_QUEUE: usize = 1024;
 
 /// How often the host's interface addresses are read again.
 const ADDRESS_POLL: Duration = Duration::from_secs(1);
@@ -79,14 +83,27 @@ impl Backend {
     }
 }
 
-/// The task that runs every session's role over the daemon's PTP socket.
+/// Which socket reaches a peer, and the IPv6 scope (interface index) of a link-local one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Route {
+    socket: usize,
+    scope: Option<u32>,
+}
+
+/// The task that runs every session's role over the daemon's PTP sockets.
 pub(super) struct Backends {
     state: Arc<DaemonState>,
-    socket: PtpSocket,
+    sockets: Vec<Arc<PtpSocket>>,
     clock: TimestampClock,
     backends: BTreeMap<SessionId, Backend>,
-    not_a_session_peer: u64,
-    received: u64,
+    /// Per socket: datagrams from no session's peer.
+    not_a_session_peer: Vec<u64>,
+    /// Per socket: datagrams received.
+    received: Vec<u64>,
+    /// The socket each peer was last heard on (or the kernel's route to it).
+    routes: HashMap<IpAddr, Route>,
+    /// Address changes noticed, by interface.
+    address_changes: BTreeMap<String, u64>,
     suspend: SuspendDetector,
     /// The host's addresses, as last read, and when.
     local: LocalAddresses,
@@ -98,14 +115,16 @@ fn to_time(nanos: i64) -> Time {
 }
 
 impl Backends {
-    pub(super) fn new(state: Arc<DaemonState>, socket: PtpSocket) -> Backends {
+    pub(super) fn new(state: Arc<DaemonState>, sockets: Vec<PtpSocket>) -> Backends {
         Backends {
             state,
-            socket,
+            not_a_session_peer: vec![0; sockets.len()],
+            received: vec![0; sockets.len()],
+            sockets: sockets.into_iter().map(Arc::new).collect(),
             clock: TimestampClock::MonotonicRaw,
             backends: BTreeMap::new(),
-            not_a_session_peer: 0,
-            received: 0,
+            routes: HashMap::new(),
+            address_changes: BTreeMap::new(),
             suspend: SuspendDetector::default(),
             local: LocalAddresses::read().unwrap_or_default(),
             local_read_at: None,
@@ -123,8 +142,19 @@ impl Backends {
         mut play_commands: mpsc::Receiver<PlayCommand>,
     ) {
         let mut play_open = true;
+        let (to_handle, mut datagrams) = mpsc::channel(RECEIVE_QUEUE);
+        let _receivers = ReceiveTasks(
+            self.sockets
+                .iter()
+                .enumerate()
+                .map(|(index, socket)| {
+                    tokio::spawn(receive(index, Arc::clone(socket), to_handle.clone()))
+                })
+                .collect(),
+        );
+        drop(to_handle);
         self.reconcile();
-        self.state.set_ports(vec![self.port_status()]);
+        self.state.set_ports(self.port_statuses());
         loop {
             let Ok(now) = self.now() else {
                 tokio::time::sleep(RECEIVE_ERROR_PAUSE).await;
@@ -152,7 +182,10 @@ impl Backends {
             });
             tokio::select! {
                 biased;
-                received = self.socket.recv() => self.on_received(received).await,
+                received = datagrams.recv() => match received {
+                    Some((index, received)) => self.on_received(index, received),
+                    None => return,
+                },
                 command = play_commands.recv(), if play_open => match command {
                     Some((session, command)) => self.on_play_command(session, &command),
                     None => play_open = false,
@@ -173,7 +206,7 @@ impl Backends {
                     }
                 }
             }
-            self.state.set_ports(vec![self.port_status()]);
+            self.state.set_ports(self.port_statuses());
         }
     }
 
@@ -193,6 +226,30 @@ impl Backends {
             Ok(local) => self.local = local,
             Err(error) => tracing::warn!(%error, "cannot read the host's addresses"),
         }
+        self.state.set_interfaces(self.interface_statuses());
+    }
+
+    /// Whether the PTP sockets serve `interface` (an unbound socket serves every one).
+    fn serves(&self, interface: &str) -> bool {
+        self.sockets.iter().any(|socket| {
+            socket
+                .config()
+                .interface
+                .as_deref()
+                .is_none_or(|bound| bound == interface)
+        })
+    }
+
+    fn interface_statuses(&self) -> Vec<InterfaceStatus> {
+        self.local
+            .interfaces()
+            .map(|name| InterfaceStatus {
+                name: name.to_owned(),
+                addresses: self.local.of(name),
+                ptp: self.serves(name),
+                address_changes: self.address_changes.get(name).copied().unwrap_or(0),
+            })
+            .collect()
     }
 
     /// The host slept: every follower's measurement is invalid and is re-acquired from the
@@ -315,16 +372,10 @@ impl Backends {
         self.backends.insert(info.id, backend);
     }
 
-    async fn on_received(&mut self, received: Result<Received, TransportError>) {
-        let received = match received {
-            Ok(received) => received,
-            Err(error) => {
-                tracing::warn!(%error, "PTP receive failed");
-                tokio::time::sleep(RECEIVE_ERROR_PAUSE).await;
-                return;
-            }
-        };
-        self.received += 1;
+    fn on_received(&mut self, index: usize, received: Received) {
+        if let Some(count) = self.received.get_mut(index) {
+            *count += 1;
+        }
         let Ok(now) = self.now() else { return };
         let source = canonical(received.source);
         let rx = to_time(received.rx_timestamp.time.as_nanos());
@@ -354,15 +405,31 @@ impl Backends {
                 }
             }
         }
-        if !delivered {
-            self.not_a_session_peer += 1;
+        if delivered {
+            // Answers go back the way the peer came (its interface; a link-local IPv6 peer's
+            // scope).
+            let scope = match received.source {
+                SocketAddr::V6(v6) if v6.scope_id() != 0 => Some(v6.scope_id()),
+                _ => None,
+            };
+            self.routes.insert(
+                source,
+                Route {
+                    socket: index,
+                    scope,
+                },
+            );
+        } else if let Some(count) = self.not_a_session_peer.get_mut(index) {
+            *count += 1;
         }
     }
 
     /// Sends what every role queued; an event message's transmit timestamp goes back at once
     /// to the role that sent it.
     async fn flush_transmits(&mut self, now: Time) {
-        let socket = &self.socket;
+        let sockets = &self.sockets;
+        let routes = &mut self.routes;
+        let local = &self.local;
         for backend in self.backends.values_mut() {
             loop {
                 let transmit = match &mut backend.role {
@@ -381,14 +448,20 @@ impl Backends {
                         None => break,
                     }
                 };
+                let Some(route) = route(sockets, routes, local, address) else {
+                    tracing::debug!(%address, "no PTP socket of this address family");
+                    continue;
+                };
+                let socket = &sockets[route.socket];
                 let sent = match port {
                     PortKind::Event => {
-                        let target = destination(socket, aptp_transport::PortKind::Event, address);
+                        let target =
+                            destination(socket, aptp_transport::PortKind::Event, address, route);
                         socket.send_event(&bytes, target).await.map(Some)
                     }
                     PortKind::General => {
                         let target =
-                            destination(socket, aptp_transport::PortKind::General, address);
+                            destination(socket, aptp_transport::PortKind::General, address, route);
                         socket.send_general(&bytes, target).await.map(|()| None)
                     }
                 };
@@ -481,26 +554,115 @@ impl Backends {
         self.state.publish(events);
     }
 
-    fn port_status(&self) -> PortStatus {
-        let counters = self.socket.counters();
-        let mut drops = BTreeMap::new();
-        drops.insert("transport".to_owned(), counters.dropped());
-        drops.insert("not_a_session_peer".to_owned(), self.not_a_session_peer);
-        let local = self.socket.local_addr(aptp_transport::PortKind::Event);
-        PortStatus {
-            interface: self.socket.config().interface.clone(),
-            address: local.ip().to_string(),
-            event_port: local.port(),
-            general_port: self
-                .socket
-                .local_addr(aptp_transport::PortKind::General)
-                .port(),
-            kernel_rx_timestamps: self.socket.kernel_rx_timestamps(),
-            kernel_tx_timestamps: self.socket.kernel_tx_timestamps(),
-            received: self.received,
-            drops,
+    fn port_statuses(&self) -> Vec<PortStatus> {
+        self.sockets
+            .iter()
+            .enumerate()
+            .map(|(index, socket)| {
+                let counters = socket.counters();
+                let mut drops = BTreeMap::new();
+                drops.insert("transport".to_owned(), counters.dropped());
+                drops.insert(
+                    "not_a_session_peer".to_owned(),
+                    self.not_a_session_peer.get(index).copied().unwrap_or(0),
+                );
+                let local = socket.local_addr(aptp_transport::PortKind::Event);
+                PortStatus {
+                    interface: socket.config().interface.clone(),
+                    address: local.ip().to_string(),
+                    event_port: local.port(),
+                    general_port: socket.local_addr(aptp_transport::PortKind::General).port(),
+                    kernel_rx_timestamps: socket.kernel_rx_timestamps(),
+                    kernel_tx_timestamps: socket.kernel_tx_timestamps(),
+                    received: self.received.get(index).copied().unwrap_or(0),
+                    drops,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Aborts the receive tasks when the PTP task ends (or is aborted with the daemon).
+struct ReceiveTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for ReceiveTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
         }
     }
+}
+
+/// Reads socket `index` and hands each datagram over, pausing after an error so a failing
+/// socket cannot spin a core.
+async fn receive(index: usize, socket: Arc<PtpSocket>, to: mpsc::Sender<(usize, Received)>) {
+    loop {
+        match socket.recv().await {
+            Ok(received) => {
+                if to.send((index, received)).await.is_err() {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "PTP receive failed");
+                tokio::time::sleep(RECEIVE_ERROR_PAUSE).await;
+            }
+        }
+    }
+}
+
+/// The socket that reaches `address`: the one it was last heard on; else the only one of its
+/// family; else the one on the interface the kernel routes it through (asked once, then
+/// remembered); else the first of its family.
+fn route(
+    sockets: &[Arc<PtpSocket>],
+    routes: &mut HashMap<IpAddr, Route>,
+    local: &LocalAddresses,
+    address: IpAddr,
+) -> Option<Route> {
+    if let Some(route) = routes.get(&address) {
+        return Some(*route);
+    }
+    let family: Vec<usize> = (0..sockets.len())
+        .filter(|index| sockets[*index].config().bind_address.is_ipv4() == address.is_ipv4())
+        .collect();
+    match family.as_slice() {
+        [] => None,
+        [only] => Some(Route {
+            socket: *only,
+            scope: None,
+        }),
+        several => {
+            let interface = kernel_route_interface(address, local);
+            let socket = several
+                .iter()
+                .copied()
+                .find(|index| {
+                    interface.is_some()
+                        && sockets[*index].config().interface.as_deref() == interface.as_deref()
+                })
+                .unwrap_or(several[0]);
+            let route = Route {
+                socket,
+                scope: None,
+            };
+            routes.insert(address, route);
+            Some(route)
+        }
+    }
+}
+
+/// The interface the kernel would send to `address` through: the one holding the source
+/// address a connected UDP socket gets (nothing is sent).
+fn kernel_route_interface(address: IpAddr, local: &LocalAddresses) -> Option<String> {
+    let unspecified = match address {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let probe = std::net::UdpSocket::bind((unspecified, 0)).ok()?;
+    probe.connect((address, 9)).ok()?;
+    let source = probe.local_addr().ok()?.ip();
+    local.interface_of(source).map(str::to_owned)
 }
 
 fn set_peers(backend: &mut Backend, now: Time, peers: &[IpAddr]) {
@@ -607,9 +769,18 @@ fn canonical(source: SocketAddr) -> IpAddr {
 }
 
 /// `address` at the port number this socket has for `port` (the kernel's choice when 0 was
-/// configured: peers of a test daemon use the same pair).
-fn destination(socket: &PtpSocket, port: aptp_transport::PortKind, address: IpAddr) -> SocketAddr {
-    SocketAddr::new(address, socket.local_addr(port).port())
+/// configured: peers of a test daemon use the same pair), in the route's IPv6 scope.
+fn destination(
+    socket: &PtpSocket,
+    port: aptp_transport::PortKind,
+    address: IpAddr,
+    route: Route,
+) -> SocketAddr {
+    let port = socket.local_addr(port).port();
+    match (address, route.scope) {
+        (IpAddr::V6(v6), Some(scope)) => SocketAddr::V6(SocketAddrV6::new(v6, port, 0, scope)),
+        _ => SocketAddr::new(address, port),
+    }
 }
 
 async fn sleep_or_forever(duration: Option<Duration>) {

@@ -35,7 +35,7 @@ async fn a_resume_restarts_every_follower_and_says_so() {
         )
         .unwrap();
     state.publish(opened);
-    let mut backends = Backends::new(Arc::clone(&state), socket);
+    let mut backends = Backends::new(Arc::clone(&state), vec![socket]);
     backends.reconcile();
     assert_eq!(backends.backends.len(), 1);
     let now = backends.now().unwrap();

@@ -44,7 +44,8 @@ pub struct DaemonConfig {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PtpPorts {
-    /// The local address (default: every IPv4 address).
+    /// The local address (default: every IPv4 address, and then every IPv6 address too; any
+    /// other address: that address alone).
     pub bind_address: IpAddr,
     /// The event port (319; 0 lets the kernel choose).
     pub event_port: u16,

@@ -89,6 +89,15 @@ impl LocalAddresses {
             .unwrap_or_default()
     }
 
+    /// The interface holding `address`, if one does.
+    pub fn interface_of(&self, address: IpAddr) -> Option<&str> {
+        let address = canonical_ip(address);
+        self.by_interface
+            .iter()
+            .find(|(_, addresses)| addresses.contains(&address))
+            .map(|(name, _)| name.as_str())
+    }
+
     /// The interface names, sorted.
     pub fn interfaces(&self) -> impl Iterator<Item = &str> {
         self.by_interface.keys().map(String::as_str)

@@ -13,6 +13,7 @@ mod state;
 mod suspend;
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,47 +71,16 @@ pub struct Daemon {
     state: Arc<DaemonState>,
     listener: UnixListener,
     guard: SocketGuard,
-    ptp: Option<PtpSocket>,
+    ptp: Vec<PtpSocket>,
     control: Option<tokio::net::UdpSocket>,
 }
 
 impl Daemon {
     /// Binds the PTP ports and the IPC socket named in `config` (inside a tokio runtime).
     pub fn bind(config: DaemonConfig) -> Result<Daemon, DaemonError> {
-        if config.interfaces.len() > 1 {
-            return Err(DaemonError::Config(
-                "one --interface at a time for now (or none: every interface)".into(),
-            ));
-        }
         let ptp = match &config.ptp {
-            Some(ports) => {
-                let mut socket_config = SocketConfig::new(ports.bind_address)
-                    .with_ports(ports.event_port, ports.general_port)
-                    .with_clock(TimestampClock::MonotonicRaw);
-                if let Some(interface) = config.interfaces.first() {
-                    socket_config = socket_config.with_interface(interface.clone());
-                }
-                let bound = PtpSocket::bind(socket_config).map_err(|source| {
-                    let holders = [ports.event_port, ports.general_port]
-                        .into_iter()
-                        .filter(|port| *port != 0)
-                        .flat_map(holders::udp_port_holders)
-                        .collect::<std::collections::BTreeSet<_>>();
-                    DaemonError::Ptp {
-                        source,
-                        holders: if holders.is_empty() {
-                            String::new()
-                        } else {
-                            format!(
-                                " (held by {})",
-                                holders.into_iter().collect::<Vec<_>>().join(", ")
-                            )
-                        },
-                    }
-                })?;
-                Some(bound)
-            }
-            None => None,
+            Some(ports) => bind_ptp(ports, &config.interfaces)?,
+            None => Vec::new(),
         };
         let control = match config.nqptp_control {
             Some(address) => {
@@ -167,10 +137,10 @@ impl Daemon {
         tracing::info!(socket = %guard.path().display(), "aptp daemon listening");
         let reaper = tokio::spawn(reap_leases(Arc::clone(&state)));
         let (play, play_commands) = tokio::sync::mpsc::channel(PLAY_COMMANDS);
-        let backends = ptp.map(|socket| {
+        let backends = (!ptp.is_empty()).then(|| {
             let events = state.subscribe();
             tokio::spawn(
-                backends::Backends::new(Arc::clone(&state), socket).run(events, play_commands),
+                backends::Backends::new(Arc::clone(&state), ptp).run(events, play_commands),
             )
         });
         let control = control
@@ -214,6 +184,80 @@ impl Daemon {
         let ended = state.registry().close_all();
         state.publish(ended);
         drop(guard);
+    }
+}
+
+/// Binds the PTP ports: on each interface named (every interface when none is), for IPv4 and
+/// IPv6 when the bind address is the default (every IPv4 address) or for the family of the
+/// address given. The first socket's ports (the kernel's choice when 0 was asked) are used by
+/// the others, so every peer reaches the daemon at the same pair. A host without IPv6 is
+/// served over IPv4 alone.
+fn bind_ptp(ports: &PtpPorts, interfaces: &[String]) -> Result<Vec<PtpSocket>, DaemonError> {
+    let addresses: Vec<(IpAddr, bool)> =
+        if ports.bind_address == IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED) {
+            vec![
+                (ports.bind_address, false),
+                (IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), true),
+            ]
+        } else {
+            vec![(ports.bind_address, false)]
+        };
+    let targets: Vec<Option<&String>> = if interfaces.is_empty() {
+        vec![None]
+    } else {
+        interfaces.iter().map(Some).collect()
+    };
+    let (mut event_port, mut general_port) = (ports.event_port, ports.general_port);
+    let mut sockets = Vec::new();
+    for interface in targets {
+        for &(address, optional) in &addresses {
+            let mut socket_config = SocketConfig::new(address)
+                .with_ports(event_port, general_port)
+                .with_clock(TimestampClock::MonotonicRaw);
+            if let Some(interface) = interface {
+                socket_config = socket_config.with_interface(interface.clone());
+            }
+            match PtpSocket::bind(socket_config) {
+                Ok(socket) => {
+                    event_port = socket.local_addr(aptp_transport::PortKind::Event).port();
+                    general_port = socket.local_addr(aptp_transport::PortKind::General).port();
+                    sockets.push(socket);
+                }
+                Err(error) if optional && family_unavailable(&error) => {
+                    tracing::warn!(%error, "no IPv6 here: PTP is served over IPv4 only");
+                }
+                Err(source) => {
+                    let holders = [event_port, general_port]
+                        .into_iter()
+                        .filter(|port| *port != 0)
+                        .flat_map(holders::udp_port_holders)
+                        .collect::<std::collections::BTreeSet<_>>();
+                    return Err(DaemonError::Ptp {
+                        source,
+                        holders: if holders.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                " (held by {})",
+                                holders.into_iter().collect::<Vec<_>>().join(", ")
+                            )
+                        },
+                    });
+                }
+            }
+        }
+    }
+    Ok(sockets)
+}
+
+/// The address family cannot be used on this host (IPv6 compiled out or disabled).
+fn family_unavailable(error: &TransportError) -> bool {
+    match error {
+        TransportError::AddressNotAvailable { .. } => true,
+        TransportError::Setup { source, .. } => {
+            source.raw_os_error() == Some(nix::libc::EAFNOSUPPORT)
+        }
+        _ => false,
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use aptp::client::protocol::{Event, SUPPORTED_PROTOCOLS};
-use aptp::client::{DaemonStatus, PortStatus};
+use aptp::client::{DaemonStatus, InterfaceStatus, PortStatus};
 use tokio::sync::{broadcast, Notify};
 
 use crate::sessions::{RecordPolicy, Registry, RegistryLimits};
@@ -22,6 +22,7 @@ pub struct DaemonState {
     events: broadcast::Sender<Event>,
     leases_changed: Notify,
     ports: Mutex<Vec<PortStatus>>,
+    interfaces: Mutex<Vec<InterfaceStatus>>,
     socket_path: PathBuf,
     started_at: Instant,
     requests_refused: AtomicU64,
@@ -37,6 +38,7 @@ impl DaemonState {
             events,
             leases_changed: Notify::new(),
             ports: Mutex::new(Vec::new()),
+            interfaces: Mutex::new(Vec::new()),
             socket_path,
             started_at: Instant::now(),
             requests_refused: AtomicU64::new(0),
@@ -90,6 +92,14 @@ impl DaemonState {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = ports;
     }
 
+    /// Replaces the interfaces shown in the status.
+    pub fn set_interfaces(&self, interfaces: Vec<InterfaceStatus>) {
+        *self
+            .interfaces
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = interfaces;
+    }
+
     /// Counts a refused request.
     pub fn count_refused(&self) {
         self.requests_refused.fetch_add(1, Ordering::Relaxed);
@@ -107,6 +117,11 @@ impl DaemonState {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone();
+        let interfaces = self
+            .interfaces
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         let registry = self.registry();
         DaemonStatus {
             server: "aptp".into(),
@@ -117,6 +132,7 @@ impl DaemonState {
                 .unwrap_or(u64::MAX),
             max_sessions: registry.limits().max_sessions,
             ports,
+            interfaces,
             sessions: registry.statuses(now),
             sessions_opened: registry.opened_total(),
             sessions_expired: registry.expired_total(),

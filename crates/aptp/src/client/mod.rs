@@ -41,7 +41,7 @@ pub use protocol::{
     CloseReason, ErrorCode, Event, MappingReply, SessionId, SessionInfo, SessionRole,
     PROTOCOL_VERSION,
 };
-pub use status::{DaemonStatus, PortStatus, SessionClock, SessionStatus};
+pub use status::{DaemonStatus, InterfaceStatus, PortStatus, SessionClock, SessionStatus};
 
 /// The socket's file name inside the runtime directory.
 pub const SOCKET_FILE_NAME: &str = "aptp.sock";

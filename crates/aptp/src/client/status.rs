@@ -86,6 +86,21 @@ pub struct PortStatus {
     pub drops: BTreeMap<String, u64>,
 }
 
+/// One network interface of the daemon's host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceStatus {
+    /// Its name.
+    pub name: String,
+    /// Its addresses now.
+    pub addresses: Vec<std::net::IpAddr>,
+    /// The daemon's PTP ports serve it (every interface unless `--interface` names some).
+    pub ptp: bool,
+    /// Address changes noticed on it since the daemon started (each invalidated the clocks
+    /// measured through it).
+    #[serde(default)]
+    pub address_changes: u64,
+}
+
 /// The daemon's answer to `status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DaemonStatus {
@@ -103,6 +118,9 @@ pub struct DaemonStatus {
     pub max_sessions: usize,
     /// The PTP ports it owns.
     pub ports: Vec<PortStatus>,
+    /// The host's network interfaces, their addresses and whether PTP is served on them.
+    #[serde(default)]
+    pub interfaces: Vec<InterfaceStatus>,
     /// Every live session, oldest first.
     pub sessions: Vec<SessionStatus>,
     /// Sessions opened since it started.

@@ -1,0 +1,258 @@
+//! `aptp daemon` processes in network namespaces: PTP served on several interfaces and over
+//! IPv4 and IPv6, peers of either family, and what `aptp status --json` says about it.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aptp::client::{Client, OpenSession, SessionClock, SessionRole};
+use aptp_tests::netns::{lab_or_skip, Host, Lab, NsChild};
+use serde_json::Value;
+
+/// The `aptp` binary, built once per test process.
+fn aptp_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("tests/ lives in the workspace");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "aptp-cli", "--bin", "aptp"])
+            .current_dir(workspace)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build -p aptp-cli failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace.join("target"));
+        let binary = target.join("debug").join("aptp");
+        assert!(binary.exists(), "{} missing", binary.display());
+        binary
+    })
+}
+
+/// A directory of this test's own, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let path = std::env::temp_dir().join(format!("aptp-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Scratch(path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `aptp daemon` in `host`'s namespace on PTP's own ports, its socket at `socket`; returns
+/// once a client can connect.
+fn start_daemon(host: &Host, socket: &Path, extra: &[&str]) -> (NsChild, Client) {
+    let mut command = host.command(aptp_binary());
+    command
+        .args(["daemon", "--nqptp-control", "off", "--socket"])
+        .arg(socket)
+        .args(extra)
+        .env("RUST_LOG", "info");
+    let child = host.spawn(command).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(client) = Client::connect(socket) {
+            return (child, client);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the daemon in {} did not start",
+            host.namespace
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `aptp status --json` of the daemon at `socket`.
+fn status_json(socket: &Path) -> Value {
+    let output = Command::new(aptp_binary())
+        .args(["status", "--json", "--socket"])
+        .arg(socket)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "aptp status: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn open(client: &mut Client, role: SessionRole, peers: &[IpAddr], name: &str) -> u64 {
+    client
+        .open(&OpenSession {
+            role,
+            peers: peers.to_vec(),
+            name: Some(format!("{name}-{}", std::process::id())),
+            lease_ms: Some(120_000),
+        })
+        .unwrap()
+        .id
+}
+
+/// Waits until session `id`'s clock satisfies `condition`; returns it.
+fn wait_clock(
+    client: &mut Client,
+    id: u64,
+    limit: Duration,
+    what: &str,
+    condition: impl Fn(&SessionClock) -> bool,
+) -> SessionClock {
+    let deadline = Instant::now() + limit;
+    loop {
+        let clock = client.mapping(id).unwrap().clock;
+        if condition(&clock) {
+            return clock;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "session {id}: {what} never happened: {clock:?}\n{:?}",
+            client.status().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn locked(clock: &SessionClock) -> bool {
+    clock.grandmaster.is_some() && clock.offset_ns.is_some()
+}
+
+#[test]
+fn ipv4_and_ipv6_peers_on_named_interfaces_and_on_all() {
+    let Some(lab) = lab_or_skip(
+        Lab::pair(),
+        "ipv4_and_ipv6_peers_on_named_interfaces_and_on_all",
+    ) else {
+        return;
+    };
+    let scratch = Scratch::new("daemon-network");
+    let (a, b) = (lab.host(0), lab.host(1));
+    let (a_socket, b_socket) = (scratch.0.join("a.sock"), scratch.0.join("b.sock"));
+    // A serves two named interfaces; B every interface.
+    let (_a_daemon, mut a_client) =
+        start_daemon(a, &a_socket, &["--interface", "veth0", "--interface", "lo"]);
+    let (_b_daemon, mut b_client) = start_daemon(b, &b_socket, &[]);
+
+    let sender = open(
+        &mut a_client,
+        SessionRole::Grandmaster,
+        &[IpAddr::V4(b.ipv4), IpAddr::V6(b.ipv6)],
+        "net-sender",
+    );
+    // The IPv4 peer named in its IPv4-mapped IPv6 form is the same peer (as nqptp matches).
+    let over_v4 = open(
+        &mut b_client,
+        SessionRole::Follower,
+        &[format!("::ffff:{}", a.ipv4).parse().unwrap()],
+        "net-v4",
+    );
+    let over_v6 = open(
+        &mut b_client,
+        SessionRole::Follower,
+        &[a.ipv6.to_string().parse().unwrap()],
+        "net-v6",
+    );
+    let identity = wait_clock(
+        &mut a_client,
+        sender,
+        Duration::from_secs(10),
+        "own clock",
+        |clock| clock.grandmaster.is_some(),
+    )
+    .grandmaster
+    .unwrap();
+    for follower in [over_v4, over_v6] {
+        let clock = wait_clock(
+            &mut b_client,
+            follower,
+            Duration::from_secs(20),
+            "lock",
+            locked,
+        );
+        assert_eq!(clock.grandmaster.as_deref(), Some(identity.as_str()));
+        assert_eq!(clock.local_grandmaster, None, "another host's sender");
+        println!(
+            "follower {follower} over the network: offset {:?} ns",
+            clock.offset_ns
+        );
+    }
+
+    // A: a pair of ports per named interface and family, all on the same port numbers.
+    let status = status_json(&a_socket);
+    let ports = status["ports"].as_array().unwrap();
+    let mut bound: Vec<(String, String)> = ports
+        .iter()
+        .map(|port| {
+            assert_eq!(port["event_port"], 319, "{port}");
+            assert_eq!(port["general_port"], 320, "{port}");
+            assert!(port["kernel_rx_timestamps"].is_boolean(), "{port}");
+            assert!(port["kernel_tx_timestamps"].is_boolean(), "{port}");
+            (
+                port["interface"].as_str().unwrap().to_owned(),
+                port["address"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    bound.sort();
+    assert_eq!(
+        bound,
+        [
+            ("lo", "0.0.0.0"),
+            ("lo", "::"),
+            ("veth0", "0.0.0.0"),
+            ("veth0", "::")
+        ]
+        .map(|(interface, address)| (interface.to_owned(), address.to_owned()))
+    );
+    let veth = ports
+        .iter()
+        .find(|port| port["interface"] == "veth0" && port["address"] == "::")
+        .unwrap();
+    assert!(veth["received"].as_u64().unwrap() > 0, "{veth}");
+    let interfaces = status["interfaces"].as_array().unwrap();
+    let veth = interfaces
+        .iter()
+        .find(|interface| interface["name"] == "veth0")
+        .unwrap();
+    assert_eq!(veth["ptp"], true);
+    let addresses: Vec<&str> = veth["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|address| address.as_str().unwrap())
+        .collect();
+    assert!(addresses.contains(&a.ipv4.to_string().as_str()), "{veth}");
+    assert!(addresses.contains(&a.ipv6.to_string().as_str()), "{veth}");
+
+    // B: every interface, IPv4 and IPv6, and both received.
+    let status = status_json(&b_socket);
+    let ports = status["ports"].as_array().unwrap();
+    assert_eq!(ports.len(), 2, "{status}");
+    for port in ports {
+        assert!(port["interface"].is_null(), "{port}");
+        assert!(port["received"].as_u64().unwrap() > 0, "{port}");
+    }
+    assert!(status["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|interface| interface["ptp"] == true));
+    let sessions = status["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    for session in sessions {
+        assert_eq!(session["clock"]["grandmaster"], identity.as_str());
+    }
+}
