@@ -1,68 +1,73 @@
-//! Flood test (issue 17): an `aptp slave` locked to an `aptp master` keeps its lock while an
-//! attacker namespace on the same segment sends junk to both PTP ports, unicast to the
-//! slave and to the PTP multicast group, at 50 000+ datagrams per second for 20 s.
+//! Flood tests (issue 17): a slave locked to its master keeps its lock while an attacker
+//! namespace on the same segment sends junk to both PTP ports, unicast to the slave and to
+//! the PTP multicast group, at 50 000+ datagrams per second for 20 s. Three slaves under
+//! test, each in a rig of its own, one rig at a time (they would share two cores otherwise):
+//!
+//! - [`flood_aptp_slave`]: `aptp slave --acceptable-master` naming the real `aptp master`;
+//! - [`flood_airplay_receiver`]: `aptp airplay-receiver --peer` naming the real
+//!   `aptp airplay-sender`;
+//! - [`flood_ptp4l`]: linuxptp's `ptp4l -s` (free-running, so the machine's clock is never
+//!   steered) following the same `aptp master`: a measurement, printed beside aptp's in the
+//!   README; it asserts only that ptp4l ran.
 //!
 //! The junk: random bytes, truncated headers, messageLength beyond the datagram, an
 //! Announce with a TLV longer than the message, zero-length datagrams, valid-looking Sync,
 //! Follow_Up and Delay_Resp from clocks that are not the master with wrong sequenceIds,
 //! unsolicited Pdelay_Resp, Announces from many random identities and from a spoofed better
-//! grandmaster (priority1 0, clockClass 6). The slave runs with `--acceptable-master` naming
-//! the real master's clock identity (its EUI-64 from the master's MAC address).
+//! grandmaster (priority1 0, clockClass 6).
 //!
 //! The master is aptp's, not ptp4l: the multicast half of the flood reaches the master too,
 //! and a ptp4l 3.1.1 master stops serving under it (measured here: the aptp slave's
 //! measurements stopped the second the flood began and nothing more arrived after it; the
 //! issue describes ptp4l going FAULTY on a single zero-length datagram or Pdelay_Resp).
 //!
-//! A reference slave runs at the same time on a second, unflooded segment (its own
-//! namespaces and aptp master), so both see the same machine load.
+//! Each rig has a reference: the same master and slave on a second, unflooded segment (its own
+//! namespaces), run at the same time, so both see the same machine load. The namespaces share
+//! the kernel's clocks, so the truth is a zero offset and |offset| is the error.
 //!
-//! Holds when: the flooded slave is alive to the end, never leaves SLAVE once there,
-//! prints an offset every second, its resident memory grows by less than 10 MiB during the
-//! flood, and its p99 |offset| during the flood is within 2× the reference's (or 20 µs,
-//! whichever is larger: two slaves on a loaded 2-core machine differ by a few µs anyway).
+//! The aptp binary is the release build (what ships): the unoptimised debug build processes
+//! about 7 000 datagrams a second on this machine, so under 50 000 a second its socket
+//! buffers overflow and the master's own Sync, Follow_Up and Delay_Resp are lost with the
+//! junk (measured: 200 000 datagrams dropped by the kernel on the slave's two sockets in 20 s,
+//! one measurement a second instead of 16, p99 7.5 µs against 0.34 µs unflooded).
+//!
+//! An aptp subject holds when it is alive to the end, never leaves SLAVE once there, prints
+//! an offset every second, its resident memory grows by less than 10 MiB during the flood,
+//! and its p99 |offset| during the flood is within 2× the reference's, or within
+//! [`P99_FLOOR_NS`] (see there).
 //!
 //! The attacker is this test binary re-executed in the attacker namespace
 //! (`--exact flood_attacker --ignored`), sending only to its segment's 192.0.2.x address
 //! and to 224.0.1.129 on that isolated segment.
 
 use aptp_tests::netns::{lab_or_skip, on_ci, Host, Lab, NsChild, INTERFACE};
+use aptp_tests::procs::{
+    aptp_binary, json_lines, output_within, p99_abs, ptp4l_offsets, ptp4l_time, resident_kib,
+};
 use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const SLAVE_SECONDS: u32 = 36;
+const SLAVE_SECONDS: u64 = 36;
 const FLOOD_START_S: u64 = 12;
 const FLOOD_SECONDS: u64 = 20;
 const FLOOD_RATE_PER_S: u64 = 70_000;
-const FAST: &str = "[global]\nlogAnnounceInterval -2\nlogSyncInterval -3\nlogMinDelayReqInterval -3\npriority1 1\n";
+/// What every PTP node of these rigs shares (aptp master, aptp slave, ptp4l): 4 Announces,
+/// 8 Syncs and 8 Delay_Reqs a second.
+const FAST: &str =
+    "[global]\nlogAnnounceInterval -2\nlogSyncInterval -3\nlogMinDelayReqInterval -3\n";
 const PTP_MULTICAST: Ipv4Addr = Ipv4Addr::new(224, 0, 1, 129);
+/// Below this a flooded p99 passes whatever the reference's: with an unflooded p99 of
+/// 0.1–0.5 µs, 2× is 0.2–1 µs, less than what one descheduling of the slave between two
+/// Syncs costs on this loaded 2-core machine without any flood (the reference itself moves
+/// between runs by that much), so a bare 2× would test the scheduler, not the flood.
+const P99_FLOOR_NS: f64 = 1_000.0;
 
-fn aptp_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("tests/ lives in the workspace");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "aptp-cli", "--bin", "aptp"])
-            .current_dir(workspace)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "cargo build -p aptp-cli failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace.join("target"));
-        let binary = target.join("debug").join("aptp");
-        assert!(binary.exists(), "{} missing", binary.display());
-        binary
-    })
-}
-
+/// One rig at a time: each floods two cores' worth of softirq work.
+static RIG: Mutex<()> = Mutex::new(());
 /// splitmix64.
 struct Rng(u64);
 
@@ -235,7 +240,7 @@ fn flood_attacker() {
     println!("SENT {sent} {}", started.elapsed().as_secs_f64());
 }
 
-/// The clock identity ptp4l takes on `veth0` of `host`: the EUI-64 of its MAC, dotted.
+/// The clock identity a node takes on `veth0` of `host`: the EUI-64 of its MAC, dotted.
 fn clock_identity_of(host: &Host) -> String {
     let output = host
         .run(
@@ -256,96 +261,195 @@ fn clock_identity_of(host: &Host) -> String {
     )
 }
 
-fn config_file(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("aptp-flood-{}-{name}.cfg", std::process::id()));
-    std::fs::write(&path, FAST).expect("temp dir writable");
-    path
+/// A temporary configuration file, deleted on drop.
+struct ConfigFile(PathBuf);
+
+impl ConfigFile {
+    fn new(name: &str, text: &str) -> Self {
+        let path =
+            std::env::temp_dir().join(format!("aptp-flood-{}-{name}.cfg", std::process::id()));
+        std::fs::write(&path, text).expect("temp dir writable");
+        Self(path)
+    }
 }
 
-/// A master and a slave on `lab` (hosts 0 and 1).
-fn start_pair(lab: &Lab, name: &str) -> (NsChild, NsChild, PathBuf) {
-    let config = config_file(name);
-    let mut master = lab.host(0).command(aptp_binary());
-    master
-        .args(["master", "--interface", INTERFACE, "--json", "--config"])
-        .arg(&config)
-        .args(["--duration", &(SLAVE_SECONDS + 5).to_string()]);
-    let master = lab.host(0).spawn(master).expect("aptp master starts");
-    let mut slave = lab.host(1).command(aptp_binary());
-    slave
-        .args(["slave", "--interface", INTERFACE, "--json"])
-        .args(["--acceptable-master", &clock_identity_of(lab.host(0))])
-        .args(["--duration", &SLAVE_SECONDS.to_string()]);
-    let slave = lab.host(1).spawn(slave).expect("aptp starts");
-    (master, slave, config)
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
-fn resident_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+/// The slave under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Subject {
+    AptpSlave,
+    AirplayReceiver,
+    Ptp4l,
 }
 
-fn json_lines(child: NsChild) -> (Vec<Value>, String) {
-    let output = child
-        .wait_with_output(Duration::from_secs(u64::from(SLAVE_SECONDS) + 30))
-        .unwrap_or_else(|error| panic!("aptp did not finish: {error}"));
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "aptp failed: {stderr}");
-    let lines = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
-        .collect();
-    (lines, stderr)
-}
-
-fn p99_abs_offset(lines: &[Value]) -> f64 {
-    let mut values: Vec<f64> = lines
-        .iter()
-        .filter_map(|line| line["offset_ns"].as_f64())
-        .map(f64::abs)
-        .collect();
-    values.sort_by(f64::total_cmp);
-    let rank = ((0.99 * values.len() as f64).ceil() as usize).clamp(1, values.len().max(1));
-    values.get(rank - 1).copied().unwrap_or(f64::INFINITY)
-}
-
-#[test]
-fn flood() {
-    match Command::new("ptp4l").arg("-v").output() {
-        Ok(output) if output.status.success() => {}
-        result => {
-            assert!(!on_ci(), "flood: ptp4l does not run ({result:?})");
-            eprintln!("SKIPPED flood: ptp4l does not run ({result:?})");
-            return;
+impl Subject {
+    fn name(self) -> &'static str {
+        match self {
+            Subject::AptpSlave => "aptp slave",
+            Subject::AirplayReceiver => "aptp airplay-receiver",
+            Subject::Ptp4l => "ptp4l",
         }
     }
-    aptp_binary();
-    let Some(flooded) = lab_or_skip(Lab::bridge(3), "flood") else {
-        return;
+}
+
+/// The master of `lab` (host 0) for `subject`.
+fn start_master(lab: &Lab, subject: Subject, config: &ConfigFile) -> NsChild {
+    let host = lab.host(0);
+    let mut master = host.command(aptp_binary(true));
+    let duration = (SLAVE_SECONDS + 5).to_string();
+    match subject {
+        Subject::AptpSlave | Subject::Ptp4l => {
+            master
+                .args(["master", "--interface", INTERFACE, "--json", "--config"])
+                .arg(&config.0)
+                .args(["--duration", &duration]);
+        }
+        Subject::AirplayReceiver => {
+            master
+                .args(["airplay-sender", "--interface", INTERFACE, "--json"])
+                .args(["--peer", &lab.host(1).ipv4.to_string()])
+                .args(["--duration", &duration]);
+        }
+    }
+    host.spawn(master).expect("the master starts")
+}
+
+/// What an aptp slave under test logs: its state changes and master selections (info), so
+/// its stderr says what happened; `APTP_FLOOD_TRACE` adds every measurement.
+fn log_filter() -> &'static str {
+    if std::env::var_os("APTP_FLOOD_TRACE").is_some() {
+        "info,aptp::runtime::driver=trace"
+    } else {
+        "info"
+    }
+}
+
+/// The slave under test on `lab` (host 1), following host 0.
+fn start_subject(lab: &Lab, subject: Subject, config: &ConfigFile) -> NsChild {
+    let host = lab.host(1);
+    let duration = SLAVE_SECONDS.to_string();
+    let command = match subject {
+        Subject::AptpSlave => {
+            let mut slave = host.command(aptp_binary(true));
+            slave
+                .env("RUST_LOG", log_filter())
+                .args(["slave", "--interface", INTERFACE, "--json", "--config"])
+                .arg(&config.0)
+                .args(["--acceptable-master", &clock_identity_of(lab.host(0))])
+                .args(["--duration", &duration]);
+            slave
+        }
+        Subject::AirplayReceiver => {
+            let mut receiver = host.command(aptp_binary(true));
+            receiver
+                .env("RUST_LOG", log_filter())
+                .args(["airplay-receiver", "--interface", INTERFACE, "--json"])
+                .args(["--local-clock", "realtime"])
+                .args(["--peer", &lab.host(0).ipv4.to_string()])
+                .args(["--duration", &duration]);
+            receiver
+        }
+        Subject::Ptp4l => {
+            let mut ptp4l = host.command("ptp4l");
+            ptp4l.args(["-i", INTERFACE, "-4", "-S", "-m", "-s", "-f"]);
+            ptp4l.arg(&config.0);
+            ptp4l
+        }
     };
-    let Some(reference) = lab_or_skip(Lab::pair(), "flood") else {
-        return;
+    host.spawn(command).expect("the slave under test starts")
+}
+
+/// One slave's run: what it printed and when it started.
+struct SubjectRun {
+    output: Output,
+    /// When the flood began, in seconds after this slave started.
+    flood_from_s: f64,
+}
+
+/// Everything one rig measured.
+struct RigRun {
+    subject: Subject,
+    /// The flooded rig's real master, dotted.
+    master_identity: String,
+    sent: f64,
+    flooded: SubjectRun,
+    reference: SubjectRun,
+    rss_before_kib: u64,
+    rss_max_kib: u64,
+    socket_drops: u64,
+}
+
+impl RigRun {
+    fn rate(&self) -> f64 {
+        self.sent / FLOOD_SECONDS as f64
+    }
+}
+
+/// Datagrams the kernel dropped in `host`'s namespace because a UDP socket's receive buffer
+/// was full (`Udp: RcvbufErrors`; a socket filter's refusals are not counted there).
+fn receive_buffer_errors(host: &Host) -> u64 {
+    let Ok(output) = host.run("cat", ["/proc/net/snmp"], Duration::from_secs(5)) else {
+        return 0;
     };
-    let (flooded_master, flooded_slave, config_a) = start_pair(&flooded, "flooded");
-    let (reference_master, reference_slave, config_b) = start_pair(&reference, "reference");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut udp = text.lines().filter(|line| line.starts_with("Udp:"));
+    let (Some(names), Some(values)) = (udp.next(), udp.next()) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(name, _)| *name == "RcvbufErrors")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs `subject` flooded and unflooded side by side.
+fn run_rig(subject: Subject) -> Option<RigRun> {
+    let _one_at_a_time = RIG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let test = format!("flood {}", subject.name());
+    aptp_binary(true);
+    let flooded = lab_or_skip(Lab::bridge(3), &test)?;
+    // The same topology (three hosts on a bridge, the third idle), so only the flood differs.
+    let reference = lab_or_skip(Lab::bridge(3), &test)?;
+    let master_config = ConfigFile::new("master", &format!("{FAST}priority1 1\n"));
+    // The same PTP settings for aptp and ptp4l; ptp4l's file adds what only ptp4l reads: never
+    // steer the machine's clock, and a `master offset` line a second rather than a summary.
+    let slave_config = match subject {
+        Subject::Ptp4l => ConfigFile::new(
+            "slave",
+            &format!(
+                "{FAST}slaveOnly 1\nfree_running 1\nfreq_est_interval 0\nsummary_interval -3\n"
+            ),
+        ),
+        _ => ConfigFile::new("slave", &format!("{FAST}slaveOnly 1\n")),
+    };
+    let masters = [
+        start_master(&flooded, subject, &master_config),
+        start_master(&reference, subject, &master_config),
+    ];
+    let flooded_started = Instant::now();
+    let flooded_slave = start_subject(&flooded, subject, &slave_config);
+    let reference_started = Instant::now();
+    let reference_slave = start_subject(&reference, subject, &slave_config);
     let pid = flooded_slave.id();
     std::thread::sleep(Duration::from_secs(FLOOD_START_S - 1));
     let rss_before_kib = resident_kib(pid).expect("the flooded slave is alive before the flood");
+    let drops_before = receive_buffer_errors(flooded.host(1));
     let exe = std::env::current_exe().expect("test binary path");
     let mut attacker = flooded.host(2).command(exe);
     attacker
         .args(["--exact", "flood_attacker", "--ignored", "--nocapture"])
         .env("APTP_FLOOD_TARGET", flooded.host(1).ipv4.to_string());
+    let flood_started = Instant::now();
     let attacker = flooded.host(2).spawn(attacker).expect("attacker starts");
     let mut rss_max_kib = rss_before_kib;
-    let flood_end = Instant::now() + Duration::from_secs(FLOOD_SECONDS);
-    while Instant::now() < flood_end {
+    while flood_started.elapsed() < Duration::from_secs(FLOOD_SECONDS) {
         std::thread::sleep(Duration::from_millis(500));
         let rss = resident_kib(pid).expect("the flooded slave stays alive during the flood");
         rss_max_kib = rss_max_kib.max(rss);
@@ -353,6 +457,7 @@ fn flood() {
     let attack = attacker
         .wait_with_output(Duration::from_secs(30))
         .expect("the attacker finishes");
+    let socket_drops = receive_buffer_errors(flooded.host(1)).saturating_sub(drops_before);
     let attack_out = String::from_utf8_lossy(&attack.stdout).into_owned();
     let sent: f64 = attack_out
         .lines()
@@ -360,68 +465,306 @@ fn flood() {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("attacker output: {attack_out}"));
-    let (lines, stderr) = json_lines(flooded_slave);
-    let (reference_lines, _) = json_lines(reference_slave);
-    drop((flooded_master, reference_master));
-    let _ = std::fs::remove_file(config_a);
-    let _ = std::fs::remove_file(config_b);
-    let summary: Vec<String> = lines
-        .iter()
-        .enumerate()
-        .map(|(second, line)| {
-            format!(
-                "{second}s {} offset {} received {} dropped {} measurements {}",
-                line["state"],
-                line["offset_ns"],
-                line["received"],
-                line["dropped"],
-                line["measurements"]
-            )
-        })
-        .collect();
-    let context = format!(
-        "flooded, one line a second:\n{}\nstderr: {stderr}",
-        summary.join("\n")
-    );
-    // Seconds FLOOD_START_S..FLOOD_START_S + FLOOD_SECONDS of each slave's one-per-second
-    // lines (a second of margin at each end for start-up skew).
-    let window = |lines: &[Value]| -> Vec<Value> {
-        let first = FLOOD_START_S as usize + 1;
-        let last = (FLOOD_START_S + FLOOD_SECONDS) as usize - 1;
-        lines
-            .get(first..last.min(lines.len()))
-            .unwrap_or(&[])
-            .to_vec()
+    // ptp4l runs until killed: as long as an aptp slave's --duration.
+    let deadline = Duration::from_secs(SLAVE_SECONDS + 30);
+    let timeout = |started: Instant| match subject {
+        Subject::Ptp4l => Duration::from_secs(SLAVE_SECONDS).saturating_sub(started.elapsed()),
+        _ => deadline,
     };
-    let during = window(&lines);
-    let reference_during = window(&reference_lines);
-    let rate = sent / FLOOD_SECONDS as f64;
-    let growth_kib = rss_max_kib.saturating_sub(rss_before_kib);
-    let p99 = p99_abs_offset(&during);
-    let reference_p99 = p99_abs_offset(&reference_during);
-    eprintln!(
-        "flood: {sent} datagrams ({rate:.0}/s); flooded p99 |offset| {p99:.0} ns, reference {reference_p99:.0} ns; RSS {rss_before_kib} → max {rss_max_kib} KiB"
+    let flooded_output = output_within(flooded_slave, timeout(flooded_started));
+    let reference_output = output_within(reference_slave, timeout(reference_started));
+    drop(masters);
+    let since = |started: Instant| flood_started.duration_since(started).as_secs_f64();
+    Some(RigRun {
+        subject,
+        master_identity: clock_identity_of(flooded.host(0)),
+        sent,
+        flooded: SubjectRun {
+            output: flooded_output,
+            flood_from_s: since(flooded_started),
+        },
+        reference: SubjectRun {
+            output: reference_output,
+            flood_from_s: since(reference_started),
+        },
+        rss_before_kib,
+        rss_max_kib,
+        socket_drops,
+    })
+}
+
+/// An aptp slave's or receiver's one-per-second JSON lines, and what they say.
+struct AptpLines {
+    lines: Vec<Value>,
+    stderr: String,
+}
+
+impl AptpLines {
+    fn of(run: &SubjectRun) -> Self {
+        Self {
+            lines: json_lines(&run.output),
+            stderr: String::from_utf8_lossy(&run.output.stderr).into_owned(),
+        }
+    }
+
+    /// The lines printed during the flood, the first second of it left out (line `i` is
+    /// printed `i + 1` s after the start).
+    fn during<'a>(&'a self, run: &SubjectRun) -> impl Iterator<Item = &'a Value> {
+        let from = run.flood_from_s + 1.0;
+        let to = run.flood_from_s + FLOOD_SECONDS as f64;
+        self.lines.iter().enumerate().filter_map(move |(i, line)| {
+            let at = (i + 1) as f64;
+            (from..=to).contains(&at).then_some(line)
+        })
+    }
+
+    fn p99_during(&self, run: &SubjectRun) -> f64 {
+        p99_abs(
+            self.during(run)
+                .filter_map(|line| line["offset_ns"].as_f64()),
+        )
+    }
+
+    fn summary(&self) -> String {
+        self.lines
+            .iter()
+            .enumerate()
+            .map(|(second, line)| {
+                format!(
+                    "{}s {} offset {} received {} dropped {} measurements {}",
+                    second + 1,
+                    line["state"],
+                    line["offset_ns"],
+                    line["received"],
+                    line["dropped"]
+                        .as_u64()
+                        .or(line["not_a_peer"].as_u64())
+                        .unwrap_or(0),
+                    line["measurements"]
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Checks the issue's criteria on an aptp slave or receiver, and prints the figures.
+fn assert_aptp_holds(run: &RigRun) {
+    let flooded = AptpLines::of(&run.flooded);
+    let reference = AptpLines::of(&run.reference);
+    let p99 = flooded.p99_during(&run.flooded);
+    let reference_p99 = reference.p99_during(&run.reference);
+    let growth_kib = run.rss_max_kib.saturating_sub(run.rss_before_kib);
+    let during = flooded.during(&run.flooded).count();
+    let out_of_slave = flooded
+        .during(&run.flooded)
+        .filter(|line| line["state"] != "slave")
+        .count();
+    let context = format!(
+        "flooded, one line a second:\n{}\nstderr: {}\nreference:\n{}",
+        flooded.summary(),
+        flooded.stderr,
+        reference.summary()
     );
-    assert!(rate >= 50_000.0, "attacker too slow: {rate:.0}/s");
+    if let Some(dir) = std::env::var_os("APTP_FLOOD_TRACE") {
+        let dir = PathBuf::from(dir);
+        let _ = std::fs::write(dir.join("flooded.log"), &flooded.stderr);
+        let _ = std::fs::write(dir.join("reference.log"), &reference.stderr);
+    }
+    eprintln!("{context}");
+    eprintln!(
+        "FLOOD {}: {:.0} datagrams/s for {FLOOD_SECONDS} s; p99 |offset| reference {reference_p99:.0} ns, \
+         flooded {p99:.0} ns; {out_of_slave} s out of SLAVE; RSS {} → max {} KiB (+{growth_kib}); \
+         receive-buffer overflows {}; stderr lines {} flooded, {} reference",
+        run.subject.name(),
+        run.rate(),
+        run.rss_before_kib,
+        run.rss_max_kib,
+        run.socket_drops,
+        flooded.stderr.lines().count(),
+        reference.stderr.lines().count(),
+    );
     assert!(
-        during.len() >= 15,
+        run.flooded.output.status.success(),
+        "{}: {context}",
+        run.subject.name()
+    );
+    assert!(
+        run.rate() >= 50_000.0,
+        "attacker too slow: {:.0}/s",
+        run.rate()
+    );
+    assert!(
+        during >= FLOOD_SECONDS as usize - 2,
         "too few lines during the flood: {context}"
     );
-    let first_slave = lines
+    let first_slave = flooded
+        .lines
         .iter()
         .position(|line| line["state"] == "slave")
         .unwrap_or_else(|| panic!("never SLAVE: {context}"));
     assert!(
-        first_slave < FLOOD_START_S as usize,
+        (first_slave as f64) + 1.0 < run.flooded.flood_from_s,
         "not locked before the flood: {context}"
     );
-    for line in &lines[first_slave..] {
+    for line in &flooded.lines[first_slave..] {
         assert_eq!(line["state"], "slave", "left SLAVE: {context}");
         assert!(line["offset_ns"].is_i64(), "no offset: {context}");
     }
     assert!(growth_kib < 10 * 1024, "RSS grew {growth_kib} KiB");
     assert!(
-        p99 <= (2.0 * reference_p99).max(20_000.0),
-        "flooded p99 {p99} ns vs reference {reference_p99} ns"
+        p99 <= (2.0 * reference_p99).max(P99_FLOOR_NS),
+        "flooded p99 {p99} ns vs reference {reference_p99} ns: {context}"
+    );
+}
+
+#[test]
+fn flood_aptp_slave() {
+    if let Some(run) = run_rig(Subject::AptpSlave) {
+        assert_aptp_holds(&run);
+    }
+}
+
+/// The AirPlay receiver follows only its peers: the spoofed grandmaster's Announces and the
+/// other clocks' Syncs come from an address not in its peer list.
+#[test]
+fn flood_airplay_receiver() {
+    if let Some(run) = run_rig(Subject::AirplayReceiver) {
+        assert_aptp_holds(&run);
+    }
+}
+
+/// What ptp4l printed: its offsets in the flood window and its state changes.
+struct Ptp4lRun {
+    text: String,
+    offsets: Vec<f64>,
+    /// State changes and master selections during the flood, as ptp4l printed them.
+    events: Vec<String>,
+    /// Seconds of the flood window spent not following the real master (UNCALIBRATED or SLAVE
+    /// with it selected).
+    not_following_s: f64,
+    lines: usize,
+}
+
+impl Ptp4lRun {
+    fn of(run: &SubjectRun, master: &str) -> Self {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&run.output.stdout),
+            String::from_utf8_lossy(&run.output.stderr)
+        );
+        // ptp4l stamps its lines with its own clock: its first line is its start.
+        let start = text.lines().find_map(ptp4l_time).unwrap_or(0.0);
+        let from = start + run.flood_from_s + 1.0;
+        let to = start + run.flood_from_s + FLOOD_SECONDS as f64;
+        let offsets = ptp4l_offsets(&text)
+            .into_iter()
+            .filter(|offset| (from..=to).contains(&offset.at_s))
+            .map(|offset| offset.offset_ns)
+            .collect();
+        let mut events = Vec::new();
+        let mut following = false;
+        let mut following_state = false;
+        let mut real_master = false;
+        let mut since = from;
+        let mut not_following_s = 0.0;
+        for line in text.lines() {
+            let Some(at) = ptp4l_time(line) else { continue };
+            let Some(change) = line.split(": ").nth(2).or(line.split(": ").nth(1)) else {
+                continue;
+            };
+            let transition = line.contains(" to ") && line.contains(" on ");
+            if (from - 2.0..=to).contains(&at)
+                && (transition || line.contains("selected") || line.contains("foreign master"))
+            {
+                events.push(format!("{:.1}s {change}", at - start - run.flood_from_s));
+            }
+            if line.contains("selected best master clock") {
+                real_master = line.contains(master);
+            }
+            if transition || line.contains("selected best master clock") {
+                let now_following = real_master
+                    && if transition {
+                        line.contains(" to UNCALIBRATED") || line.contains(" to SLAVE")
+                    } else {
+                        following_state
+                    };
+                if transition {
+                    following_state =
+                        line.contains(" to UNCALIBRATED") || line.contains(" to SLAVE");
+                }
+                let clipped = at.clamp(from, to);
+                if !following {
+                    not_following_s += clipped - since.clamp(from, to);
+                }
+                following = now_following;
+                since = clipped;
+            }
+        }
+        if !following {
+            not_following_s += to - since.clamp(from, to);
+        }
+        Self {
+            lines: text.lines().count(),
+            text,
+            offsets,
+            events,
+            not_following_s,
+        }
+    }
+}
+
+/// ptp4l (3.1.1 has no acceptable-master list, so it runs without one) under the same
+/// flood: a measurement. ptp4l leaving SLAVE, choosing the spoofed grandmaster or going
+/// FAULTY is a finding for the README, not a failure; the test fails only if ptp4l or the
+/// attacker did not run.
+#[test]
+fn flood_ptp4l() {
+    match Command::new("ptp4l").arg("-v").output() {
+        Ok(output) if output.status.success() => {}
+        result => {
+            assert!(!on_ci(), "flood_ptp4l: ptp4l does not run ({result:?})");
+            eprintln!("SKIPPED flood_ptp4l: ptp4l does not run ({result:?})");
+            return;
+        }
+    }
+    let Some(run) = run_rig(Subject::Ptp4l) else {
+        return;
+    };
+    let flooded = Ptp4lRun::of(&run.flooded, &run.master_identity);
+    let reference = Ptp4lRun::of(&run.reference, "");
+    eprintln!(
+        "ptp4l flooded:\n{}\nptp4l during the flood:\n{}",
+        flooded.text,
+        flooded.events.join("\n")
+    );
+    let growth_kib = run.rss_max_kib.saturating_sub(run.rss_before_kib);
+    eprintln!(
+        "FLOOD ptp4l: {:.0} datagrams/s for {FLOOD_SECONDS} s; p99 |offset| reference {:.0} ns \
+         ({} offsets), flooded {:.0} ns ({} offsets); {:.1} s not following the real master; \
+         RSS {} → max {} KiB (+{growth_kib}); receive-buffer overflows {}; output lines {} flooded, \
+         {} reference",
+        run.rate(),
+        p99_abs(reference.offsets.iter().copied()),
+        reference.offsets.len(),
+        p99_abs(flooded.offsets.iter().copied()),
+        flooded.offsets.len(),
+        flooded.not_following_s,
+        run.rss_before_kib,
+        run.rss_max_kib,
+        run.socket_drops,
+        flooded.lines,
+        reference.lines,
+    );
+    assert!(
+        run.rate() >= 50_000.0,
+        "attacker too slow: {:.0}/s",
+        run.rate()
+    );
+    assert!(
+        flooded.text.contains("UNCALIBRATED") && reference.offsets.len() >= 10,
+        "ptp4l did not run: {}\nreference: {}",
+        flooded.text,
+        reference.text
     );
 }
