@@ -248,6 +248,8 @@ static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
 /// A set of namespaces wired together; deleted on drop. See the [module docs](self).
 pub struct Lab {
     hosts: Vec<Host>,
+    /// The bridge's namespace ([`Lab::bridge`] only).
+    hub: Option<String>,
     /// Every namespace created (hosts, and the hub of a bridge), for deletion.
     namespaces: Vec<String>,
 }
@@ -290,6 +292,7 @@ impl Lab {
         let mut lab = Lab::empty()?;
         let prefix = lab.prefix();
         let hub = lab.add_namespace(&format!("{prefix}-hub"))?;
+        lab.hub = Some(hub.clone());
         let hub_host = Host {
             namespace: hub.clone(),
             interface: "br0".into(),
@@ -333,10 +336,32 @@ impl Lab {
         &self.hosts[index]
     }
 
+    /// Takes the bridge port of host `index` down (`up` false) or up again: the host's cable
+    /// pulled at the switch. The host keeps its addresses and routes; its interface loses
+    /// carrier. Only for a [`Lab::bridge`].
+    pub fn set_bridge_port(&self, index: usize, up: bool) -> Result<(), LabError> {
+        let Some(hub) = &self.hub else {
+            return Err(LabError::Command {
+                command: format!("set_bridge_port({index})"),
+                detail: "not a bridge lab".into(),
+            });
+        };
+        let port = format!("p{index}");
+        ip([
+            "-n",
+            hub.as_str(),
+            "link",
+            "set",
+            port.as_str(),
+            if up { "up" } else { "down" },
+        ])
+    }
+
     fn empty() -> Result<Lab, LabError> {
         check_available()?;
         Ok(Lab {
             hosts: Vec::new(),
+            hub: None,
             namespaces: Vec::new(),
         })
     }

@@ -3,12 +3,21 @@
 //! See [`TimestampClock`] for how kernel timestamps reach the chosen clock.
 
 use core::fmt;
+use core::sync::atomic::{AtomicI64, Ordering};
 
 use nix::time::{clock_gettime, ClockId};
 
 use crate::TransportError;
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
+
+/// See [`TimestampClock::set_process_offset_ns`].
+static PROCESS_OFFSET_NS: AtomicI64 = AtomicI64::new(0);
+
+fn shifted(timestamp: Timestamp) -> Timestamp {
+    let offset = PROCESS_OFFSET_NS.load(Ordering::Relaxed);
+    Timestamp::from_nanos(timestamp.as_nanos().saturating_add(offset))
+}
 
 /// A point in time on one [`TimestampClock`], in nanoseconds since that clock's epoch.
 ///
@@ -137,10 +146,32 @@ impl TimestampClock {
     /// # Errors
     /// [`TransportError::Clock`] if the system does not have the clock.
     pub fn now(self) -> Result<Timestamp, TransportError> {
-        read(self.clock_id()).map_err(|errno| TransportError::Clock {
-            clock: self.name(),
-            source: errno.into(),
-        })
+        read(self.clock_id())
+            .map(shifted)
+            .map_err(|errno| TransportError::Clock {
+                clock: self.name(),
+                source: errno.into(),
+            })
+    }
+
+    /// Steps every clock as this process sees it through the transport by `offset_ns` (from
+    /// 0, the default): [`TimestampClock::now`] and [`TimestampClock::from_realtime`], and so
+    /// every packet timestamp, read `offset_ns` later than the kernel's clock from then on.
+    ///
+    /// A fault-injection hook: a master's clock can be stepped in a test without touching
+    /// the kernel's clock, which every process (and every network namespace) shares.
+    /// Nothing else calls it.
+    ///
+    /// ```
+    /// use aptp_transport::TimestampClock;
+    /// let before = TimestampClock::Monotonic.now().unwrap();
+    /// TimestampClock::set_process_offset_ns(3_600_000_000_000);
+    /// let after = TimestampClock::Monotonic.now().unwrap();
+    /// TimestampClock::set_process_offset_ns(0);
+    /// assert!(after.nanos_since(before) >= 3_600_000_000_000);
+    /// ```
+    pub fn set_process_offset_ns(offset_ns: i64) {
+        PROCESS_OFFSET_NS.store(offset_ns, Ordering::Relaxed);
     }
 
     /// Converts a `CLOCK_REALTIME` timestamp (as the kernel takes them) into this clock, by the
@@ -150,12 +181,12 @@ impl TimestampClock {
     /// [`TransportError::Clock`] if the system does not have one of the clocks.
     pub fn from_realtime(self, realtime: Timestamp) -> Result<Timestamp, TransportError> {
         if self == TimestampClock::Realtime {
-            return Ok(realtime);
+            return Ok(shifted(realtime));
         }
         let offset_ns = self.realtime_offset_ns()?;
-        Ok(Timestamp::from_nanos(
+        Ok(shifted(Timestamp::from_nanos(
             realtime.as_nanos().saturating_sub(offset_ns),
-        ))
+        )))
     }
 
     /// `CLOCK_REALTIME − self` now, in nanoseconds, from the narrowest of three brackets.
