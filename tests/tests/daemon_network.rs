@@ -7,6 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use aptp::client::protocol::Event;
 use aptp::client::{Client, OpenSession, SessionClock, SessionRole};
 use aptp_tests::netns::{lab_or_skip, Host, Lab, NsChild};
 use serde_json::Value;
@@ -255,4 +256,119 @@ fn ipv4_and_ipv6_peers_on_named_interfaces_and_on_all() {
     for session in sessions {
         assert_eq!(session["clock"]["grandmaster"], identity.as_str());
     }
+}
+
+/// The next event about `session` that `wanted` accepts, within `limit`.
+fn next_event(
+    events: &mut Client,
+    limit: Duration,
+    what: &str,
+    mut wanted: impl FnMut(&Event) -> bool,
+) -> Event {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no {what} event within {limit:?}");
+        if let Some(event) = events.next_event(Some(left)).unwrap() {
+            if wanted(&event) {
+                return event;
+            }
+        }
+    }
+}
+
+#[test]
+fn an_address_change_marks_the_clock_invalid_and_re_acquires_it() {
+    let test = "an_address_change_marks_the_clock_invalid_and_re_acquires_it";
+    let Some(lab) = lab_or_skip(Lab::pair(), test) else {
+        return;
+    };
+    let scratch = Scratch::new("daemon-address-change");
+    let (a, b) = (lab.host(0), lab.host(1));
+    let (a_socket, b_socket) = (scratch.0.join("a.sock"), scratch.0.join("b.sock"));
+    let (_a_daemon, mut a_client) = start_daemon(a, &a_socket, &[]);
+    let (_b_daemon, mut b_client) = start_daemon(b, &b_socket, &[]);
+    // B's address now and after the change: the sender serves both.
+    let renumbered: IpAddr = "192.0.2.12".parse().unwrap();
+    open(
+        &mut a_client,
+        SessionRole::Grandmaster,
+        &[IpAddr::V4(b.ipv4), renumbered],
+        "renumber-sender",
+    );
+    let follower = open(
+        &mut b_client,
+        SessionRole::Follower,
+        &[IpAddr::V4(a.ipv4)],
+        "renumber-follower",
+    );
+    wait_clock(
+        &mut b_client,
+        follower,
+        Duration::from_secs(20),
+        "lock",
+        locked,
+    );
+    let mut events = Client::connect(&b_socket).unwrap();
+    events.subscribe(None).unwrap();
+
+    // Renumbered: the old address goes, the new one comes (deleted first: deleting a
+    // primary address also deletes its secondaries).
+    b.ip(["addr", "del", &format!("{}/24", b.ipv4), "dev", "veth0"])
+        .unwrap();
+    b.ip(["addr", "add", "192.0.2.12/24", "dev", "veth0"])
+        .unwrap();
+
+    let changed = next_event(
+        &mut events,
+        Duration::from_secs(10),
+        "address_changed",
+        |event| matches!(event, Event::AddressChanged { sessions, .. } if sessions.contains(&follower)),
+    );
+    println!("{changed:?}");
+    let Event::AddressChanged { interface, .. } = &changed else {
+        unreachable!()
+    };
+    assert_eq!(interface, "veth0");
+    next_event(
+        &mut events,
+        Duration::from_secs(5),
+        "invalid clock",
+        |event| matches!(event, Event::Clock { session, clock } if *session == follower && clock.offset_ns.is_none()),
+    );
+    let relocked = next_event(
+        &mut events,
+        Duration::from_secs(30),
+        "re-locked clock",
+        |event| matches!(event, Event::Clock { session, clock } if *session == follower && locked(clock)),
+    );
+    println!("re-acquired after the address change: {relocked:?}");
+    // Both namespaces share one clock: once re-acquired, the offset is the measurement's error.
+    let settled = wait_clock(
+        &mut b_client,
+        follower,
+        Duration::from_secs(30),
+        "settle within 100 us",
+        |clock| clock.offset_ns.is_some_and(|offset| offset.abs() < 100_000),
+    );
+    println!("settled: offset {:?} ns", settled.offset_ns);
+
+    let status = status_json(&b_socket);
+    let veth = status["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|interface| interface["name"] == "veth0")
+        .unwrap()
+        .clone();
+    assert!(veth["address_changes"].as_u64().unwrap() >= 1, "{veth}");
+    assert!(
+        veth["addresses"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("192.0.2.12")),
+        "{veth}"
+    );
+    let session = &status["sessions"][0];
+    assert!(!session["clock"]["offset_ns"].is_null(), "{session}");
 }

@@ -22,7 +22,7 @@ use aptp_transport::{PtpSocket, Received, TimestampClock, TransportError};
 use aptp_wire::ClockIdentity;
 use tokio::sync::{broadcast, mpsc};
 
-use super::interfaces::{canonical_ip, LocalAddresses};
+use super::interfaces::{canonical_ip, AddressChange, LocalAddresses};
 use super::local::{choose_local_grandmaster, local_snapshot, LocalGrandmaster};
 use super::nqptp_control::PlayCommand;
 use super::role_facts::{random_identity, receiver_drops};
@@ -104,6 +104,10 @@ pub(super) struct Backends {
     routes: HashMap<IpAddr, Route>,
     /// Address changes noticed, by interface.
     address_changes: BTreeMap<String, u64>,
+    /// The interface each peer was last heard on.
+    peer_interfaces: HashMap<IpAddr, String>,
+    /// Interface names by index, as the kernel gave them.
+    interface_names: HashMap<u32, String>,
     suspend: SuspendDetector,
     /// The host's addresses, as last read, and when.
     local: LocalAddresses,
@@ -125,6 +129,8 @@ impl Backends {
             backends: BTreeMap::new(),
             routes: HashMap::new(),
             address_changes: BTreeMap::new(),
+            peer_interfaces: HashMap::new(),
+            interface_names: HashMap::new(),
             suspend: SuspendDetector::default(),
             local: LocalAddresses::read().unwrap_or_default(),
             local_read_at: None,
@@ -223,10 +229,67 @@ impl Backends {
         }
         self.local_read_at = Some(now);
         match LocalAddresses::read() {
-            Ok(local) => self.local = local,
+            Ok(local) => {
+                let changes = local.changes_since(&self.local);
+                self.local = local;
+                if !changes.is_empty() {
+                    // Interfaces may have been renumbered too; routes are learnt again.
+                    self.routes.clear();
+                    self.interface_names.clear();
+                }
+                for change in changes {
+                    self.on_address_changed(now, change);
+                }
+            }
             Err(error) => tracing::warn!(%error, "cannot read the host's addresses"),
         }
         self.state.set_interfaces(self.interface_statuses());
+    }
+
+    /// An interface gained or lost addresses: the clocks of the sessions whose peers are
+    /// reached through it (or are one of those addresses) are marked invalid and re-acquired
+    /// from the next Sync; subscribers are told.
+    pub(super) fn on_address_changed(&mut self, now: Time, change: AddressChange) {
+        *self
+            .address_changes
+            .entry(change.interface.clone())
+            .or_insert(0) += 1;
+        let through = |peer: &IpAddr| {
+            change.added.contains(peer)
+                || change.removed.contains(peer)
+                || self
+                    .peer_interfaces
+                    .get(peer)
+                    .is_some_and(|name| *name == change.interface)
+                || kernel_route_interface(*peer, &self.local)
+                    .is_some_and(|name| name == change.interface)
+        };
+        let affected: Vec<SessionId> = self
+            .backends
+            .iter()
+            .filter(|(_, backend)| backend.peers.iter().any(through))
+            .map(|(id, _)| *id)
+            .collect();
+        tracing::warn!(
+            interface = %change.interface,
+            added = ?change.added,
+            removed = ?change.removed,
+            sessions = ?affected,
+            "interface addresses changed: re-acquiring the clocks measured through it"
+        );
+        for id in &affected {
+            if let Some(backend) = self.backends.get_mut(id) {
+                invalidate(backend, now);
+            }
+        }
+        self.peer_interfaces
+            .retain(|_, name| *name != change.interface);
+        self.state.publish([Event::AddressChanged {
+            interface: change.interface,
+            added: change.added,
+            removed: change.removed,
+            sessions: affected,
+        }]);
     }
 
     /// Whether the PTP sockets serve `interface` (an unbound socket serves every one).
@@ -260,15 +323,7 @@ impl Backends {
             "host resumed from suspend: re-acquiring every clock"
         );
         for backend in self.backends.values_mut() {
-            if let Role::Follower { receiver, policy } = &mut backend.role {
-                receiver.restart_measurement(now);
-                policy.on_measurement_restarted();
-                drain_receiver_events(receiver, policy, now);
-            }
-            backend.last_sync = None;
-            backend.last_follow_up = None;
-            // Written back at once: status and records show the clocks invalid.
-            backend.published_at = None;
+            invalidate(backend, now);
         }
         self.state.count_suspend();
         self.state.publish([Event::Resumed {
@@ -419,6 +474,27 @@ impl Backends {
                     scope,
                 },
             );
+            let bound = self
+                .sockets
+                .get(index)
+                .and_then(|socket| socket.config().interface.clone());
+            let interface = bound.or_else(|| {
+                let index = received.interface_index?;
+                if let Some(name) = self.interface_names.get(&index) {
+                    return Some(name.clone());
+                }
+                let name = nix::net::if_::if_indextoname(index)
+                    .ok()?
+                    .into_string()
+                    .ok()?;
+                self.interface_names.insert(index, name.clone());
+                Some(name)
+            });
+            if let Some(interface) = interface {
+                if self.peer_interfaces.get(&source) != Some(&interface) {
+                    self.peer_interfaces.insert(source, interface);
+                }
+            }
         } else if let Some(count) = self.not_a_session_peer.get_mut(index) {
             *count += 1;
         }
@@ -663,6 +739,19 @@ fn kernel_route_interface(address: IpAddr, local: &LocalAddresses) -> Option<Str
     probe.connect((address, 9)).ok()?;
     let source = probe.local_addr().ok()?.ip();
     local.interface_of(source).map(str::to_owned)
+}
+
+/// Marks a session's clock invalid: a follower re-acquires from the next Sync (keeping its
+/// grandmaster); the clock is written back at once, so status and records show it.
+fn invalidate(backend: &mut Backend, now: Time) {
+    if let Role::Follower { receiver, policy } = &mut backend.role {
+        receiver.restart_measurement(now);
+        policy.on_measurement_restarted();
+        drain_receiver_events(receiver, policy, now);
+    }
+    backend.last_sync = None;
+    backend.last_follow_up = None;
+    backend.published_at = None;
 }
 
 fn set_peers(backend: &mut Backend, now: Time, peers: &[IpAddr]) {

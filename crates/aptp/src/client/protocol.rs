@@ -326,6 +326,18 @@ pub enum Event {
         /// How long the host slept, in ms.
         slept_ms: u64,
     },
+    /// An interface of the host gained or lost addresses: the clocks of `sessions` (those
+    /// whose peers are reached through it) were marked invalid and are being re-acquired.
+    AddressChanged {
+        /// The interface.
+        interface: String,
+        /// Addresses it gained.
+        added: Vec<IpAddr>,
+        /// Addresses it lost.
+        removed: Vec<IpAddr>,
+        /// The sessions whose clocks were marked invalid.
+        sessions: Vec<SessionId>,
+    },
     /// This connection read events too slowly and `missed` were dropped for it.
     Lagged {
         /// How many events were dropped.
@@ -341,7 +353,7 @@ impl Event {
             Event::PeersChanged { session, .. }
             | Event::Clock { session, .. }
             | Event::Closed { session, .. } => Some(*session),
-            Event::Lagged { .. } | Event::Resumed { .. } => None,
+            Event::Lagged { .. } | Event::Resumed { .. } | Event::AddressChanged { .. } => None,
         }
     }
 }
