@@ -23,6 +23,9 @@
 //! - counts what it received, dropped (by [`DropReason`]) and how it was timestamped
 //!   ([`TransportCounters`], atomics readable any time).
 //!
+//! [`TimestampedUdpSocket`] gives the event socket's timestamps on any single UDP port, for
+//! timing that is not PTP (AirPlay 1's NTP-style exchange), with no PTP filtering.
+//!
 //! It makes no protocol decisions: it does not parse messages. The one look at the bytes is
 //! the messageType nibble, to drop an event message arriving on the general port or the
 //! reverse.
@@ -92,6 +95,7 @@ mod open;
 mod socket;
 mod sys;
 mod time;
+mod udp;
 
 pub use config::{
     MulticastGroup, PortKind, SocketConfig, DEFAULT_MAX_DATAGRAM_LEN, DEFAULT_TX_TIMESTAMP_TIMEOUT,
@@ -101,3 +105,4 @@ pub use counters::{DropReason, TransportCounters};
 pub use error::TransportError;
 pub use socket::{PtpSocket, Received};
 pub use time::{PacketTimestamp, Timestamp, TimestampClock, TimestampSource};
+pub use udp::TimestampedUdpSocket;

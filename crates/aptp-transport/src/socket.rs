@@ -259,20 +259,7 @@ impl PtpSocket {
         kernel_realtime: Option<Timestamp>,
         user: Timestamp,
     ) -> PacketTimestamp {
-        let clock = self.config.clock;
-        let kernel = kernel_realtime.and_then(|realtime| clock.from_realtime(realtime).ok());
-        match kernel {
-            Some(time) => PacketTimestamp {
-                time,
-                clock,
-                source: TimestampSource::Kernel,
-            },
-            None => PacketTimestamp {
-                time: user,
-                clock,
-                source: TimestampSource::UserSpace,
-            },
-        }
+        packet_timestamp(self.config.clock, kernel_realtime, user)
     }
 
     fn check_destination(
@@ -281,19 +268,7 @@ impl PtpSocket {
         data: &[u8],
         destination: SocketAddr,
     ) -> Result<(), TransportError> {
-        if destination.is_ipv4() != endpoint.local.is_ipv4() {
-            return Err(TransportError::AddressFamilyMismatch {
-                destination,
-                local: endpoint.local,
-            });
-        }
-        if data.len() > MAX_UDP_PAYLOAD {
-            return Err(TransportError::DatagramTooLarge {
-                length: data.len(),
-                max_length: MAX_UDP_PAYLOAD,
-            });
-        }
-        Ok(())
+        check_destination(endpoint, data, destination)
     }
 
     /// Sends `data` from `endpoint`, waiting for buffer space if needed; returns the user-space
@@ -304,36 +279,7 @@ impl PtpSocket {
         data: &[u8],
         destination: SocketAddr,
     ) -> Result<Timestamp, TransportError> {
-        let port = endpoint.port;
-        let address = SockAddr::from(destination);
-        let failed = |source| TransportError::Send {
-            destination,
-            port,
-            length: data.len(),
-            source,
-        };
-        loop {
-            let mut guard = endpoint.io.writable().await.map_err(failed)?;
-            let attempt = guard.try_io(|io| {
-                let before = self.config.clock.now().map_err(io::Error::other)?;
-                io.get_ref()
-                    .send_to(data, &address)
-                    .map(|sent| (before, sent))
-            });
-            match attempt {
-                Err(_would_block) => continue,
-                Ok(Err(error)) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Ok(Err(source)) => return Err(failed(source)),
-                Ok(Ok((_, sent))) if sent != data.len() => {
-                    return Err(TransportError::ShortSend {
-                        destination,
-                        sent,
-                        length: data.len(),
-                    })
-                }
-                Ok(Ok((before, _))) => return Ok(before),
-            }
-        }
+        send_from(endpoint, self.config.clock, data, destination).await
     }
 
     /// Sends a general message from the general port.
@@ -398,59 +344,163 @@ impl PtpSocket {
 
     /// Empties the error queue of timestamps whose sends gave up waiting.
     fn discard_late_tx_timestamps(&self) {
-        while let Ok(entry) = sys::read_error_queue(self.event.io.get_ref()) {
-            if let ErrorQueueEntry::TxTimestamp { .. } = entry {
-                self.counters.tx_timestamp_late();
-            }
-        }
+        discard_late_tx_timestamps(&self.event, &self.counters);
     }
 
     /// Waits for the transmit timestamp numbered `id` (or a later one) until the timeout.
     async fn wait_tx_timestamp(&self, id: u32) -> Option<(u32, Timestamp)> {
-        let deadline = tokio::time::Instant::now() + self.config.tx_timestamp_timeout;
-        let io = &self.event.io;
-        // Fast path: on many drivers (loopback, veth) the timestamp is queued before
-        // `sendto` returns, so read before paying for a trip through the reactor.
-        let mut entry = sys::read_error_queue(io.get_ref());
-        loop {
-            match entry {
-                Ok(ErrorQueueEntry::TxTimestamp {
-                    id: entry_id,
-                    realtime,
-                }) => {
-                    // Wrapping comparison of the 32-bit counter.
-                    if (entry_id.wrapping_sub(id) as i32) >= 0 {
-                        return Some((entry_id, realtime));
-                    }
-                    self.counters.tx_timestamp_late();
+        wait_tx_timestamp(
+            &self.event,
+            id,
+            self.config.tx_timestamp_timeout,
+            &self.counters,
+        )
+        .await
+    }
+}
+
+/// The kernel's timestamp converted to `clock`, or the user-space one (shared with
+/// [`crate::TimestampedUdpSocket`]).
+pub(crate) fn packet_timestamp(
+    clock: crate::TimestampClock,
+    kernel_realtime: Option<Timestamp>,
+    user: Timestamp,
+) -> PacketTimestamp {
+    let kernel = kernel_realtime.and_then(|realtime| clock.from_realtime(realtime).ok());
+    match kernel {
+        Some(time) => PacketTimestamp {
+            time,
+            clock,
+            source: TimestampSource::Kernel,
+        },
+        None => PacketTimestamp {
+            time: user,
+            clock,
+            source: TimestampSource::UserSpace,
+        },
+    }
+}
+
+/// Empties `endpoint`'s error queue of timestamps whose sends gave up waiting.
+pub(crate) fn discard_late_tx_timestamps(endpoint: &Endpoint, counters: &Counters) {
+    while let Ok(entry) = sys::read_error_queue(endpoint.io.get_ref()) {
+        if let ErrorQueueEntry::TxTimestamp { .. } = entry {
+            counters.tx_timestamp_late();
+        }
+    }
+}
+
+/// Waits for the transmit timestamp numbered `id` (or a later one) on `endpoint`'s error
+/// queue, at most `timeout`.
+pub(crate) async fn wait_tx_timestamp(
+    endpoint: &Endpoint,
+    id: u32,
+    timeout: std::time::Duration,
+    counters: &Counters,
+) -> Option<(u32, Timestamp)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let io = &endpoint.io;
+    // Fast path: on many drivers (loopback, veth) the timestamp is queued before
+    // `sendto` returns, so read before paying for a trip through the reactor.
+    let mut entry = sys::read_error_queue(io.get_ref());
+    loop {
+        match entry {
+            Ok(ErrorQueueEntry::TxTimestamp {
+                id: entry_id,
+                realtime,
+            }) => {
+                // Wrapping comparison of the 32-bit counter.
+                if (entry_id.wrapping_sub(id) as i32) >= 0 {
+                    return Some((entry_id, realtime));
                 }
-                Ok(ErrorQueueEntry::Other) => {}
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    let Ok(ready) =
-                        tokio::time::timeout_at(deadline, io.ready(Interest::ERROR)).await
-                    else {
-                        return None;
-                    };
-                    let mut guard = ready.ok()?;
-                    match guard.try_io(|io| sys::read_error_queue(io.get_ref())) {
-                        // Readiness was stale and is now cleared: wait again.
-                        Err(_would_block) => {
-                            entry = Err(io::ErrorKind::WouldBlock.into());
-                            continue;
-                        }
-                        Ok(next) => {
-                            entry = next;
-                            continue;
-                        }
-                    }
-                }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => {
-                    tracing::debug!(%error, "reading the error queue failed");
+                counters.tx_timestamp_late();
+            }
+            Ok(ErrorQueueEntry::Other) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                let Ok(ready) = tokio::time::timeout_at(deadline, io.ready(Interest::ERROR)).await
+                else {
                     return None;
+                };
+                let mut guard = ready.ok()?;
+                match guard.try_io(|io| sys::read_error_queue(io.get_ref())) {
+                    // Readiness was stale and is now cleared: wait again.
+                    Err(_would_block) => {
+                        entry = Err(io::ErrorKind::WouldBlock.into());
+                        continue;
+                    }
+                    Ok(next) => {
+                        entry = next;
+                        continue;
+                    }
                 }
             }
-            entry = sys::read_error_queue(io.get_ref());
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => {
+                tracing::debug!(%error, "reading the error queue failed");
+                return None;
+            }
+        }
+        entry = sys::read_error_queue(io.get_ref());
+    }
+}
+
+/// Refuses a destination of the other address family or a datagram too large for UDP.
+pub(crate) fn check_destination(
+    endpoint: &Endpoint,
+    data: &[u8],
+    destination: SocketAddr,
+) -> Result<(), TransportError> {
+    if destination.is_ipv4() != endpoint.local.is_ipv4() {
+        return Err(TransportError::AddressFamilyMismatch {
+            destination,
+            local: endpoint.local,
+        });
+    }
+    if data.len() > MAX_UDP_PAYLOAD {
+        return Err(TransportError::DatagramTooLarge {
+            length: data.len(),
+            max_length: MAX_UDP_PAYLOAD,
+        });
+    }
+    Ok(())
+}
+
+/// Sends `data` from `endpoint`, waiting for buffer space if needed; returns the user-space
+/// timestamp read right before the successful `sendto`.
+pub(crate) async fn send_from(
+    endpoint: &Endpoint,
+    clock: crate::TimestampClock,
+    data: &[u8],
+    destination: SocketAddr,
+) -> Result<Timestamp, TransportError> {
+    let port = endpoint.port;
+    let address = SockAddr::from(destination);
+    let failed = |source| TransportError::Send {
+        destination,
+        port,
+        length: data.len(),
+        source,
+    };
+    loop {
+        let mut guard = endpoint.io.writable().await.map_err(failed)?;
+        let attempt = guard.try_io(|io| {
+            let before = clock.now().map_err(io::Error::other)?;
+            io.get_ref()
+                .send_to(data, &address)
+                .map(|sent| (before, sent))
+        });
+        match attempt {
+            Err(_would_block) => continue,
+            Ok(Err(error)) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Ok(Err(source)) => return Err(failed(source)),
+            Ok(Ok((_, sent))) if sent != data.len() => {
+                return Err(TransportError::ShortSend {
+                    destination,
+                    sent,
+                    length: data.len(),
+                })
+            }
+            Ok(Ok((before, _))) => return Ok(before),
         }
     }
 }
