@@ -9,21 +9,35 @@
 //! predictor sees a mix, as under a flood. The counters are checked after the run: every
 //! datagram must have been dropped, none accepted.
 //!
+//! The group `transport_then_engine` measures the same junk through the transport's receive
+//! path first (aptp-transport's `PtpSocket::recv_on`: `recvmsg` with its kernel receive
+//! timestamp, the length and message-class check, the counters) and then the engine, over a
+//! loopback socket pair: each iteration sends a batch of [`BATCH`] junk datagrams and one
+//! marker (untimed), then times receiving until the marker, handing every datagram the
+//! transport passes to the engine. Reported per datagram of the batch. The transport's
+//! classify step is internal (`pub(crate)`), so it is measured only as part of this path.
+//!
 //! Run: `cargo bench -p aptp-benches --bench rejection`.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
 
 use aptp::engine::{Config, Engine, PortKind};
 use aptp_benches::{find, messages, Sample};
 use aptp_clock::Time;
+use aptp_transport::{PtpSocket, SocketConfig, TimestampClock};
 use aptp_wire::ClockIdentity;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 /// The only master the slave accepts: not the samples' sender.
 const REAL_MASTER: ClockIdentity = ClockIdentity([0x00, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55]);
 
-fn slave() -> Engine<u32> {
+/// Junk datagrams per iteration of the transport group (plus one marker): few enough to fit
+/// the socket's default receive buffer.
+const BATCH: usize = 64;
+
+fn slave<A: Copy + Eq + core::fmt::Debug>() -> Engine<A> {
     let config = Config {
         slave_only: true,
         acceptable_masters: vec![REAL_MASTER],
@@ -139,11 +153,126 @@ fn rejection(c: &mut Criterion) {
     group.finish();
 }
 
+/// A message whose bytes no junk set contains, of the class of `port` (a Delay_Req on the
+/// event port, a Delay_Resp on the general port): the end of a batch.
+fn marker(port: aptp_transport::PortKind) -> Vec<u8> {
+    let mut bytes = vec![0u8; 44];
+    bytes[0] = match port {
+        aptp_transport::PortKind::Event => 0x01,
+        aptp_transport::PortKind::General => 0x09,
+    };
+    bytes[1] = 0x02;
+    bytes[2..4].copy_from_slice(&44u16.to_be_bytes());
+    bytes[20..28].copy_from_slice(b"MARKER!!");
+    bytes
+}
+
+fn transport_then_engine(c: &mut Criterion) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => panic!("a tokio runtime: {error}"),
+    };
+    let config = SocketConfig::new("127.0.0.1".parse().unwrap_or_else(|_| unreachable!()))
+        .with_ports(0, 0)
+        .with_clock(TimestampClock::Monotonic);
+    let receiver = match runtime.block_on(async { PtpSocket::bind(config) }) {
+        Ok(socket) => socket,
+        Err(error) => panic!("binding the receiving PtpSocket on loopback: {error}"),
+    };
+    let sender = match UdpSocket::bind("127.0.0.1:0") {
+        Ok(socket) => socket,
+        Err(error) => panic!("binding the sending socket: {error}"),
+    };
+    let mut group = c.benchmark_group("transport_then_engine");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    for (name, set) in junk_sets() {
+        let mut engine: Engine<SocketAddr> = slave();
+        let now = Time::from_nanos(1_000_000_000);
+        let mut batches = 0u64;
+        let mut passed = 0u64;
+        let before = receiver.counters();
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    // Event and general port in turn, one port per batch (so the marker
+                    // comes last on the socket read).
+                    let port = if batches & 1 == 0 {
+                        aptp_transport::PortKind::Event
+                    } else {
+                        aptp_transport::PortKind::General
+                    };
+                    let engine_port = match port {
+                        aptp_transport::PortKind::Event => PortKind::Event,
+                        aptp_transport::PortKind::General => PortKind::General,
+                    };
+                    let to = receiver.local_addr(port);
+                    let marker = marker(port);
+                    let first = (batches as usize * BATCH) % 256;
+                    for bytes in set.iter().cycle().skip(first).take(BATCH) {
+                        if let Err(error) = sender.send_to(bytes, to) {
+                            panic!("sending junk: {error}");
+                        }
+                    }
+                    if let Err(error) = sender.send_to(&marker, to) {
+                        panic!("sending the marker: {error}");
+                    }
+                    batches += 1;
+                    let start = Instant::now();
+                    runtime.block_on(async {
+                        loop {
+                            let received = match receiver.recv_on(port).await {
+                                Ok(received) => received,
+                                Err(error) => panic!("receiving: {error}"),
+                            };
+                            if received.data == marker {
+                                break;
+                            }
+                            passed += 1;
+                            engine.handle_datagram(
+                                now,
+                                black_box(&received.data),
+                                received.source,
+                                engine_port,
+                                now,
+                            );
+                        }
+                    });
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+        let after = receiver.counters();
+        let sent = engine.poll_transmit(now);
+        let counters = engine.counters();
+        let transport_dropped = after.dropped() - before.dropped();
+        // Every junk datagram was refused by one of the two, and none changed the slave.
+        assert!(
+            transport_dropped + passed == batches * BATCH as u64
+                && counters.received == passed
+                && counters.total_dropped() == passed
+                && counters.measurements == 0
+                && engine.foreign_master_count() == 0
+                && sent.is_none(),
+            "{name}: {batches} batches, transport dropped {transport_dropped}, passed {passed}, engine {counters:?}"
+        );
+        eprintln!(
+            "{name}: the transport dropped {transport_dropped} of {} junk datagrams, the engine the other {passed}",
+            batches * BATCH as u64
+        );
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = rejection
+    targets = rejection, transport_then_engine
 }
 criterion_main!(benches);
