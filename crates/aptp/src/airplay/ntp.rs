@@ -137,6 +137,43 @@ impl NtpTimingClient {
         ))
     }
 
+    /// Records when `request` (a packet [`NtpTimingClient::poll_transmit`] returned) actually
+    /// left: its send time (the exchange's t3) becomes `transmitted`, typically the kernel's
+    /// transmit timestamp, instead of the `now` given to `poll_transmit`. The reply is still
+    /// matched by the transmit time written in the packet, which the peer echoes. Returns
+    /// whether an outstanding request has that transmit time (`false` once it was answered
+    /// or pushed out by newer requests, or for bytes that are not a request).
+    ///
+    /// ```
+    /// use aptp::airplay::NtpTimingClient;
+    /// use aptp_clock::{EstimatorKind, Time, TimeDelta};
+    ///
+    /// let start = Time::from_nanos(1_000_000_000);
+    /// let mut client = NtpTimingClient::new(EstimatorKind::DEFAULT, TimeDelta::from_secs(1), start);
+    /// let request = client.poll_transmit(start).unwrap().unwrap();
+    /// // The kernel stamped it 20 µs later, when it left.
+    /// assert!(client.transmitted(&request, start + TimeDelta::from_micros(20)));
+    /// assert!(!client.transmitted(&[0x80, 0xd2], start));
+    /// ```
+    pub fn transmitted(&mut self, request: &[u8], transmitted: Time) -> bool {
+        let Ok(packet) = NtpTimingPacket::parse(request) else {
+            return false;
+        };
+        if packet.kind != NtpTimingKind::Request {
+            return false;
+        }
+        match self.outstanding[..self.outstanding_count]
+            .iter_mut()
+            .find(|(sent, _)| *sent == packet.transmit_time)
+        {
+            Some((_, t3)) => {
+                *t3 = transmitted;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A reply received at local instant `rx_timestamp`: the new mapping, if it changed.
     ///
     /// # Errors
@@ -249,6 +286,46 @@ mod tests {
         assert_eq!(
             client.poll_transmit(Time::from_nanos(1_000_000_001)),
             Ok(None)
+        );
+    }
+
+    /// One clock on both sides, 50 µs each way, but each request leaves 100 µs after the
+    /// `now` given to `poll_transmit` (the scheduling delay a user-space timestamp carries).
+    /// With the real departure given to `transmitted`, the offset is right; without it, it
+    /// is off by half the delay.
+    fn offset_after_exchanges(record_departure: bool) -> TimeDelta {
+        let second = TimeDelta::from_secs(1);
+        let (late, one_way) = (TimeDelta::from_micros(100), TimeDelta::from_micros(50));
+        let start = Time::from_nanos(1_000_000_000);
+        let mut client = NtpTimingClient::new(EstimatorKind::DEFAULT, second, start);
+        let responder = NtpTimingResponder::new();
+        let mut now = start;
+        for _ in 0..32 {
+            let request = client.poll_transmit(now).unwrap().unwrap();
+            let departure = now + late;
+            if record_departure {
+                assert!(client.transmitted(&request, departure));
+            }
+            let at_peer = departure + one_way;
+            let reply = responder.respond(&request, at_peer, at_peer).unwrap();
+            client.handle_datagram(&reply, at_peer + one_way).unwrap();
+            now += second;
+        }
+        assert!(!client.transmitted(&[0u8; 32], now), "not a request");
+        client
+            .mapping()
+            .expect("a mapping after 32 exchanges")
+            .offset_at(now)
+    }
+
+    #[test]
+    fn the_real_departure_time_removes_the_send_delay_bias() {
+        let exact = offset_after_exchanges(true);
+        assert!(exact.abs() < TimeDelta::from_micros(1), "{exact:?}");
+        let biased = offset_after_exchanges(false);
+        assert!(
+            (biased - TimeDelta::from_micros(50)).abs() < TimeDelta::from_micros(1),
+            "{biased:?}"
         );
     }
 }

@@ -8,37 +8,42 @@
 //! request from anyone is answered with the local clock; a reply from the peer's address
 //! (any port) is fed to the client. Requests go to the peer every `interval` of the client.
 //!
-//! The 32-byte timing packets are shorter than a PTP header, so `aptp-transport`'s PTP
-//! socket (which drops those) is not used: timestamps are read in user space, right after a
-//! datagram is received and right before one is sent, on the configured
-//! [`TimestampClock`]. The estimator's lucky-packet weighting absorbs the scheduling noise
-//! that adds.
+//! Timestamps come from the kernel as on the PTP path: the socket is `aptp-transport`'s
+//! [`TimestampedUdpSocket`] (one port, no PTP filtering, since the 32-byte timing packets are
+//! shorter than a PTP header), so a datagram's arrival (t2, and the t4 written in a reply) is
+//! its `SO_TIMESTAMPING` software receive timestamp, and a request's departure (t3) its
+//! software transmit timestamp from the error queue, handed to the client through
+//! [`NtpTimingClient::transmitted`]. Where the kernel gives none, the socket falls back to a
+//! user-space timestamp read right after `recvmsg` / right before `sendto`, and says so:
+//! [`NtpTimingDriver::kernel_rx_timestamps`], [`NtpTimingDriver::kernel_tx_timestamps`] and
+//! the counts in [`NtpTimingDriver::transport_counters`]. A reply's transmit time (t1 for the
+//! peer) must be written before it is sent, so it stays a user-space reading taken just
+//! before the send. Every timestamp is on the configured [`TimestampClock`].
 
 use super::ntp::{NtpTimingClient, NtpTimingError, NtpTimingResponder};
 use super::runtime::{instant_of, time_of};
 use aptp_clock::{ClockMapping, Time};
-use aptp_transport::{TimestampClock, TransportError};
+use aptp_transport::{TimestampClock, TimestampedUdpSocket, TransportCounters, TransportError};
 use aptp_wire::airplay::{NtpTimingKind, NtpTimingPacket};
 use std::net::{IpAddr, SocketAddr};
 use thiserror::Error;
-use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 /// Why the timing driver stopped.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum NtpDriverError {
-    /// The timing port could not be bound.
+    /// The timing port could not be bound (or its timestamping set up).
     #[error("cannot bind the timing port {address}: {source}")]
     Bind {
         /// The address asked for.
         address: SocketAddr,
         /// Why.
-        source: std::io::Error,
+        source: TransportError,
     },
     /// Receiving failed.
     #[error("receiving on the timing port failed: {0}")]
-    Receive(std::io::Error),
+    Receive(TransportError),
     /// The clock could not be read.
     #[error("the local clock cannot be read: {0}")]
     Clock(#[from] TransportError),
@@ -110,7 +115,7 @@ pub enum NtpStepped {
 /// ```
 #[derive(Debug)]
 pub struct NtpTimingDriver {
-    socket: UdpSocket,
+    socket: TimestampedUdpSocket,
     clock: TimestampClock,
     client: NtpTimingClient,
     responder: NtpTimingResponder,
@@ -132,22 +137,31 @@ fn identity_of(peer: SocketAddr) -> u64 {
 impl NtpTimingDriver {
     /// Binds the timing port at `local` (port 0: any) and drives `client` towards `peer`'s
     /// timing port (`None`: only answer requests). Timestamps are read on `clock`, which is
-    /// the mapping's local timescale.
+    /// the mapping's local timescale. Kernel receive and transmit timestamps are asked for;
+    /// which ones the kernel agreed to is logged and reported by
+    /// [`NtpTimingDriver::kernel_rx_timestamps`] / [`NtpTimingDriver::kernel_tx_timestamps`].
     ///
     /// # Errors
-    /// [`NtpDriverError::Bind`] when the port is taken or the address is not ours.
+    /// [`NtpDriverError::Bind`] when the port is taken, the address is not ours, or the
+    /// socket cannot be set up.
     pub async fn bind(
         local: SocketAddr,
         clock: TimestampClock,
         mut client: NtpTimingClient,
         peer: Option<SocketAddr>,
     ) -> Result<Self, NtpDriverError> {
-        let socket = UdpSocket::bind(local)
-            .await
-            .map_err(|source| NtpDriverError::Bind {
+        let socket =
+            TimestampedUdpSocket::bind(local, clock).map_err(|source| NtpDriverError::Bind {
                 address: local,
                 source,
             })?;
+        tracing::info!(
+            local = %socket.local_addr(),
+            kernel_rx_timestamps = socket.kernel_rx_timestamps(),
+            kernel_tx_timestamps = socket.kernel_tx_timestamps(),
+            %clock,
+            "AirPlay 1 timing port bound"
+        );
         if let Some(peer) = peer {
             client.restart(identity_of(peer));
         }
@@ -166,7 +180,28 @@ impl NtpTimingDriver {
     /// # Errors
     /// The socket's error, should the kernel not say.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.socket.local_addr()
+        Ok(self.socket.local_addr())
+    }
+
+    /// Whether the kernel agreed to stamp received datagrams (else user-space timestamps).
+    /// Even when it did, the first datagrams after the first such socket on an idle machine
+    /// may be stamped in user space: the per-datagram truth is in
+    /// [`NtpTimingDriver::transport_counters`].
+    pub fn kernel_rx_timestamps(&self) -> bool {
+        self.socket.kernel_rx_timestamps()
+    }
+
+    /// Whether the kernel agreed to stamp sent datagrams (a driver may still not deliver
+    /// them; see [`TransportCounters::tx_timestamp_timeouts`]).
+    pub fn kernel_tx_timestamps(&self) -> bool {
+        self.socket.kernel_tx_timestamps()
+    }
+
+    /// The socket's counters: datagrams received and sent, and how each was timestamped
+    /// (`rx_kernel_timestamps` / `rx_user_timestamps`, `tx_kernel_timestamps` /
+    /// `tx_user_timestamps`).
+    pub fn transport_counters(&self) -> TransportCounters {
+        self.socket.counters()
     }
 
     /// The local clock now (the mapping's local timescale).
@@ -227,8 +262,8 @@ impl NtpTimingDriver {
         };
         let stepped = match received {
             Some(received) => {
-                let (length, source) = received.map_err(NtpDriverError::Receive)?;
-                let rx_timestamp = self.now()?;
+                let (length, source, rx) = received.map_err(NtpDriverError::Receive)?;
+                let rx_timestamp = time_of(rx.time);
                 self.handle_datagram(&buffer[..length], source, rx_timestamp)
                     .await?
             }
@@ -287,12 +322,16 @@ impl NtpTimingDriver {
         let Some(peer) = self.peer else {
             return Ok(());
         };
-        // The request's transmit time is read right before it leaves.
         let Some(request) = self.client.poll_transmit(self.now()?)? else {
             return Ok(());
         };
         match self.socket.send_to(&request, peer).await {
-            Ok(_) => self.counters.requests_sent += 1,
+            Ok(tx) => {
+                // When it left (the kernel's transmit timestamp, or the user-space reading
+                // right before sendto): the exchange's t3.
+                self.client.transmitted(&request, time_of(tx.time));
+                self.counters.requests_sent += 1;
+            }
             Err(error) => {
                 tracing::debug!(%peer, %error, "timing request not sent");
                 self.counters.send_errors += 1;

@@ -1,9 +1,10 @@
 //! AirPlay 1 timing between two drivers on loopback, with real sockets and two different
-//! clocks, so the mapping has a known, non-zero truth.
+//! clocks, so the mapping has a known, non-zero truth; the timestamps are the kernel's.
 
 use super::*;
 use aptp_clock::{EstimatorKind, TimeDelta};
 use std::time::Duration;
+use tokio::net::UdpSocket;
 
 fn client(clock: TimestampClock, interval: TimeDelta) -> NtpTimingClient {
     let start = time_of(clock.now().unwrap());
@@ -56,6 +57,10 @@ async fn a_receiver_follows_a_sender_on_loopback_from_another_clock() {
     .await
     .unwrap();
     assert_eq!(receiver.peer(), Some(peer));
+    // Loopback gives kernel software timestamps both ways.
+    for driver in [&sender, &receiver] {
+        assert!(driver.kernel_rx_timestamps() && driver.kernel_tx_timestamps());
+    }
     // Garbage and a stray reply are counted, never a panic.
     let stray = UdpSocket::bind(bind).await.unwrap();
     let to = receiver.local_addr().unwrap();
@@ -72,10 +77,25 @@ async fn a_receiver_follows_a_sender_on_loopback_from_another_clock() {
     let local = receiver.now().unwrap();
     let truth = time_of(sender_clock.now().unwrap()).since(local);
     let error = mapping.offset_at(local) - truth;
-    eprintln!("AirPlay 1 timing on loopback: mapping error {error:?}, {updates} updates");
-    // Loopback, user-space timestamps, a shared machine: loose, but far below the seconds
-    // between the two clocks and the milliseconds of a wrong leg.
+    let transport = receiver.transport_counters();
+    eprintln!(
+        "AirPlay 1 timing on loopback: mapping error {error:?}, {updates} updates, \
+         receiver {transport:?}"
+    );
+    // Loopback, a shared machine: loose, but far below the seconds between the two clocks
+    // and the milliseconds of a wrong leg.
     assert!(error.abs() < TimeDelta::from_micros(500), "{error:?}");
+    // The exchange ran on kernel timestamps: every request's departure, and the arrivals
+    // after the kernel's lazy switch-on (the first few may be user space).
+    assert_eq!(transport.tx_user_timestamps, 0, "{transport:?}");
+    assert!(transport.tx_kernel_timestamps >= 40, "{transport:?}");
+    assert!(
+        transport.rx_kernel_timestamps >= 40
+            && transport.rx_user_timestamps * 10 < transport.rx_kernel_timestamps,
+        "{transport:?}"
+    );
+    let answered = sender.transport_counters();
+    assert!(answered.rx_kernel_timestamps >= 40, "{answered:?}");
     assert!(updates >= 1, "{updates}");
     let counters = receiver.counters();
     assert!(counters.requests_sent >= 40, "{counters:?}");
