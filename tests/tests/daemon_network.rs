@@ -56,7 +56,20 @@ impl Drop for Scratch {
 /// `aptp daemon` in `host`'s namespace on PTP's own ports, its socket at `socket`; returns
 /// once a client can connect.
 fn start_daemon(host: &Host, socket: &Path, extra: &[&str]) -> (NsChild, Client) {
+    start_daemon_env(host, socket, extra, &[])
+}
+
+/// [`start_daemon`] with environment variables.
+fn start_daemon_env(
+    host: &Host,
+    socket: &Path,
+    extra: &[&str],
+    environment: &[(&str, &Path)],
+) -> (NsChild, Client) {
     let mut command = host.command(aptp_binary());
+    for (name, value) in environment {
+        command.env(name, value);
+    }
     command
         .args(["daemon", "--nqptp-control", "off", "--socket"])
         .arg(socket)
@@ -371,4 +384,85 @@ fn an_address_change_marks_the_clock_invalid_and_re_acquires_it() {
     );
     let session = &status["sessions"][0];
     assert!(!session["clock"]["offset_ns"].is_null(), "{session}");
+}
+
+#[test]
+fn a_simulated_suspend_of_the_running_daemon_invalidates_and_re_acquires() {
+    let test = "a_simulated_suspend_of_the_running_daemon_invalidates_and_re_acquires";
+    let Some(lab) = lab_or_skip(Lab::pair(), test) else {
+        return;
+    };
+    let scratch = Scratch::new("daemon-suspend");
+    let (a, b) = (lab.host(0), lab.host(1));
+    let (a_socket, b_socket) = (scratch.0.join("a.sock"), scratch.0.join("b.sock"));
+    let shift = scratch.0.join("boottime-shift");
+    std::fs::write(&shift, "0").unwrap();
+    let (_a_daemon, mut a_client) = start_daemon(a, &a_socket, &[]);
+    // B's CLOCK_BOOTTIME readings are shifted by what the file says.
+    let (_b_daemon, mut b_client) = start_daemon_env(
+        b,
+        &b_socket,
+        &[],
+        &[(aptp_service::daemon::BOOTTIME_SHIFT_ENV, shift.as_path())],
+    );
+    let sender = open(
+        &mut a_client,
+        SessionRole::Grandmaster,
+        &[IpAddr::V4(b.ipv4)],
+        "suspend-sender",
+    );
+    let follower = open(
+        &mut b_client,
+        SessionRole::Follower,
+        &[IpAddr::V4(a.ipv4)],
+        "suspend-follower",
+    );
+    wait_clock(
+        &mut b_client,
+        follower,
+        Duration::from_secs(20),
+        "lock",
+        locked,
+    );
+    assert_eq!(status_json(&b_socket)["suspends"], 0);
+    let mut events = Client::connect(&b_socket).unwrap();
+    events.subscribe(None).unwrap();
+    // The sender pauses, so the clock stays invalid after the resume until it serves again.
+    a_client.set_peers(sender, &[]).unwrap();
+
+    // B "sleeps" 5 s: BOOTTIME jumps while MONOTONIC does not.
+    std::fs::write(&shift, "5000000000").unwrap();
+    let resumed = next_event(&mut events, Duration::from_secs(5), "resumed", |event| {
+        matches!(event, Event::Resumed { .. })
+    });
+    let Event::Resumed { slept_ms } = resumed else {
+        unreachable!()
+    };
+    assert!((4_900..=5_100).contains(&slept_ms), "{slept_ms}");
+    next_event(
+        &mut events,
+        Duration::from_secs(5),
+        "invalid clock",
+        |event| matches!(event, Event::Clock { session, clock } if *session == follower && clock.offset_ns.is_none()),
+    );
+    let status = status_json(&b_socket);
+    assert_eq!(status["suspends"], 1, "{status}");
+    assert!(
+        status["sessions"][0]["clock"]["offset_ns"].is_null(),
+        "the clock is still shown valid after the resume: {status}"
+    );
+
+    a_client.set_peers(sender, &[IpAddr::V4(b.ipv4)]).unwrap();
+    next_event(
+        &mut events,
+        Duration::from_secs(30),
+        "re-locked clock",
+        |event| matches!(event, Event::Clock { session, clock } if *session == follower && locked(clock)),
+    );
+    let status = status_json(&b_socket);
+    assert!(
+        !status["sessions"][0]["clock"]["offset_ns"].is_null(),
+        "not re-acquired: {status}"
+    );
+    assert_eq!(status["suspends"], 1, "one suspend, noticed once: {status}");
 }

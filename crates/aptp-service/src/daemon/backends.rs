@@ -131,7 +131,7 @@ impl Backends {
             address_changes: BTreeMap::new(),
             peer_interfaces: HashMap::new(),
             interface_names: HashMap::new(),
-            suspend: SuspendDetector::default(),
+            suspend: SuspendDetector::from_env(),
             local: LocalAddresses::read().unwrap_or_default(),
             local_read_at: None,
         }

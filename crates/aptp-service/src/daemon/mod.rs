@@ -24,7 +24,7 @@ pub use config::{ConfigError, DaemonConfig, PtpPorts};
 pub use holders::udp_port_holders;
 pub use interfaces::{canonical_ip, AddressChange, LocalAddresses};
 pub use state::{DaemonState, EVENT_BACKLOG};
-pub use suspend::{SuspendDetector, SUSPEND_THRESHOLD_NS};
+pub use suspend::{SuspendDetector, BOOTTIME_SHIFT_ENV, SUSPEND_THRESHOLD_NS};
 
 use aptp_transport::{PtpSocket, SocketConfig, TimestampClock, TransportError};
 use thiserror::Error;
