@@ -69,11 +69,13 @@ impl LocalClock {
 }
 
 impl SocketArgs {
-    /// Binds the two sockets.
-    pub fn bind(&self, clock: LocalClock) -> Result<PtpSocket, TransportError> {
+    /// Binds the two sockets. With `peers`, datagrams from other addresses are refused in the
+    /// kernel (a socket filter), so a flood from elsewhere never fills the sockets' queues.
+    pub fn bind(&self, clock: LocalClock, peers: &[IpAddr]) -> Result<PtpSocket, TransportError> {
         let mut config = SocketConfig::new(self.bind)
             .with_ports(self.event_port, self.general_port)
-            .with_clock(clock.timestamp_clock());
+            .with_clock(clock.timestamp_clock())
+            .with_accepted_sources(peers.iter().copied());
         if let Some(interface) = &self.interface {
             config = config.with_interface(interface.clone());
         }

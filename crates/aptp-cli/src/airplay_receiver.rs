@@ -131,7 +131,9 @@ fn redirect_rules(
 
 async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut termination = Termination::install()?;
-    let socket = arguments.socket.bind(arguments.local_clock)?;
+    let socket = arguments
+        .socket
+        .bind(arguments.local_clock, &arguments.peers)?;
     let bound = PeerPorts::bound_by(&socket);
     // Held until this function returns (a signal included): dropping it removes the rules.
     let _redirect = if arguments.redirect_from_standard_ports {

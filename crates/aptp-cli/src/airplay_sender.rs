@@ -50,7 +50,8 @@ pub fn run(arguments: &AirplaySenderArgs) -> ExitCode {
 }
 
 async fn serve(arguments: &AirplaySenderArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let socket = arguments.socket.bind(arguments.local_clock)?;
+    // No source filter: the sender answers a Delay_Req from anyone.
+    let socket = arguments.socket.bind(arguments.local_clock, &[])?;
     let clock = socket.config().clock;
     let identity = arguments.socket.clock_identity();
     let mut sender = AirplaySender::new(SenderConfig::new(identity), now(clock)?)?;
