@@ -131,8 +131,9 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         let sequence_id = self.peer_delay.sequence_id;
         self.peer_delay.sequence_id = sequence_id.wrapping_add(1);
         if self.peer_delay.pending.len() >= self.peer_delay.capacity {
-            // The oldest exchange lost a message on the way: forgotten.
+            // The oldest exchange lost a message on the way: forgotten, and counted.
             self.peer_delay.pending.pop_front();
+            self.count_drop(now, DropReason::PendingTableFull);
         }
         self.peer_delay.pending.push_back(PendingPeerDelay {
             sequence_id,

@@ -168,8 +168,9 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         let sequence_id = self.slave.delay_request_sequence_id;
         self.slave.delay_request_sequence_id = sequence_id.wrapping_add(1);
         if self.slave.pending_delay_requests.len() >= self.slave.delay_capacity {
-            // The oldest request or its answer was lost: forgotten.
+            // The oldest request or its answer was lost: forgotten, and counted.
             self.slave.pending_delay_requests.pop_front();
+            self.count_drop(now, DropReason::PendingTableFull);
         }
         self.slave
             .pending_delay_requests
@@ -241,12 +242,15 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 self.try_complete_sync(now, index)
             }
             None => {
-                self.add_pending_sync(PendingSync {
-                    source,
-                    sequence_id,
-                    sync: Some((rx_timestamp, correction)),
-                    follow_up: None,
-                });
+                self.add_pending_sync(
+                    now,
+                    PendingSync {
+                        source,
+                        sequence_id,
+                        sync: Some((rx_timestamp, correction)),
+                        follow_up: None,
+                    },
+                );
                 Ok(())
             }
         }
@@ -277,12 +281,15 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             }
             None => {
                 // The Follow_Up came first: keep it for its Sync.
-                self.add_pending_sync(PendingSync {
-                    source,
-                    sequence_id,
-                    sync: None,
-                    follow_up: Some(follow_up),
-                });
+                self.add_pending_sync(
+                    now,
+                    PendingSync {
+                        source,
+                        sequence_id,
+                        sync: None,
+                        follow_up: Some(follow_up),
+                    },
+                );
                 Ok(())
             }
         }
@@ -295,10 +302,12 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             .position(|p| p.source == source && p.sequence_id == sequence_id)
     }
 
-    fn add_pending_sync(&mut self, pending: PendingSync) {
+    fn add_pending_sync(&mut self, now: Time, pending: PendingSync) {
         if self.slave.pending_syncs.len() >= self.slave.sync_capacity {
-            // The oldest half-exchange lost its other half on the way: forgotten.
+            // The oldest half-exchange lost its other half on the way: forgotten, and
+            // counted.
             self.slave.pending_syncs.pop_front();
+            self.count_drop(now, DropReason::PendingTableFull);
         }
         self.slave.pending_syncs.push_back(pending);
     }

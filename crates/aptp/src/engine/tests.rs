@@ -440,3 +440,50 @@ fn table_length_getters_follow_the_queues_within_their_capacities() {
         (0, 0, 0)
     );
 }
+
+#[test]
+fn pending_exchanges_pushed_out_of_a_full_table_are_counted() {
+    use super::sim::{LinkModel, Sim, SimClock};
+    let config = Config {
+        capacities: super::Capacities {
+            pending_syncs: 2,
+            ..super::Capacities::default()
+        },
+        ..Config::default()
+    };
+    let mut sim = Sim::new(9, LinkModel::default());
+    let master = sim.add_node(
+        Config {
+            priority1: 1,
+            ..config.clone()
+        },
+        SimClock::default(),
+    );
+    let slave = sim.add_node(
+        Config {
+            slave_only: true,
+            ..config
+        },
+        SimClock::default(),
+    );
+    sim.run_for_secs(30);
+    assert_eq!(sim.engine(slave).state(), PortState::Slave);
+    let before = sim
+        .engine(slave)
+        .counters()
+        .dropped(DropReason::PendingTableFull);
+    // Five two-step Syncs from the master whose Follow_Ups never come: three are pushed out.
+    let source = PortIdentity::new(Sim::clock_identity(master), 1);
+    for sequence_id in 40_000..40_005u16 {
+        let bytes = encode(&Message::sync(source, sequence_id, Timestamp::ZERO)).unwrap();
+        let now = sim.local_now(slave);
+        let engine = sim.engine_mut(slave);
+        engine.handle_datagram(now, &bytes, master, PortKind::Event, now);
+        assert!(engine.pending_sync_len() <= 2);
+    }
+    let after = sim
+        .engine(slave)
+        .counters()
+        .dropped(DropReason::PendingTableFull);
+    assert_eq!(after - before, 3);
+}
