@@ -239,6 +239,45 @@ mod tests {
     }
 
     #[test]
+    fn interfaces_and_local_grandmasters_are_named() {
+        let interface = InterfaceStatus {
+            name: "veth0".into(),
+            addresses: vec!["192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap()],
+            ptp: true,
+            address_changes: 2,
+        };
+        assert_eq!(
+            render_interface(&interface),
+            "interface veth0 served: 192.0.2.1 2001:db8::1, 2 address changes\n"
+        );
+        let session = SessionStatus {
+            info: aptp::client::SessionInfo {
+                id: 4,
+                role: SessionRole::Follower,
+                name: "kitchen".into(),
+                peers: vec!["127.0.0.1".parse().unwrap()],
+                lease_ms: 10_000,
+                shm_name: None,
+            },
+            age_ms: 0,
+            lease_remaining_ms: 10_000,
+            clock: aptp::client::SessionClock {
+                grandmaster: Some("020000.0000.000001".into()),
+                offset_ns: Some(0),
+                local_grandmaster: Some(3),
+                ..aptp::client::SessionClock::default()
+            },
+        };
+        let line = render_session(&session);
+        assert!(
+            line.contains(
+                "grandmaster 020000.0000.000001 (local grandmaster session 3) offset 0 ns"
+            ),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn no_daemon_is_a_one_line_reason() {
         let error = connect(Some(&PathBuf::from("/nonexistent/aptp.sock"))).unwrap_err();
         assert!(
