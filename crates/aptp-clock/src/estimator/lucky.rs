@@ -1,12 +1,13 @@
 //! aptp's default estimator: a regression that believes the lucky packets.
 
-use super::regression::{fit, Line};
+use super::regression::{fit, fit_two_way, Line};
 use super::round_trips::{RoundTripHistory, RoundTripVerdict};
 use super::shared::PointRing;
 use super::{Estimator, Sample, Update};
 use crate::filter::{OutlierRule, StepDetector, StepDetectorConfig, StepVerdict};
 use crate::mapping::ClockMapping;
 use crate::time::{Time, TimeDelta};
+use bins::{queueing_weights, Bins, Observation, BIN_COUNT};
 use step::StepRefinement;
 
 /// Points held at most (64 s at 8 Hz).
@@ -16,7 +17,15 @@ const ROUND_TRIP_HISTORY: usize = 64;
 /// Points held before step detection starts (with the shortest window's span).
 const SETTLED_POINTS: usize = 16;
 /// How many window lengths compete.
-pub const WINDOW_COUNT: usize = 4;
+pub const WINDOW_COUNT: usize = 6;
+/// Windows up to this long fit every exchange held; longer ones the least-delayed Sync and
+/// Delay_Req of each second (`lucky_bins`).
+const POINT_HORIZON: TimeDelta = TimeDelta::from_secs(64);
+/// Each direction's lucky exchanges are chosen within stretches of this many (16 s at 8 Hz),
+/// so that a slightly wrong rate cannot favour one end of the window …
+const LUCKY_SEGMENT_POINTS: usize = 128;
+/// … and of this many bins (16 s).
+const LUCKY_SEGMENT_BINS: usize = 16;
 
 /// Tuning of [`LuckyRegression`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -24,7 +33,8 @@ pub struct LuckyRegressionConfig {
     /// The window lengths that compete, shortest first: each is fitted on every sample, and the
     /// mapping comes from the one that has predicted the lucky exchanges best lately (the
     /// longest within 10 % of the best). A noisy link picks a long window, a drifting
-    /// oscillator a short one. At most 64 s are held (`CAPACITY` points).
+    /// oscillator a short one. Windows up to 64 s fit the exchanges held (`CAPACITY`
+    /// points); longer ones, up to 256 s, each second's least-delayed Sync and Delay_Req.
     pub windows: [TimeDelta; WINDOW_COUNT],
     /// Weight of a new prediction error in each window's smoothed error.
     pub error_smoothing: f64,
@@ -32,11 +42,17 @@ pub struct LuckyRegressionConfig {
     pub min_rate_span: TimeDelta,
     /// Exchanges whose round trip exceeds the recent minimum by more than this rule are dropped.
     pub outlier_rule: OutlierRule,
-    /// A point's weight is `1 / (1 + (q / scale)^2)` where `q` is its round trip's excess over
-    /// the held minimum and `scale` this fraction of the median excess …
+    /// One way (and for scoring the windows), a point's weight is `1 / (1 + (q / scale)^2)`
+    /// where `q` is its queueing and `scale` this fraction of the median …
     pub queueing_scale_fraction: f64,
     /// … but at least this.
     pub min_queueing_scale: TimeDelta,
+    /// Two way, each direction apart: the least-delayed fraction of the Syncs, and of the
+    /// Delay_Req, that carries the windows over exchanges.
+    pub lucky_fraction: f64,
+    /// The same over the bins (each already its second's least delayed) of windows longer than
+    /// 64 s.
+    pub lucky_bin_fraction: f64,
     /// Step detection; its threshold is raised to `step_noise_multiple` × the residuals' MAD
     /// when the link is noisier. Default: 20 µs, 3 confirmations, 500 µs tolerance.
     pub step: StepDetectorConfig,
@@ -61,6 +77,8 @@ impl Default for LuckyRegressionConfig {
                 TimeDelta::from_secs(16),
                 TimeDelta::from_secs(32),
                 TimeDelta::from_secs(64),
+                TimeDelta::from_secs(128),
+                TimeDelta::from_secs(256),
             ],
             error_smoothing: 0.1,
             min_rate_span: TimeDelta::from_secs(1),
@@ -70,6 +88,8 @@ impl Default for LuckyRegressionConfig {
             },
             queueing_scale_fraction: 0.25,
             min_queueing_scale: TimeDelta::from_nanos(50),
+            lucky_fraction: 0.1,
+            lucky_bin_fraction: 0.5,
             step: StepDetectorConfig {
                 threshold: TimeDelta::from_micros(20),
                 ..StepDetectorConfig::default()
@@ -102,6 +122,18 @@ impl Point {
         self.round_trip_raw
             .map(|round_trip| round_trip - self.gap.mul_f64(rate_offset))
     }
+    /// The Sync alone, `t1 − t2` at `local` (t2): the offset minus the master-to-slave delay.
+    fn forward(&self) -> Option<TimeDelta> {
+        self.round_trip_raw
+            .map(|round_trip| self.offset_raw - round_trip.half())
+    }
+    /// The Delay_Req alone, `t4 − t3` at `local + gap` (t3): the offset plus the
+    /// slave-to-master delay.
+    fn backward(&self) -> Option<(Time, TimeDelta)> {
+        let forward = self.forward()?;
+        let round_trip = self.round_trip_raw?;
+        Some((self.local + self.gap, forward + round_trip))
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -118,11 +150,14 @@ struct Candidate {
 ///   2 µs) are dropped, judged at the current rate (the drift between t2 and t3 of the
 ///   exchanges held is re-read at each new rate, so an early wrong rate leaves no trace);
 ///   one shorter than the minimum by as much is a wrong timestamp and held back.
-/// - A weighted linear regression of remote against local time, each exchange weighing
-///   `1 / (1 + (q/scale)²)` by the queueing `q` its round trip met: the "lucky packets" that
-///   crossed without queueing carry the fit.
-/// - Windows of 8, 16, 32 and 64 s compete on how well they predicted the lucky exchanges; the
-///   longest of the near-best wins (long on a noisy link, short while the oscillator drifts).
+/// - Two way, each direction on its own: one line (one slope, two intercepts) through the
+///   Syncs' `t1 − t2` and the Delay_Req's `t4 − t3`, each carried by its least-delayed tenth
+///   (chosen within 16 s stretches), whichever exchange the lucky half came in; the offset is
+///   the mean of the two intercepts. One way, the old weighting by queueing.
+/// - Windows of 8, 16, 32 and 64 s over the exchanges, and 128 and 256 s over each second's
+///   least-delayed Sync and Delay_Req, compete on how well they predicted the lucky
+///   exchanges; the longest of the near-best wins (long on a noisy link, short while the
+///   oscillator drifts).
 /// - A [`StepDetector`] on the residuals holds back a suspicious exchange until two (1 Hz)
 ///   or three (faster) distinct following ones confirm a step of the master's clock; a step
 ///   forwards is seen by the Syncs alone (queueing only delays). The held points then move by
@@ -138,6 +173,8 @@ struct Candidate {
 pub struct LuckyRegression {
     config: LuckyRegressionConfig,
     points: PointRing<Point, CAPACITY>,
+    /// Beyond [`POINT_HORIZON`]: each second's least-delayed Sync and Delay_Req.
+    bins: Bins,
     offset_ref: TimeDelta,
     /// The rate every point is read at during one update (the last fit's slope).
     rate_offset: f64,
@@ -178,6 +215,7 @@ impl LuckyRegression {
         Self {
             config,
             points: PointRing::new(),
+            bins: Bins::new(),
             offset_ref: TimeDelta::ZERO,
             rate_offset: 0.0,
             round_trips: RoundTripHistory::new(config.outlier_rule, 8),
@@ -207,11 +245,13 @@ impl LuckyRegression {
         self.points.newest(CAPACITY)
     }
 
+    /// How long exchanges are held: the longest window that fits them (not the bins).
     fn longest_window(&self) -> TimeDelta {
         self.config
             .windows
             .iter()
             .copied()
+            .filter(|window| *window <= POINT_HORIZON)
             .max()
             .unwrap_or(TimeDelta::ZERO)
     }
@@ -225,6 +265,17 @@ impl LuckyRegression {
             self.offset_ref = point.offset_raw;
         }
         self.points.push(point);
+        if let (Some(forward), Some((at, backward))) = (point.forward(), point.backward()) {
+            let forward = Observation {
+                at: point.local,
+                value: forward,
+            };
+            let backward = Observation {
+                at,
+                value: backward,
+            };
+            self.bins.offer(forward, backward, self.rate_offset);
+        }
         // Drop what fell out of the longest window (the oldest are at the tail of `newest`).
         let longest = self.longest_window();
         while self.points.len() > 1 {
@@ -307,6 +358,123 @@ impl LuckyRegression {
         }
     }
 
+    /// Two way, each direction's own queueing: how far each Sync's `t1 − t2` lies below the
+    /// highest (the least delayed Sync), and each Delay_Req's `t4 − t3` above the lowest, both
+    /// along the current rate, weighted by [`queueing_weights`]: the least-delayed packets of
+    /// each direction carry its line, whether or not the other half of their exchange was
+    /// lucky too.
+    fn direction_weights(
+        &self,
+        now: Time,
+        forward_weights: &mut [f64; CAPACITY],
+        backward_weights: &mut [f64; CAPACITY],
+    ) {
+        for ((forward, backward), point) in forward_weights
+            .iter_mut()
+            .zip(backward_weights.iter_mut())
+            .zip(self.newest())
+        {
+            let observations = point.forward().zip(point.backward());
+            let (value_f, value_b) = observations.map_or((f64::NAN, f64::NAN), |(f, (at, b))| {
+                (
+                    self.along_rate(now, point.local, f),
+                    self.along_rate(now, at, b),
+                )
+            });
+            *forward = value_f;
+            *backward = value_b;
+        }
+        let count = self.points.len();
+        let mut sorted = [0.0f64; CAPACITY];
+        let fraction = self.config.lucky_fraction;
+        let min_scale = self.config.min_queueing_scale.as_nanos_f64();
+        let segment = LUCKY_SEGMENT_POINTS;
+        queueing_weights(
+            &mut forward_weights[..count],
+            true,
+            fraction,
+            min_scale,
+            &mut sorted,
+            segment,
+        );
+        queueing_weights(
+            &mut backward_weights[..count],
+            false,
+            fraction,
+            min_scale,
+            &mut sorted,
+            segment,
+        );
+    }
+
+    /// An observation relative to `offset_ref`, less the current rate's drift since `now`.
+    fn along_rate(&self, now: Time, at: Time, value: TimeDelta) -> f64 {
+        (value - self.offset_ref).as_nanos_f64() - self.rate_offset * (at - now).as_nanos_f64()
+    }
+
+    /// The line through each second's least-delayed Sync and Delay_Req over `window`.
+    fn fit_bins(&self, now: Time, window: TimeDelta, fallback_slope: f64) -> Option<Line> {
+        let since = now - window;
+        let mut forward_weights = [f64::NAN; BIN_COUNT];
+        let mut backward_weights = [f64::NAN; BIN_COUNT];
+        for ((forward, backward), bin) in forward_weights
+            .iter_mut()
+            .zip(backward_weights.iter_mut())
+            .zip(self.bins.since(since))
+        {
+            if let Some(observation) = bin.forward {
+                *forward = self.along_rate(now, observation.at, observation.value);
+            }
+            if let Some(observation) = bin.backward {
+                *backward = self.along_rate(now, observation.at, observation.value);
+            }
+        }
+        let mut sorted = [0.0f64; BIN_COUNT];
+        let fraction = self.config.lucky_bin_fraction;
+        let min_scale = self.config.min_queueing_scale.as_nanos_f64();
+        let count = self.bins.since(since).count();
+        let segment = LUCKY_SEGMENT_BINS;
+        queueing_weights(
+            &mut forward_weights[..count],
+            true,
+            fraction,
+            min_scale,
+            &mut sorted,
+            segment,
+        );
+        queueing_weights(
+            &mut backward_weights[..count],
+            false,
+            fraction,
+            min_scale,
+            &mut sorted,
+            segment,
+        );
+        let offset_ref = self.offset_ref;
+        let observe = move |observation: Option<Observation>, weight: f64| {
+            let observation = observation?;
+            let x = (observation.at - now).as_nanos_f64();
+            let y = (observation.value - offset_ref).as_nanos_f64();
+            Some((x, y, weight))
+        };
+        let forward = self
+            .bins
+            .since(since)
+            .zip(forward_weights.iter().copied())
+            .filter_map(move |(bin, weight)| observe(bin.forward, weight));
+        let backward = self
+            .bins
+            .since(since)
+            .zip(backward_weights.iter().copied())
+            .filter_map(move |(bin, weight)| observe(bin.backward, weight));
+        fit_two_way(
+            forward,
+            backward,
+            self.config.min_rate_span.as_nanos_f64(),
+            fallback_slope,
+        )
+    }
+
     fn refit(&mut self, now: Time) {
         let rate = self.rate_offset;
         let mut excesses = [0.0f64; CAPACITY];
@@ -342,7 +510,17 @@ impl LuckyRegression {
         }
         let offset_ref = self.offset_ref;
         let fallback_slope = self.selected_line().map_or(0.0, |line| line.slope);
+        let two_way = self.min_round_trip.is_some();
+        let mut forward_weights = [0.0f64; CAPACITY];
+        let mut backward_weights = [0.0f64; CAPACITY];
+        if two_way {
+            self.direction_weights(now, &mut forward_weights, &mut backward_weights);
+        }
         for (index, window) in self.config.windows.iter().enumerate() {
+            if *window > POINT_HORIZON {
+                self.candidates[index].line = self.fit_bins(now, *window, fallback_slope);
+                continue;
+            }
             // Points are newest first, so a window is a prefix.
             let in_window = self
                 .newest()
@@ -357,16 +535,39 @@ impl LuckyRegression {
             } else {
                 f64::INFINITY
             };
-            let weighted =
-                self.newest()
-                    .zip(weights.iter())
+            self.candidates[index].line = if two_way {
+                let forward = self
+                    .newest()
+                    .zip(forward_weights.iter())
                     .take(in_window)
-                    .map(|(point, weight)| {
+                    .filter_map(|(point, weight)| {
                         let x = (point.local - now).as_nanos_f64();
-                        let y = (point.offset(rate) - offset_ref).as_nanos_f64();
-                        (x, y, *weight)
+                        let y = (point.forward()? - offset_ref).as_nanos_f64();
+                        Some((x, y, *weight))
                     });
-            self.candidates[index].line = fit(weighted, min_span, fallback_slope);
+                let backward = self
+                    .newest()
+                    .zip(backward_weights.iter())
+                    .take(in_window)
+                    .filter_map(|(point, weight)| {
+                        let (at, backward) = point.backward()?;
+                        let x = (at - now).as_nanos_f64();
+                        let y = (backward - offset_ref).as_nanos_f64();
+                        Some((x, y, *weight))
+                    });
+                fit_two_way(forward, backward, min_span, fallback_slope)
+            } else {
+                let weighted =
+                    self.newest()
+                        .zip(weights.iter())
+                        .take(in_window)
+                        .map(|(point, weight)| {
+                            let x = (point.local - now).as_nanos_f64();
+                            let y = (point.offset(rate) - offset_ref).as_nanos_f64();
+                            (x, y, *weight)
+                        });
+                fit(weighted, min_span, fallback_slope)
+            };
         }
         self.fitted_at = now;
         // The longest window whose smoothed error is within 10 % of the best so far.
@@ -465,8 +666,13 @@ impl Estimator for LuckyRegression {
                 RoundTripVerdict::TooLong => {
                     self.round_trips.record(round_trip_raw, point.gap);
                     // Queueing explains at most half its excess: beyond that, this exchange
-                    // still says the master stepped.
-                    return self.held_back(sample, &point, round_trip, rejected);
+                    // still says the master stepped. Within it, it still goes in: one of its
+                    // halves may be the luckiest Sync or Delay_Req of its second, and each
+                    // direction's weights see to the other (before each direction had its
+                    // own, half the Wi-Fi exchanges were dropped here).
+                    if self.step_refinement.is_some() {
+                        return self.held_back(sample, &point, round_trip, rejected);
+                    }
                 }
                 RoundTripVerdict::TooShort => {
                     // Faster than any packet lately: a wrong timestamp, or a Sync paired with
@@ -517,6 +723,8 @@ impl Estimator for LuckyRegression {
     }
 }
 
+#[path = "lucky_bins.rs"]
+mod bins;
 #[path = "lucky_step.rs"]
 mod step;
 

@@ -153,6 +153,7 @@ impl LuckyRegression {
                 held.offset_raw += correction;
             }
         }
+        self.bins.shift(correction, Some(refinement.declared_at));
         let correction_ns = correction.as_nanos_f64();
         for candidate in &mut self.candidates {
             if let Some(line) = candidate.line.as_mut() {
@@ -182,6 +183,7 @@ impl LuckyRegression {
         for held in self.points.slots_mut() {
             held.offset_raw += step;
         }
+        self.bins.shift(step, None);
         let step_ns = step.as_nanos_f64();
         for candidate in &mut self.candidates {
             if let Some(line) = candidate.line.as_mut() {
