@@ -194,3 +194,18 @@ fn default_relocks_after_master_steps_at_one_hertz() {
         );
     }
 }
+
+#[test]
+fn the_asymmetry_floor_is_half_the_base_delay_difference() {
+    // wifi: 2 ms mean base, master-to-slave 1.3 × slave-to-master: (2.2609 − 1.7391) / 2 ms.
+    let floor = Scenario::wifi().asymmetry_floor_ns();
+    assert!((floor - 260_869.6).abs() < 1.0, "{floor}");
+    assert_eq!(Scenario::wired_lan().asymmetry_floor_ns(), 0.0);
+    // One way, the whole master-to-slave base delay.
+    let one_way = Scenario::airplay_one_way().asymmetry_floor_ns();
+    assert!((one_way - 2_260_869.6).abs() < 1.0, "{one_way}");
+    let rows = run_table(Some("wifi-bursty"), 1).expect("known scenario");
+    assert!(rows.iter().all(|row| (row.floor_us - 260.87).abs() < 0.01));
+    // No estimator beats it on the asymmetric link: the default stays above it.
+    assert!(default_row(&rows, "wifi-bursty").p50_us > floor / 1e3);
+}

@@ -13,7 +13,10 @@
 //! - `rate_error_ppb`: the final mapping's rate minus the true rate at the end (NaN unlocked);
 //! - `steps_detected`: the times the estimator jumped after its first lock;
 //! - `relock_s`: after each master step, the time until the error stays within 100 µs until
-//!   the next step or the end; the worst of the steps, `None` without steps (or never).
+//!   the next step or the end; the worst of the steps, `None` without steps (or never);
+//! - `floor_us`: the scenario's asymmetry floor ([`Scenario::asymmetry_floor_ns`]), the p99
+//!   no consistent estimator gets below (a ratio goal against another estimator is out of
+//!   reach on a seed where that one's p99 is less than the ratio times this).
 //!
 //! ```
 //! use aptp_clock::sim::{run, Scenario};
@@ -65,6 +68,9 @@ pub struct ResultRow {
     pub steps_detected: u32,
     /// Seconds to re-lock after a master step (the worst step); `None` without steps.
     pub relock_s: Option<f64>,
+    /// The scenario's asymmetry floor (µs, [`Scenario::asymmetry_floor_ns`]): what an oracle
+    /// knowing the minimum delays and the rate, but assuming symmetry, is off by.
+    pub floor_us: f64,
 }
 
 /// An unknown scenario name.
@@ -204,6 +210,7 @@ fn run_one(scenario: &Scenario, world: &World, kind: EstimatorKind) -> ResultRow
         rate_error_ppb,
         steps_detected,
         relock_s,
+        floor_us: scenario.asymmetry_floor_ns() / 1e3,
     }
 }
 
@@ -238,7 +245,7 @@ pub fn format_table(rows: &[ResultRow]) -> std::string::String {
     let mut out = std::string::String::new();
     let _ = writeln!(
         out,
-        "{:<15} {:<17} {:>10} {:>10} {:>10} {:>9} {:>9} {:>11} {:>6} {:>7}",
+        "{:<15} {:<17} {:>10} {:>10} {:>10} {:>9} {:>9} {:>11} {:>6} {:>7} {:>9}",
         "scenario",
         "estimator",
         "p50_us",
@@ -248,7 +255,8 @@ pub fn format_table(rows: &[ResultRow]) -> std::string::String {
         "conv10_s",
         "rate_ppb",
         "steps",
-        "relock_s"
+        "relock_s",
+        "floor_us"
     );
     for row in rows {
         let name = if row.default {
@@ -258,7 +266,7 @@ pub fn format_table(rows: &[ResultRow]) -> std::string::String {
         };
         let _ = writeln!(
             out,
-            "{:<15} {:<17} {:>10.2} {:>10.2} {:>10.2} {:>9} {:>9} {:>11.1} {:>6} {:>7}",
+            "{:<15} {:<17} {:>10.2} {:>10.2} {:>10.2} {:>9} {:>9} {:>11.1} {:>6} {:>7} {:>9.2}",
             row.scenario,
             name,
             row.p50_us,
@@ -270,6 +278,7 @@ pub fn format_table(rows: &[ResultRow]) -> std::string::String {
             row.steps_detected,
             row.relock_s
                 .map_or_else(|| "-".into(), |value| std::format!("{value:.2}")),
+            row.floor_us,
         );
     }
     out

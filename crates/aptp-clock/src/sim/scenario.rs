@@ -259,6 +259,25 @@ impl Scenario {
             ..Self::wired_lan_engine(0)
         }
     }
+    /// The error (ns) of an oracle that knows the rate and both directions' exact minimum
+    /// delays but, like every two-way estimator, takes the path for symmetric: half the
+    /// difference of the two base delays, `base × |r − 1| / (r + 1)` for `asymmetry_ratio` r
+    /// (≈ 261 µs on `wifi`, 0 on symmetric links). No two-way estimator can see it, so a
+    /// p99 below it is luck. One way (no Delay_Req) the whole master-to-slave base delay is
+    /// invisible instead.
+    pub fn asymmetry_floor_ns(&self) -> f64 {
+        let ratio = self.asymmetry_ratio;
+        if !(ratio.is_finite() && ratio > 0.0 && self.base_delay_ns.is_finite()) {
+            return f64::NAN;
+        }
+        let master_to_slave = 2.0 * ratio / (1.0 + ratio) * self.base_delay_ns;
+        let slave_to_master = 2.0 / (1.0 + ratio) * self.base_delay_ns;
+        if self.delay_requests {
+            (master_to_slave - slave_to_master).abs() / 2.0
+        } else {
+            master_to_slave
+        }
+    }
     /// Scenarios outside the table, found by [`by_name`](Self::by_name).
     pub fn extra() -> [Self; 6] {
         [
