@@ -78,8 +78,13 @@ fn default_beats_pi_twice_and_nqptp_five_times_where_asymmetry_allows() {
                 default.p99_us * 2.0 <= pi.p99_us,
                 "seed {seed} {scenario}: {default:?} vs {pi:?}"
             );
-            // The 30 % asymmetry puts ~260 µs out of every two-way estimator's reach.
-            assert!(default.p99_us < 700.0, "seed {seed}: {default:?}");
+            // The 30 % asymmetry puts ~260 µs out of every two-way estimator's reach (the
+            // floor); the default's own noise and lucky queueing share add 30–110 µs.
+            assert!(
+                default.p99_us > default.floor_us,
+                "seed {seed}: {default:?}"
+            );
+            assert!(default.p99_us < 450.0, "seed {seed}: {default:?}");
             assert_eq!(default.steps_detected, 0, "no false steps on a noisy link");
         }
         let default = default_row(&rows, "wifi-bursty");
