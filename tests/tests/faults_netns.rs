@@ -18,7 +18,7 @@
 //! All three run the release build (what ships) one at a time; each takes about 30 s.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aptp_tests::netns::{lab_or_skip, Lab, NsChild, INTERFACE};
 use aptp_tests::procs::{aptp_binary, json_lines, output_within};
@@ -85,12 +85,41 @@ struct Faulted {
     stderr: String,
     fault_from_s: f64,
     fault_end_s: f64,
+    /// The fault's end in seconds since the Unix epoch, to place the log's time stamps.
+    fault_end_unix_s: f64,
+}
+
+/// Seconds since the Unix epoch of a log line's RFC 3339 UTC time stamp
+/// (`2026-11-26T01:57:53.513818Z …`, as the aptp CLI logs).
+fn log_time(line: &str) -> Option<f64> {
+    let stamp = line.get(..line.find('Z')?)?;
+    let (date, time) = stamp.split_once('T')?;
+    let mut date = date.split('-').map(|part| part.parse::<i64>().ok());
+    let (year, month, day) = (date.next()??, date.next()??, date.next()??);
+    let mut time = time.split(':');
+    let hours: f64 = time.next()?.parse().ok()?;
+    let minutes: f64 = time.next()?.parse().ok()?;
+    let seconds: f64 = time.next()?.parse().ok()?;
+    // Days from 1970-01-01 to the civil date (proleptic Gregorian).
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    Some(days as f64 * 86_400.0 + hours * 3_600.0 + minutes * 60.0 + seconds)
 }
 
 impl Faulted {
     fn collect(slave: NsChild, started: Instant, fault_from: Instant, fault_end: Instant) -> Self {
+        let now_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_secs_f64();
+        let fault_end_unix_s = now_unix - fault_end.elapsed().as_secs_f64();
         let output = output_within(slave, Duration::from_secs(RUN_S + 20));
         Self {
+            fault_end_unix_s,
             lines: json_lines(&output),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             fault_from_s: fault_from.duration_since(started).as_secs_f64(),
@@ -116,6 +145,17 @@ impl Faulted {
             .filter(|(at, _)| *at > self.fault_end_s)
             .find(|(_, line)| Self::locked(line, truth_ns))
             .map(|(at, _)| at - self.fault_end_s)
+    }
+
+    /// Seconds from the fault's end to the first log line containing `event` after it (from
+    /// half a second before: a step is detected at once).
+    fn event_after_s(&self, event: &str) -> Option<f64> {
+        self.stderr
+            .lines()
+            .filter(|line| line.contains(event))
+            .filter_map(log_time)
+            .map(|at| at - self.fault_end_unix_s)
+            .find(|after| *after > -0.5)
     }
 
     /// The states the JSON lines went through from the fault on, in order, repeats folded.
@@ -151,7 +191,7 @@ impl Faulted {
 
     /// Checks the lock before the fault and the re-lock after it; prints and returns the
     /// re-lock time.
-    fn assert_relocks(&self, fault: &str, truth_ns: f64) -> f64 {
+    fn assert_relocks(&self, fault: &str, event: &str, truth_ns: f64) -> f64 {
         let context = self.context();
         eprintln!("{fault}:\n{context}");
         let before = self
@@ -168,8 +208,12 @@ impl Faulted {
         let relock = self
             .relock_s(truth_ns)
             .unwrap_or_else(|| panic!("{fault}: never re-locked: {context}"));
+        let event_after = self
+            .event_after_s(event)
+            .unwrap_or_else(|| panic!("{fault}: no `{event}` logged after it: {context}"));
         eprintln!(
-            "FAULT {fault}: re-locked {relock:.1} s after the fault ended; states {:?}",
+            "FAULT {fault}: `{event}` logged {event_after:.2} s and re-locked {relock:.1} s after \
+             the fault ended; states {:?}",
             self.states_after_fault()
         );
         assert!(
@@ -183,6 +227,17 @@ impl Faulted {
 /// The master killed at 10 s and started again at 12 s: same clock identity, sequenceIds
 /// from 0. The slave loses the master (announce receipt timeout), selects it again, and
 /// re-locks.
+#[test]
+fn log_times_are_unix_seconds() {
+    assert_eq!(log_time("1970-01-01T00:00:01.5Z INFO x"), Some(1.5));
+    assert_eq!(
+        log_time("2026-11-26T01:57:53.25Z  WARN ptp_node"),
+        Some(1_795_658_273.25)
+    );
+    assert_eq!(log_time("2000-03-01T00:00:00Z"), Some(951_868_800.0));
+    assert_eq!(log_time("no time here"), None);
+}
+
 #[test]
 fn master_process_restarted() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -209,7 +264,7 @@ fn master_process_restarted() {
         "the restarted master has another clock identity"
     );
     assert!(identity(&json_lines(&first_output)).is_some());
-    faulted.assert_relocks("master process restarted", 0.0);
+    faulted.assert_relocks("master process restarted", "selected master", 0.0);
     let context = faulted.context();
     let states = faulted.states_after_fault();
     assert!(
@@ -242,7 +297,7 @@ fn link_down_10_s() {
     let up = Instant::now();
     let faulted = Faulted::collect(slave, started, down, up);
     drop(master);
-    faulted.assert_relocks("link down 10 s", 0.0);
+    faulted.assert_relocks("link down 10 s", "selected master", 0.0);
     let context = faulted.context();
     let states = faulted.states_after_fault();
     assert!(
@@ -281,7 +336,11 @@ fn master_clock_stepped() {
     let stepped = master_started + Duration::from_secs(11);
     let faulted = Faulted::collect(slave, started, stepped, stepped);
     drop(master);
-    faulted.assert_relocks("master clock stepped +1 s", STEP_NS as f64);
+    faulted.assert_relocks(
+        "master clock stepped +1 s",
+        "clock step detected",
+        STEP_NS as f64,
+    );
     let context = faulted.context();
     assert!(
         faulted.stderr.contains("clock step detected"),
