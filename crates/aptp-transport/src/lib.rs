@@ -6,7 +6,8 @@
 //! - **receives** each datagram with its source address, the port it arrived on and a receive
 //!   timestamp ([`Received`]). On Linux the timestamp is the kernel's software timestamp
 //!   (`SO_TIMESTAMPING` with `SOF_TIMESTAMPING_RX_SOFTWARE`, or `SO_TIMESTAMPNS` if that is
-//!   refused), read from the control messages of `recvmsg`. Without one, a user-space
+//!   refused), read from the control messages of `recvmmsg`, which takes up to 32 datagrams
+//!   per system call, each with its own timestamp, into buffers allocated once per socket. Without one, a user-space
 //!   timestamp is read right after `recvmsg` returns, and [`PacketTimestamp::source`] says so.
 //! - **sends** event messages from the event socket and returns their transmit timestamp
 //!   ([`PtpSocket::send_event`]): the kernel's software timestamp from the socket error queue
@@ -37,10 +38,12 @@
 //! - **nix** for what socket2 does not do: `SO_TIMESTAMPING` flags, `recvmsg` with
 //!   `MSG_ERRQUEUE`, and safe decoding of the control messages (`SCM_TIMESTAMPING`,
 //!   `IP_RECVERR` with `sock_extended_err`); plus `clock_gettime` for any clock id. With both,
-//!   this crate has a single `unsafe` block: handing the socket to tokio's
-//!   `AsyncFd::register`, whose contract (the fd stays open and the same while registered) an
-//!   owned `socket2::Socket` upholds; it is commented where it stands and exercised by every
-//!   test.
+//!   this crate has two `unsafe` sites: handing the socket to tokio's `AsyncFd::register`,
+//!   whose contract (the fd stays open and the same while registered) an owned
+//!   `socket2::Socket` upholds, and the batched receive (`recvmmsg` through **libc**, with the
+//!   `CMSG_*` helpers: nix's `MultiHeaders` is neither `Send` nor reusable without truncating
+//!   control messages, see the `batch` module). Each block is commented where it stands and
+//!   exercised by every receive test.
 //! - **tokio**'s `AsyncFd` for readiness, including `Interest::ERROR` to await the error
 //!   queue without polling.
 //! - Pendulum's `timestamped-socket` (statime's transport) was evaluated: it does the same
@@ -86,6 +89,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+mod batch;
 mod config;
 mod counters;
 mod error;

@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
+use crate::batch::ReceiveBatch;
 use crate::sys::{self, KernelTimestamping};
 use crate::{PortKind, SocketConfig, TransportError};
 
@@ -19,6 +20,9 @@ pub(crate) struct Endpoint {
     pub(crate) port: PortKind,
     pub(crate) local: SocketAddr,
     pub(crate) kernel: KernelTimestamping,
+    /// Buffers of the batched reads (`recvmmsg`) and the datagrams read but not yet handed
+    /// out; locked only while reading or handing out, never across an `await`.
+    pub(crate) batch: std::sync::Mutex<ReceiveBatch>,
 }
 
 /// Checks what `bind` cannot check for us.
@@ -159,6 +163,7 @@ pub(crate) fn open_endpoint(
         port,
         local,
         kernel,
+        batch: std::sync::Mutex::new(ReceiveBatch::new(config.max_datagram_len)),
     })
 }
 

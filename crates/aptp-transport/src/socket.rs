@@ -8,6 +8,7 @@ use tokio::io::unix::AsyncFdReadyGuard;
 use tokio::io::Interest;
 use tokio::sync::Mutex;
 
+use crate::batch::ReceiveBatch;
 use crate::counters::Counters;
 use crate::filter::classify;
 use crate::open::{self, Endpoint, MAX_UDP_PAYLOAD};
@@ -175,18 +176,30 @@ impl PtpSocket {
     /// the other). Datagrams that are too long, shorter than a PTP header, or carry a message
     /// type of the other port are dropped and counted, and receiving goes on.
     ///
-    /// Cancel safe: a datagram is read and returned in the same poll, so dropping the future
-    /// (e.g. in `tokio::select!`) never loses one.
+    /// Reads are batched: one `recvmmsg` system call takes up to 32 datagrams, each with its
+    /// own kernel receive timestamp, into buffers allocated once per socket; the ones not
+    /// returned yet wait in the socket and are handed out (both sockets' before either is
+    /// read again) by the next calls. A dropped datagram costs no allocation; a returned one
+    /// is copied into [`Received::data`].
+    ///
+    /// Cancel safe: a datagram is returned in the poll that takes it out of the batch, and
+    /// the rest of a batch stays queued in the socket, so dropping the future (e.g. in
+    /// `tokio::select!`) never loses one.
     ///
     /// # Errors
     /// [`TransportError::Receive`] when the operating system fails the read; the socket stays
     /// usable and the next call receives again.
     pub async fn recv(&self) -> Result<Received, TransportError> {
-        let mut buffer = vec![0u8; self.config.max_datagram_len];
         loop {
+            if let Some(received) = self.next_queued(&self.event) {
+                return Ok(received);
+            }
+            if let Some(received) = self.next_queued(&self.general) {
+                return Ok(received);
+            }
             let received = tokio::select! {
-                guard = self.event.io.readable() => self.try_receive(&self.event, guard, &mut buffer)?,
-                guard = self.general.io.readable() => self.try_receive(&self.general, guard, &mut buffer)?,
+                guard = self.event.io.readable() => self.try_receive(&self.event, guard)?,
+                guard = self.general.io.readable() => self.try_receive(&self.general, guard)?,
             };
             if let Some(received) = received {
                 return Ok(received);
@@ -200,57 +213,75 @@ impl PtpSocket {
     /// As [`PtpSocket::recv`].
     pub async fn recv_on(&self, port: PortKind) -> Result<Received, TransportError> {
         let endpoint = self.endpoint(port);
-        let mut buffer = vec![0u8; self.config.max_datagram_len];
         loop {
+            if let Some(received) = self.next_queued(endpoint) {
+                return Ok(received);
+            }
             let guard = endpoint.io.readable().await;
-            if let Some(received) = self.try_receive(endpoint, guard, &mut buffer)? {
+            if let Some(received) = self.try_receive(endpoint, guard)? {
                 return Ok(received);
             }
         }
     }
 
-    /// One non-blocking read after a readiness event: `None` when there was nothing to read or
-    /// the datagram was dropped.
+    /// One non-blocking batched read after a readiness event, then the first datagram of it
+    /// that passes: `None` when there was nothing to read or every datagram was dropped.
     fn try_receive(
         &self,
         endpoint: &Endpoint,
         guard: io::Result<AsyncFdReadyGuard<'_, socket2::Socket>>,
-        buffer: &mut [u8],
     ) -> Result<Option<Received>, TransportError> {
         let port = endpoint.port;
         let mut guard = guard.map_err(|source| TransportError::Receive { port, source })?;
-        let raw = match guard.try_io(|io| sys::receive(io.get_ref(), buffer, self.config.clock)) {
+        let mut batch = lock(endpoint);
+        match guard.try_io(|io| batch.fill(io.get_ref(), self.config.clock)) {
             Err(_would_block) => return Ok(None),
             Ok(Err(error)) if error.kind() == io::ErrorKind::Interrupted => return Ok(None),
             Ok(Err(source)) => return Err(TransportError::Receive { port, source }),
-            Ok(Ok(raw)) => raw,
-        };
+            Ok(Ok(_count)) => {}
+        }
         drop(guard);
-        if raw.truncated {
-            self.counters.dropped(DropReason::Truncated);
-            return Ok(None);
+        Ok(self.pass_next(port, &mut batch))
+    }
+
+    /// The next datagram already read from `endpoint` that passes, if any.
+    fn next_queued(&self, endpoint: &Endpoint) -> Option<Received> {
+        let mut batch = lock(endpoint);
+        if !batch.has_queued() {
+            return None;
         }
-        let Some(source) = raw.source else {
-            self.counters.dropped(DropReason::Malformed);
-            return Ok(None);
-        };
-        // len ≤ buffer.len() because the datagram was not truncated.
-        let data = buffer.get(..raw.len).unwrap_or_default();
-        if let Err(reason) = classify(data, port) {
-            tracing::trace!(%source, %port, %reason, "datagram dropped");
-            self.counters.dropped(reason);
-            return Ok(None);
+        self.pass_next(endpoint.port, &mut batch)
+    }
+
+    /// Hands out the queued datagrams of `batch` in order, dropping and counting those that
+    /// fail the checks, until one passes.
+    fn pass_next(&self, port: PortKind, batch: &mut ReceiveBatch) -> Option<Received> {
+        while let Some((raw, data)) = batch.pop() {
+            if raw.truncated {
+                self.counters.dropped(DropReason::Truncated);
+                continue;
+            }
+            let Some(source) = raw.source else {
+                self.counters.dropped(DropReason::Malformed);
+                continue;
+            };
+            if let Err(reason) = classify(data, port) {
+                tracing::trace!(%source, %port, %reason, "datagram dropped");
+                self.counters.dropped(reason);
+                continue;
+            }
+            let rx_timestamp = self.packet_timestamp(raw.kernel_realtime, raw.user);
+            self.counters.received(rx_timestamp.source);
+            return Some(Received {
+                data: data.to_vec(),
+                source,
+                destination: raw.destination,
+                interface_index: raw.interface_index,
+                port,
+                rx_timestamp,
+            });
         }
-        let rx_timestamp = self.packet_timestamp(raw.kernel_realtime, raw.user);
-        self.counters.received(rx_timestamp.source);
-        Ok(Some(Received {
-            data: data.to_vec(),
-            source,
-            destination: raw.destination,
-            interface_index: raw.interface_index,
-            port,
-            rx_timestamp,
-        }))
+        None
     }
 
     /// The kernel's timestamp converted to the socket's clock, or the user-space one.
@@ -357,6 +388,15 @@ impl PtpSocket {
         )
         .await
     }
+}
+
+/// The batch of `endpoint`, even if a thread panicked holding it (the batch is consistent
+/// between any two of its calls).
+fn lock(endpoint: &Endpoint) -> std::sync::MutexGuard<'_, ReceiveBatch> {
+    endpoint
+        .batch
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The kernel's timestamp converted to `clock`, or the user-space one (shared with

@@ -1,5 +1,6 @@
 //! The Linux socket calls: enabling software timestamps, `recvmsg` with control messages,
-//! and reading transmit timestamps from the socket error queue.
+//! and reading transmit timestamps from the socket error queue. (The batched `recvmmsg`
+//! path of [`crate::PtpSocket`] is in `batch`.)
 //!
 //! Everything goes through nix's safe wrappers (`setsockopt`, `recvmsg`, `ControlMessageOwned`);
 //! this module holds no `unsafe`.
@@ -78,7 +79,7 @@ fn control_buffer() -> Vec<u8> {
     )
 }
 
-fn timespec_to_timestamp(spec: &TimeSpec) -> Option<Timestamp> {
+pub(crate) fn timespec_to_timestamp(spec: &TimeSpec) -> Option<Timestamp> {
     // An all-zero software slot means "no software timestamp" (e.g. only hardware ones).
     if spec.tv_sec() == 0 && spec.tv_nsec() == 0 {
         None
@@ -87,8 +88,8 @@ fn timespec_to_timestamp(spec: &TimeSpec) -> Option<Timestamp> {
     }
 }
 
-/// One datagram as `recvmsg` returned it.
-#[derive(Debug)]
+/// One datagram as `recvmsg` (or `recvmmsg`) returned it.
+#[derive(Clone, Debug)]
 pub(crate) struct RawDatagram {
     /// Bytes written into the buffer.
     pub(crate) len: usize,

@@ -197,3 +197,55 @@ async fn user_space_timestamps_when_kernel_ones_are_off() {
     assert_eq!(a.counters().tx_user_timestamps, 1);
     assert_eq!(b.counters().rx_user_timestamps, 1);
 }
+
+/// Datagrams sent back to back, before the receiver reads, are taken by one batched read
+/// (`recvmmsg`) and each still carries its own kernel receive timestamp: distinct, in order,
+/// and each after its own transmit timestamp; a junk datagram in the middle of the batch is
+/// dropped and counted without disturbing the others.
+#[tokio::test]
+async fn back_to_back_datagrams_keep_their_own_kernel_timestamps_through_a_batch() {
+    let clock = TimestampClock::MonotonicRaw;
+    let a = PtpSocket::bind(config(V4, clock)).unwrap();
+    let b = PtpSocket::bind(config(V4, clock)).unwrap();
+    until_kernel_rx_timestamps(&a, &b).await;
+    let before = b.counters();
+    let to = b.local_addr(PortKind::Event);
+    let mut sent = Vec::new();
+    for sequence_id in 0..6u16 {
+        sent.push((
+            message(0x0, 44, sequence_id),
+            a.send_event(&message(0x0, 44, sequence_id), to)
+                .await
+                .unwrap(),
+        ));
+        if sequence_id == 2 {
+            // Too short for a PTP header: dropped inside the batch.
+            a.send_event(&[0u8; 10], to).await.unwrap();
+        }
+    }
+    let mut previous: Option<PacketTimestamp> = None;
+    for (bytes, tx) in &sent {
+        let received = recv(&b).await;
+        assert_eq!(&received.data, bytes, "in the order sent");
+        let rx = received.rx_timestamp;
+        assert_kernel(&rx, "receive timestamp");
+        assert!(
+            rx.time >= tx.time,
+            "rx {} before its tx {}",
+            rx.time,
+            tx.time
+        );
+        if let Some(previous) = previous {
+            assert!(
+                rx.time > previous.time,
+                "{} not after {}",
+                rx.time,
+                previous.time
+            );
+        }
+        previous = Some(rx);
+    }
+    let after = b.counters();
+    assert_eq!(after.received - before.received, 6);
+    assert_eq!(after.dropped_too_short - before.dropped_too_short, 1);
+}
