@@ -151,16 +151,25 @@ fn master_process_restarted() {
     // Same clock identity, sequenceIds from 0 again, every table empty; it listens for an
     // announceReceiptTimeout before it is master again.
     sim.restart_node(MASTER, master_config());
-    let relock = relock_ns(&mut sim, 40, "master restarted");
+    // The restarted master listens 6 s (announceReceiptTimeout) before it serves; the slave
+    // must be locked again within a few Sync intervals of that: its estimator resumes and
+    // the master's last Announce before the silence still counts towards qualification.
+    let relock = relock_ns(&mut sim, 9, "master restarted");
     let events = events_since(&sim, at);
     assert!(
         lost_master_then_found_it_again(&events),
         "no loss and re-selection of the master: {events:?}"
     );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::MasterRestarted { sequence_id, .. } if *sequence_id < 8)),
+        "no MasterRestarted: {events:?}"
+    );
     assert_eq!(sim.engine(MASTER).state(), PortState::Master);
     row(
         "master process restarted (same identity, sequenceIds from 0)",
-        "`StateChanged` SLAVE→LISTENING, `MasterChanged` (same grandmaster)",
+        "`StateChanged` SLAVE→LISTENING, `MasterChanged` (same grandmaster), `MasterRestarted`",
         relock,
     );
 }

@@ -65,6 +65,15 @@ pub enum Event<A> {
         /// The size of the step, master minus local, in nanoseconds.
         step_ns: i64,
     },
+    /// The followed master's Syncs jumped back in sequenceId, and the next two were
+    /// consecutive from there: its process restarted (or its counter was reset). The
+    /// duplicate memory of its old sequenceIds is forgotten so the new ones are measured.
+    MasterRestarted {
+        /// sequenceId of the last Sync before the jump.
+        previous_sequence_id: u16,
+        /// sequenceId of the first Sync after it.
+        sequence_id: u16,
+    },
     /// The port went FAULTY.
     Fault {
         /// Why.

@@ -141,6 +141,16 @@ impl<A: Copy> ForeignMasterTable<A> {
         Recorded::Accepted
     }
 
+    /// Puts back `at`, an Announce receipt of `source` from before it expired, as its
+    /// previous receipt, when its entry holds only one (re-created since).
+    pub(crate) fn recall_receipt(&mut self, source: &PortIdentity, at: Time) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| &e.source == source) {
+            if entry.receipts[1].is_none() && entry.receipts[0].is_some_and(|last| at < last) {
+                entry.receipts[1] = Some(at);
+            }
+        }
+    }
+
     /// Forgets masters not heard for `timeout_ns` or longer.
     pub(crate) fn expire(&mut self, now: Time, timeout_ns: u64) {
         self.entries.retain(|e| {

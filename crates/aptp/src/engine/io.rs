@@ -205,6 +205,9 @@ pub struct Counters {
     pub measurements: u64,
     /// Events dropped because the event queue was full (oldest first).
     pub events_lost: u64,
+    /// Restarts of the followed master recognised from its Sync sequenceIds
+    /// ([`Event::MasterRestarted`](super::Event::MasterRestarted)).
+    pub master_restarts: u64,
     dropped: [u64; DropReason::ALL.len()],
 }
 

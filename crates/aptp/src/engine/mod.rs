@@ -91,6 +91,30 @@ struct Parent<A> {
     time_properties: TimeProperties,
 }
 
+/// How long a master lost to its announce receipt timeout is remembered, in announce
+/// receipt timeouts: when the same port of the same grandmaster announces again within it
+/// (a restarted master process listens one announce receipt timeout before serving), its
+/// last Announce before the silence still counts towards qualification and the estimator
+/// resumes where it was instead of calibrating afresh.
+const LOST_MASTER_MEMORY: u64 = 4;
+
+/// The master lost to its announce receipt timeout, remembered for a while.
+#[derive(Debug)]
+struct LostParent {
+    /// sourcePortIdentity of its Announces.
+    source: PortIdentity,
+    /// The grandmaster it followed.
+    grandmaster_identity: ClockIdentity,
+    /// When it was given up.
+    lost_at: Time,
+    /// Its latest Announce receipt before the silence.
+    last_announce_at: Option<Time>,
+    /// The sequenceId of its latest Sync before the silence.
+    last_sync_sequence_id: Option<u16>,
+    /// The estimator that followed it.
+    follower: Follower,
+}
+
 /// A PTP ordinary clock with one port, as a deterministic state machine.
 ///
 /// `A` is the caller's peer address (a `SocketAddr`, an `IpAddr`, a simulator node number):
@@ -103,6 +127,8 @@ pub struct Engine<A> {
     state: PortState,
     foreign_masters: ForeignMasterTable<A>,
     parent: Option<Parent<A>>,
+    /// The master lost to its announce receipt timeout, while remembered.
+    lost_parent: Option<LostParent>,
     /// LISTENING, PASSIVE, UNCALIBRATED, SLAVE: when the announce receipt timeout expires.
     announce_receipt_deadline: Option<Time>,
     /// FAULTY: when the fault is considered cleared.
@@ -142,6 +168,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             state: PortState::Initializing,
             foreign_masters: ForeignMasterTable::new(capacities.foreign_masters),
             parent: None,
+            lost_parent: None,
             announce_receipt_deadline: None,
             fault_cleared_at: None,
             master: MasterRole::new(),
@@ -448,6 +475,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
 
     /// Forgets masters, exchanges and queued datagrams (entering FAULTY or DISABLED).
     fn reset_protocol_state(&mut self, now: Time) {
+        self.lost_parent = None;
         self.foreign_masters.clear();
         self.set_parent(now, None);
         self.pending_transmits.clear();

@@ -4,14 +4,16 @@
 use super::bmca::{state_decision, ComparisonDataset, Recommendation};
 use super::config::log_interval_ns;
 use super::events::{Event, MasterInfo};
+use super::follow::Follower;
 use super::foreign::{AnnounceFlags, Recorded, FOREIGN_MASTER_TIME_WINDOW};
 use super::io::DropReason;
 use super::state::PortState;
 use super::time::after;
+use super::time::nanos_since;
 use super::time_properties::TimeProperties;
-use super::{Engine, Parent};
+use super::{Engine, LostParent, Parent, LOST_MASTER_MEMORY};
 use aptp_clock::Time;
-use aptp_wire::{AnnounceBody, Header};
+use aptp_wire::{AnnounceBody, ClockIdentity, Header, PortIdentity};
 use core::fmt::Debug;
 
 impl<A: Copy + Eq + Debug> Engine<A> {
@@ -100,7 +102,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 time_properties,
             },
         ) {
-            Recorded::Accepted => {}
+            Recorded::Accepted => self.recall_lost_parent_announce(now, &dataset),
             Recorded::Duplicate => return Err(DropReason::Duplicate),
             Recorded::TableFull => return Err(DropReason::ForeignMasterTableFull),
         }
@@ -128,11 +130,25 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         }
         self.announce_receipt_deadline = None;
         let timeout = self.announce_receipt_timeout_ns();
+        let parent_last_announce = self
+            .parent
+            .and_then(|p| self.foreign_masters.get(&p.source))
+            .and_then(|m| m.last_receipt());
         self.foreign_masters.expire(now, timeout);
         let parent_alive = self
             .parent
             .is_some_and(|p| self.foreign_masters.get(&p.source).is_some());
-        if !parent_alive && self.parent.is_some() {
+        if let (false, Some(parent)) = (parent_alive, self.parent) {
+            // Remember it: a restarted master process comes back under the same identity.
+            let follower = core::mem::replace(&mut self.follower, Follower::new(&self.config));
+            self.lost_parent = Some(LostParent {
+                source: parent.source,
+                grandmaster_identity: parent.dataset.grandmaster_identity,
+                lost_at: now,
+                last_announce_at: parent_last_announce,
+                last_sync_sequence_id: self.slave.last_sync_sequence_id(),
+                follower,
+            });
             self.set_parent(now, None);
         }
         if self.state == PortState::Listening {
@@ -246,8 +262,56 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 );
                 self.set_state(now, PortState::Uncalibrated);
                 self.start_following(now);
+                self.resume_lost_parent(now, source, dataset.grandmaster_identity);
                 self.announce_receipt_deadline = Some(after(last_heard, timeout));
             }
+        }
+    }
+
+    /// The lost master, if it is `source` of `grandmaster` and still remembered at `now`.
+    fn take_lost_parent(
+        &mut self,
+        now: Time,
+        source: PortIdentity,
+        grandmaster: ClockIdentity,
+    ) -> Option<LostParent> {
+        let memory = self
+            .announce_receipt_timeout_ns()
+            .saturating_mul(LOST_MASTER_MEMORY);
+        let lost = self.lost_parent.take()?;
+        if nanos_since(now, lost.lost_at) > memory {
+            return None;
+        }
+        if lost.source == source && lost.grandmaster_identity == grandmaster {
+            Some(lost)
+        } else {
+            self.lost_parent = Some(lost);
+            None
+        }
+    }
+
+    /// An Announce from the lost master: its latest Announce before the silence counts
+    /// towards the qualification window again (FOREIGN_MASTER_THRESHOLD Announces within
+    /// FOREIGN_MASTER_TIME_WINDOW, as for any foreign master), so a restarted master that
+    /// was silent for less than the window is selected at its first Announce.
+    fn recall_lost_parent_announce(&mut self, now: Time, dataset: &ComparisonDataset) {
+        if let Some(lost) = self.take_lost_parent(now, dataset.sender, dataset.grandmaster_identity)
+        {
+            if let Some(at) = lost.last_announce_at {
+                self.foreign_masters.recall_receipt(&lost.source, at);
+            }
+            self.lost_parent = Some(lost);
+        }
+    }
+
+    /// Following `source` again: when it is the lost master, the estimator resumes (the
+    /// master's clock did not change with its process; a step is detected as any other)
+    /// and its Sync sequenceIds are tracked from before the silence, so a restart is
+    /// recognised.
+    fn resume_lost_parent(&mut self, now: Time, source: PortIdentity, grandmaster: ClockIdentity) {
+        if let Some(lost) = self.take_lost_parent(now, source, grandmaster) {
+            self.follower = lost.follower;
+            self.slave.resume_sync_sequence(lost.last_sync_sequence_id);
         }
     }
 

@@ -64,6 +64,25 @@ pub(crate) struct SlaveRole {
     fallback_path_delay: Option<TimeDelta>,
     sync_capacity: usize,
     delay_capacity: usize,
+    /// sequenceId of the followed master's latest Sync in sequence.
+    last_sync_sequence_id: Option<u16>,
+    /// A backwards jump not yet confirmed: (first sequenceId after the jump, latest
+    /// consecutive one since).
+    restart_candidate: Option<(u16, u16)>,
+}
+
+/// What one Sync's sequenceId says about the followed master's sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SyncSequence {
+    /// In sequence, a duplicate, or a backwards jump not yet confirmed.
+    Continues,
+    /// A backwards jump followed by two consecutive Syncs: the master restarted.
+    Restarted {
+        /// The latest sequenceId before the jump.
+        previous: u16,
+        /// The first sequenceId after it.
+        first: u16,
+    },
 }
 
 impl SlaveRole {
@@ -82,7 +101,58 @@ impl SlaveRole {
             fallback_path_delay: None,
             sync_capacity: capacities.pending_syncs.max(1),
             delay_capacity: capacities.pending_delay_requests.max(1),
+            last_sync_sequence_id: None,
+            restart_candidate: None,
         }
+    }
+
+    /// sequenceId of the followed master's latest Sync in sequence.
+    pub(crate) fn last_sync_sequence_id(&self) -> Option<u16> {
+        self.last_sync_sequence_id
+    }
+
+    /// Tracks the master's Syncs from `last` (the same master followed again).
+    pub(crate) fn resume_sync_sequence(&mut self, last: Option<u16>) {
+        self.last_sync_sequence_id = last;
+        self.restart_candidate = None;
+    }
+
+    /// Follows the master's Sync sequenceIds. A jump backwards (a restarted process counts
+    /// from 0 again) only becomes a restart when the next two Syncs continue consecutively
+    /// from it: one replayed or late old Sync is followed by the master's real next one and
+    /// is forgotten. Reordering by one or two places never forms such a run.
+    pub(crate) fn track_sync_sequence(&mut self, sequence_id: u16) -> SyncSequence {
+        let Some(last) = self.last_sync_sequence_id else {
+            self.last_sync_sequence_id = Some(sequence_id);
+            return SyncSequence::Continues;
+        };
+        if let Some((first, latest)) = self.restart_candidate {
+            if sequence_id == latest.wrapping_add(1) {
+                if sequence_id == first.wrapping_add(2) {
+                    self.restart_candidate = None;
+                    self.last_sync_sequence_id = Some(sequence_id);
+                    // Exchanges and duplicate memory of the old numbering are void.
+                    self.recent_syncs.clear();
+                    self.pending_syncs
+                        .retain(|p| p.sequence_id.wrapping_sub(first) <= 2);
+                    return SyncSequence::Restarted {
+                        previous: last,
+                        first,
+                    };
+                }
+                self.restart_candidate = Some((first, sequence_id));
+                return SyncSequence::Continues;
+            }
+        }
+        // The signed distance on the 16-bit circle.
+        let ahead = sequence_id.wrapping_sub(last) as i16;
+        if ahead < 0 {
+            self.restart_candidate = Some((sequence_id, sequence_id));
+        } else if ahead > 0 {
+            self.last_sync_sequence_id = Some(sequence_id);
+            self.restart_candidate = None;
+        }
+        SyncSequence::Continues
     }
 
     #[cfg(test)]
@@ -98,6 +168,8 @@ impl SlaveRole {
         self.next_delay_request_at = None;
         self.latest_delay_exchange = None;
         self.last_t2 = None;
+        self.last_sync_sequence_id = None;
+        self.restart_candidate = None;
         self.latest_sync = None;
         self.unanswered_delay_requests = 0;
         self.delay_mode = DelayMode::TwoWay;
@@ -224,6 +296,15 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         self.check_from_parent(header)?;
         let source = header.source_port_identity;
         let sequence_id = header.sequence_id;
+        if let SyncSequence::Restarted { previous, first } =
+            self.slave.track_sync_sequence(sequence_id)
+        {
+            self.counters.master_restarts = self.counters.master_restarts.saturating_add(1);
+            self.push_event(Event::MasterRestarted {
+                previous_sequence_id: previous,
+                sequence_id: first,
+            });
+        }
         if self.recently_completed(source, sequence_id) {
             return Err(DropReason::Duplicate);
         }
@@ -507,5 +588,48 @@ impl<A: Copy + Eq + Debug> Engine<A> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod sequence_tests {
+    use super::{SlaveRole, SyncSequence};
+    use crate::engine::Capacities;
+
+    fn role_after(ids: &[u16]) -> (SlaveRole, Vec<SyncSequence>) {
+        let mut role = SlaveRole::new(&Capacities::default());
+        let outcomes = ids.iter().map(|&id| role.track_sync_sequence(id)).collect();
+        (role, outcomes)
+    }
+
+    #[test]
+    fn a_backwards_jump_confirmed_by_two_consecutive_syncs_is_a_restart() {
+        let (role, outcomes) = role_after(&[100, 101, 102, 0, 1, 2, 3]);
+        assert_eq!(
+            outcomes[5],
+            SyncSequence::Restarted {
+                previous: 102,
+                first: 0
+            }
+        );
+        assert_eq!(role.last_sync_sequence_id(), Some(3));
+        assert!(outcomes
+            .iter()
+            .enumerate()
+            .all(|(i, o)| i == 5 || *o == SyncSequence::Continues));
+    }
+
+    #[test]
+    fn a_replayed_old_sync_or_reordering_is_not_a_restart() {
+        // One replayed old Sync, then the master's real next ones.
+        let (role, outcomes) = role_after(&[100, 101, 40, 102, 103, 41, 104]);
+        assert!(outcomes.iter().all(|o| *o == SyncSequence::Continues));
+        assert_eq!(role.last_sync_sequence_id(), Some(104));
+        // Two late Syncs overtaken by a newer one.
+        let (_, outcomes) = role_after(&[100, 103, 101, 102, 104]);
+        assert!(outcomes.iter().all(|o| *o == SyncSequence::Continues));
+        // Across the 16-bit wrap, forwards.
+        let (_, outcomes) = role_after(&[65_534, 65_535, 0, 1, 2]);
+        assert!(outcomes.iter().all(|o| *o == SyncSequence::Continues));
     }
 }

@@ -196,6 +196,14 @@ impl Driver {
                 Event::StepDetected { step_ns } => {
                     tracing::warn!(step_ns, "clock step detected; estimator restarted")
                 }
+                Event::MasterRestarted {
+                    previous_sequence_id,
+                    sequence_id,
+                } => tracing::warn!(
+                    previous_sequence_id,
+                    sequence_id,
+                    "master restarted: its Sync sequenceIds started again"
+                ),
                 Event::Fault { reason } => tracing::error!(?reason, "port faulty"),
                 Event::Dropped { reason, total } => {
                     tracing::debug!(reason = reason.name(), total, "datagrams dropped")
