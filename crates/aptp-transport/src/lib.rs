@@ -7,8 +7,9 @@
 //!   timestamp ([`Received`]). On Linux the timestamp is the kernel's software timestamp
 //!   (`SO_TIMESTAMPING` with `SOF_TIMESTAMPING_RX_SOFTWARE`, or `SO_TIMESTAMPNS` if that is
 //!   refused), read from the control messages of `recvmmsg`, which takes up to 32 datagrams
-//!   per system call, each with its own timestamp, into buffers allocated once per socket. Without one, a user-space
-//!   timestamp is read right after `recvmsg` returns, and [`PacketTimestamp::source`] says so.
+//!   per system call, each with its own timestamp, into buffers allocated once per socket.
+//!   Without one, a user-space timestamp is read right after the system call returns, and
+//!   [`PacketTimestamp::source`] says so.
 //! - **sends** event messages from the event socket and returns their transmit timestamp
 //!   ([`PtpSocket::send_event`]): the kernel's software timestamp from the socket error queue
 //!   (`SOF_TIMESTAMPING_TX_SOFTWARE | OPT_ID | OPT_TSONLY`, matched by the kernel's per-socket
