@@ -275,6 +275,15 @@ fn process_suspended_for_five_seconds() {
     // The burst is measured (kernel receive timestamps keep it exact), and the port never
     // left SLAVE: five seconds is within the announce receipt timeout.
     assert!(burst >= 3, "the backlog was not measured: {events:?}");
+    let late_ns = events.iter().find_map(|e| match e {
+        Event::Stalled { late_ns } => Some(*late_ns),
+        _ => None,
+    });
+    assert!(
+        late_ns.is_some_and(|l| (4_000_000_000..=5_100_000_000).contains(&l)),
+        "no Stalled of about 5 s: {events:?}"
+    );
+    assert_eq!(sim.engine(SLAVE).counters().stalls, 1);
     assert!(
         !events
             .iter()
@@ -283,7 +292,41 @@ fn process_suspended_for_five_seconds() {
     );
     row(
         "process suspended for 5 s (SIGSTOP), resumed",
-        &format!("{burst} `Measurement`s in one burst at resume; stays SLAVE, no step"),
+        &format!(
+            "`Stalled {{ late_ns: {:.1} s }}`, {burst} `Measurement`s in one burst; stays SLAVE",
+            late_ns.unwrap_or(0) as f64 / 1e9
+        ),
+        relock,
+    );
+}
+
+#[test]
+fn process_suspended_beyond_the_announce_receipt_timeout_keeps_its_live_master() {
+    let mut sim = locked_pair(7);
+    sim.set_frozen(SLAVE, true);
+    sim.run_for_secs(9);
+    let at = sim.elapsed_ns();
+    // SIGCONT with a runtime that runs its overdue timers before reading its sockets: the
+    // announce receipt timeout (6 s) expired during the stop, but the master's Announces
+    // are waiting in the queue.
+    sim.thaw_timers_first(SLAVE);
+    let relock = relock_ns(&mut sim, 15, "suspended 9 s");
+    let events = events_since(&sim, at);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Stalled { late_ns } if *late_ns > 2_000_000_000)),
+        "no Stalled: {events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::StateChanged { .. } | Event::MasterChanged { .. })),
+        "a stop must not give up a live master: {events:?}"
+    );
+    row(
+        "process suspended 9 s (beyond the announce receipt timeout), timers run first",
+        "`Stalled`; the expired announce receipt timeout gets a grace, stays SLAVE",
         relock,
     );
 }

@@ -74,6 +74,15 @@ pub enum Event<A> {
         /// sequenceId of the first Sync after it.
         sequence_id: u16,
     },
+    /// The engine was called far later than the wake-up it asked for (a suspended process,
+    /// SIGSTOP, a stalled host): more than 4 Sync intervals and at least 1 s late. Queued
+    /// datagrams keep their receive timestamps, so they are measured as usual; an announce
+    /// receipt timeout that expired during the stall is given one announce interval of
+    /// grace for the queued Announces to arrive, so a live master is not given up.
+    Stalled {
+        /// How late the call was, in nanoseconds.
+        late_ns: u64,
+    },
     /// The port went FAULTY.
     Fault {
         /// Why.

@@ -208,6 +208,8 @@ pub struct Counters {
     /// Restarts of the followed master recognised from its Sync sequenceIds
     /// ([`Event::MasterRestarted`](super::Event::MasterRestarted)).
     pub master_restarts: u64,
+    /// Calls far later than the wake-up asked for ([`Event::Stalled`](super::Event::Stalled)).
+    pub stalls: u64,
     dropped: [u64; DropReason::ALL.len()],
 }
 

@@ -98,6 +98,10 @@ struct Parent<A> {
 /// resumes where it was instead of calibrating afresh.
 const LOST_MASTER_MEMORY: u64 = 4;
 
+/// A call later than the requested wake-up by more than this many Sync intervals (and at
+/// least 1 s) is a stall ([`Event::Stalled`]).
+const STALL_SYNC_INTERVALS: u64 = 4;
+
 /// The master lost to its announce receipt timeout, remembered for a while.
 #[derive(Debug)]
 struct LostParent {
@@ -148,6 +152,8 @@ pub struct Engine<A> {
     random: SplitMix64,
     /// The latest `now` seen, to notice the caller's clock stepping back.
     last_now: Time,
+    /// The overdue wake-up of the stall last reported.
+    stalled_wake: Option<Time>,
 }
 
 impl<A: Copy + Eq + Debug> Engine<A> {
@@ -184,6 +190,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             drop_reported_at: [None; DropReason::ALL.len()],
             random: SplitMix64::new(config.random_seed ^ u64::from_be_bytes(clock_identity.0)),
             last_now: now,
+            stalled_wake: None,
             config,
         };
         engine.enter_listening(now);
@@ -488,6 +495,7 @@ impl<A: Copy + Eq + Debug> Engine<A> {
     /// Notices the caller's clock going backwards (a step of the local clock) and moves every
     /// deadline back by as much, so no timer stalls for the size of the step.
     fn observe_now(&mut self, now: Time) {
+        self.notice_stall(now);
         if now < self.last_now {
             let back = self.last_now.since(now);
             for deadline in [
@@ -504,6 +512,37 @@ impl<A: Copy + Eq + Debug> Engine<A> {
             }
         }
         self.last_now = now;
+    }
+
+    /// Notices a call far later than the wake-up the engine asked for (more than
+    /// [`STALL_SYNC_INTERVALS`] Sync intervals and at least 1 s): counts it, reports
+    /// [`Event::Stalled`], and gives an announce receipt timeout that expired during the
+    /// stall one announce interval of grace, so the Announces queued meanwhile (handed over
+    /// after this call, if it is a timeout) can keep a live master.
+    fn notice_stall(&mut self, now: Time) {
+        let Some(wake) = self.poll_timeout() else {
+            return;
+        };
+        if now <= wake || self.stalled_wake == Some(wake) {
+            return;
+        }
+        let late_ns = time::nanos_since(now, wake);
+        let threshold = config::log_interval_ns(self.config.log_sync_interval)
+            .saturating_mul(STALL_SYNC_INTERVALS)
+            .max(1_000_000_000);
+        if late_ns <= threshold {
+            return;
+        }
+        // Reported once: the calls until the overdue timers run find the same wake-up.
+        self.stalled_wake = Some(wake);
+        self.counters.stalls = self.counters.stalls.saturating_add(1);
+        self.push_event(Event::Stalled { late_ns });
+        let grace = time::after(now, self.announce_interval_ns());
+        if let Some(deadline) = self.announce_receipt_deadline.as_mut() {
+            if *deadline <= now {
+                *deadline = grace;
+            }
+        }
     }
 
     fn set_state(&mut self, now: Time, to: PortState) {

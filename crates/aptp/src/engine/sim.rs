@@ -223,6 +223,18 @@ impl Sim {
         }
     }
 
+    /// Thaws node `id` as a runtime that runs its overdue timers before it reads its
+    /// sockets would: the timers first, then the datagrams received while frozen.
+    pub fn thaw_timers_first(&mut self, id: NodeId) {
+        let now = self.local_now(id);
+        let node = &mut self.nodes[id];
+        node.frozen = false;
+        node.engine.handle_timeout(now);
+        for (rx, from, port, bytes) in core::mem::take(&mut node.backlog) {
+            node.engine.handle_datagram(now, &bytes, from, port, rx);
+        }
+    }
+
     /// Uses `link` from node `from` to node `to` instead of the default.
     pub fn set_link(&mut self, from: NodeId, to: NodeId, link: LinkModel) {
         self.links.retain(|(f, t, _)| !(*f == from && *t == to));

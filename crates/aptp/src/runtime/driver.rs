@@ -204,6 +204,10 @@ impl Driver {
                     sequence_id,
                     "master restarted: its Sync sequenceIds started again"
                 ),
+                Event::Stalled { late_ns } => tracing::warn!(
+                    late_ns,
+                    "called {late_ns} ns after the wake-up asked for: suspended or stalled"
+                ),
                 Event::Fault { reason } => tracing::error!(?reason, "port faulty"),
                 Event::Dropped { reason, total } => {
                     tracing::debug!(reason = reason.name(), total, "datagrams dropped")
