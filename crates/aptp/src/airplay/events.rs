@@ -108,6 +108,9 @@ pub struct ReceiverCounters {
     pub wake_announces: u64,
     /// Measurement restarts with the grandmaster kept (asked for, or a resumed grandmaster).
     pub measurement_restarts: u64,
+    /// Pending Sync / Follow_Up halves or Delay_Req forgotten, the oldest first, because
+    /// their table (`ReceiverConfig::pending_syncs`, `pending_delay_requests`) was full.
+    pub pending_table_full: u64,
 }
 
 /// A snapshot of the receiver, from [`AirplayReceiver::status`](super::AirplayReceiver::status).

@@ -189,6 +189,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.next_token += 1;
         if self.pending_delay_requests.len() >= self.config.pending_delay_requests {
             self.pending_delay_requests.pop_front();
+            self.counters.pending_table_full += 1;
         }
         self.pending_delay_requests.push_back(PendingDelayRequest {
             sequence_id,

@@ -681,6 +681,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     fn add_pending(&mut self, pending: PendingSync) {
         if self.pending_syncs.len() >= self.config.pending_syncs {
             self.pending_syncs.pop_front();
+            self.counters.pending_table_full += 1;
         }
         self.pending_syncs.push_back(pending);
     }

@@ -370,6 +370,9 @@ fn pending_delay_requests_stay_within_their_configured_capacity() {
             most = most.max(receiver.pending_delay_request_len());
         }
         assert_eq!(most, capacity);
+        // Every Delay_Req beyond the capacity forgot the oldest, and was counted.
+        let forgotten = receiver.status(at(3_000)).counters.pending_table_full;
+        assert!(forgotten > 0, "capacity {capacity}: nothing counted");
         assert_eq!(receiver.announcer_len(), 1);
         assert!(receiver.pending_sync_len() <= receiver.config().pending_syncs);
     }
