@@ -16,6 +16,8 @@ const CAPACITY: usize = 512;
 const ROUND_TRIP_HISTORY: usize = 64;
 /// Points held before step detection starts (with the shortest window's span).
 const SETTLED_POINTS: usize = 16;
+/// Exchanges held before the first mapping, two way (the least delayed of them carries it).
+const FIRST_MAPPING_EXCHANGES: usize = 3;
 /// How many window lengths compete.
 pub const WINDOW_COUNT: usize = 6;
 /// Windows up to this long fit every exchange held; longer ones the least-delayed Sync and
@@ -67,6 +69,14 @@ pub struct LuckyRegressionConfig {
     /// Without round trips, how long a fall beyond the step threshold must last before it is
     /// taken for a step rather than a burst of queueing (held-back samples meanwhile).
     pub one_way_fall_hold: TimeDelta,
+    /// Before the window has settled, the step threshold is at least this …
+    pub unsettled_step_floor: TimeDelta,
+    /// … and this many times the spread of the offsets held (a poor first fit must still
+    /// reach the fit; a forged timestamp seconds away must not).
+    pub unsettled_spread_multiple: f64,
+    /// A fit that moves the mapping by more than this at the sample's instant reports a step,
+    /// whatever moved it: a slewed clock would otherwise take minutes to follow.
+    pub report_step_beyond: TimeDelta,
 }
 
 impl Default for LuckyRegressionConfig {
@@ -98,6 +108,9 @@ impl Default for LuckyRegressionConfig {
             one_way_step_floor: TimeDelta::from_millis(1),
             step_noise_multiple: 10.0,
             one_way_fall_hold: TimeDelta::from_secs(5),
+            unsettled_step_floor: TimeDelta::from_millis(20),
+            unsettled_spread_multiple: 4.0,
+            report_step_beyond: TimeDelta::from_millis(20),
         }
     }
 }
@@ -702,11 +715,27 @@ impl Estimator for LuckyRegression {
                 _ => rejected,
             };
         }
-        let stepped = self.mapping.is_none();
+        let before = self.mapping;
         self.refine_step(&point);
         self.score(&point);
         self.push(point);
         self.refit(sample.t2);
+        // The first mapping waits for a few exchanges, two way: one delayed 50 ms would
+        // otherwise be the mapping until the next ones moved it (a step, reported).
+        if before.is_none()
+            && point.round_trip_raw.is_some()
+            && self.points.len() < FIRST_MAPPING_EXCHANGES
+        {
+            self.mapping = None;
+        }
+        let stepped = match (before, self.mapping) {
+            (Some(before), Some(after)) => {
+                (after.to_remote(sample.t2) - before.to_remote(sample.t2)).abs()
+                    > self.config.report_step_beyond
+            }
+            (None, after) => after.is_some(),
+            (Some(_), None) => false,
+        };
         Update {
             mapping: self.mapping,
             stepped,

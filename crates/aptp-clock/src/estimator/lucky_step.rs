@@ -46,18 +46,25 @@ impl LuckyRegression {
         point: &Point,
         round_trip: Option<TimeDelta>,
     ) -> Option<StepVerdict> {
-        // Until the window has settled (its round-trip minimum found), a large residual means
-        // the first fit was poor, not that the master stepped: such points must reach the fit.
+        // Until the window has settled (its round-trip minimum found), a large residual may
+        // mean the first fit was poor rather than that the master stepped: the threshold is
+        // then a conservative one from the points so far, so that a poor fit still corrects
+        // itself while a forged timestamp (or a real step) is held back from the first mapping.
         let settled = self.points.len() >= SETTLED_POINTS
             && self
                 .newest()
                 .last()
                 .is_some_and(|oldest| sample.t2 - oldest.local >= self.config.windows[0]);
-        let predicted = self.predict(sample.t2).filter(|_| settled)?;
+        let predicted = self.predict(sample.t2)?;
         let residual = point.offset(self.rate_offset) - predicted;
         let noise =
             TimeDelta::from_nanos_f64(self.residual_mad_ns * self.config.step_noise_multiple);
         let mut threshold = self.config.step.threshold.max(noise);
+        if !settled {
+            threshold = threshold
+                .max(self.config.unsettled_step_floor)
+                .max(self.spread().mul_f64(self.config.unsettled_spread_multiple));
+        }
         if round_trip.is_none() {
             threshold = threshold.max(self.config.one_way_step_floor);
         }
@@ -122,6 +129,16 @@ impl LuckyRegression {
             }
         };
         (verdict != StepVerdict::Normal).then_some(verdict)
+    }
+
+    /// How far apart the offsets held lie, read at the current rate.
+    fn spread(&self) -> TimeDelta {
+        let rate = self.rate_offset;
+        let lowest = self.newest().map(|point| point.offset(rate)).min();
+        let highest = self.newest().map(|point| point.offset(rate)).max();
+        lowest
+            .zip(highest)
+            .map_or(TimeDelta::ZERO, |(lowest, highest)| highest - lowest)
     }
 
     /// After a step, the first accepted exchanges say how far off the detector's estimate was

@@ -1,6 +1,7 @@
 //! Tests of the default estimator: re-lock, one-way lucky packets, bursts held back.
 use super::*;
 use crate::estimator::PathDelay;
+use std::format;
 
 fn exchange(local: Time, remote_now: Time, delay: TimeDelta) -> Sample {
     Sample {
@@ -31,7 +32,8 @@ fn relocks_after_a_master_step_within_four_samples() {
             remote_now,
             TimeDelta::from_micros(40 + n % 7),
         ));
-        if update.stepped && n > 0 {
+        // The first mapping (after three exchanges) is reported as a step too.
+        if update.stepped && n >= FIRST_MAPPING_EXCHANGES as i64 {
             steps += 1;
             assert!((200..204).contains(&n), "{n}");
         }
@@ -200,4 +202,172 @@ fn a_one_millisecond_step_at_one_hertz_relocks_within_two_samples() {
     let truth = local + TimeDelta::from_secs(100) + TimeDelta::from_secs(70).mul_f64(30e-6) + step;
     let error = estimator.mapping().unwrap().to_remote(local) - truth;
     assert!(error.abs() < TimeDelta::from_micros(2), "{error:?}");
+}
+
+/// A clean exchange every `interval` (40–46 µs each way, the remote 30 ppm fast), its t1
+/// moved by `forge_t1`.
+fn clean(n: i64, interval: TimeDelta, forge_t1: TimeDelta) -> (Sample, Time) {
+    let start = Time::from_nanos(5_000_000_000);
+    let local = start + interval.mul_f64(n as f64);
+    let remote_now = local + TimeDelta::from_secs(100) + (local - start).mul_f64(30e-6);
+    let mut sample = exchange(local, remote_now, TimeDelta::from_micros(40 + n % 7));
+    sample.t1 += forge_t1;
+    (sample, remote_now)
+}
+
+/// How far the mapping moved at `local` from `before` to `after`.
+fn moved(before: Option<ClockMapping>, after: Option<ClockMapping>, local: Time) -> TimeDelta {
+    match (before, after) {
+        (Some(before), Some(after)) => (after.to_remote(local) - before.to_remote(local)).abs(),
+        _ => TimeDelta::ZERO,
+    }
+}
+
+#[test]
+fn forged_samples_right_after_the_first_mapping_never_move_it() {
+    let bound = TimeDelta::from_micros(100);
+    for interval in [TimeDelta::from_millis(125), TimeDelta::from_secs(1)] {
+        for forged_at in [1i64, 2, 3, 4, 6, 9, 14, 20, 40, 70, 100] {
+            for forge in [
+                TimeDelta::from_secs(1),
+                TimeDelta::from_secs(-1),
+                TimeDelta::from_millis(1),
+                TimeDelta::from_millis(-1),
+            ] {
+                let mut estimator = LuckyRegression::default();
+                for n in 0..forged_at + 40 {
+                    let forge_t1 = if n == forged_at {
+                        forge
+                    } else {
+                        TimeDelta::ZERO
+                    };
+                    let (sample, remote_now) = clean(n, interval, forge_t1);
+                    let before = estimator.mapping();
+                    let update = estimator.update(&sample);
+                    let movement = moved(before, update.mapping, sample.t2);
+                    let case = format!("{interval:?} forged {forge:?} at {forged_at}, n {n}");
+                    assert!(!update.stepped || before.is_none(), "{case}: stepped");
+                    assert!(movement < bound, "{case}: moved {movement:?}");
+                    let Some(mapping) = update.mapping else {
+                        assert!(n < 4, "{case}: no mapping");
+                        continue;
+                    };
+                    let error = mapping.to_remote(sample.t2) - remote_now;
+                    assert!(error.abs() < bound, "{case}: error {error:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn forged_samples_two_in_a_row_after_the_first_mapping_never_move_it() {
+    // Two distinct forged Syncs agreeing are still fewer than a step needs at 8 Hz.
+    let bound = TimeDelta::from_micros(100);
+    let interval = TimeDelta::from_millis(125);
+    for forged_at in [1i64, 2, 5, 20] {
+        let mut estimator = LuckyRegression::default();
+        for n in 0..forged_at + 40 {
+            let forge_t1 = if n == forged_at || n == forged_at + 1 {
+                TimeDelta::from_secs(1)
+            } else {
+                TimeDelta::ZERO
+            };
+            let (sample, remote_now) = clean(n, interval, forge_t1);
+            let before = estimator.mapping();
+            let update = estimator.update(&sample);
+            assert!(!update.stepped || before.is_none(), "{forged_at} {n}");
+            let Some(mapping) = update.mapping else {
+                assert!(n < 5, "{forged_at} {n}: no mapping");
+                continue;
+            };
+            let error = mapping.to_remote(sample.t2) - remote_now;
+            assert!(error.abs() < bound, "{forged_at} {n}: {error:?}");
+        }
+    }
+}
+
+#[test]
+fn a_master_step_right_after_the_first_mapping_is_reported() {
+    // Before the window settles, a real step must still be followed, with the flag.
+    for interval in [TimeDelta::from_millis(125), TimeDelta::from_secs(1)] {
+        let mut estimator = LuckyRegression::default();
+        let mut stepped = 0;
+        for n in 0..60i64 {
+            let step = if n >= 5 {
+                TimeDelta::from_secs(1)
+            } else {
+                TimeDelta::ZERO
+            };
+            let (mut sample, remote_now) = clean(n, interval, step);
+            if let PathDelay::Exchange { t3, t4 } = sample.path_delay {
+                sample.path_delay = PathDelay::Exchange { t3, t4: t4 + step };
+            }
+            let before = estimator.mapping();
+            let update = estimator.update(&sample);
+            let movement = moved(before, update.mapping, sample.t2);
+            if update.stepped && before.is_some() {
+                stepped += 1;
+            }
+            assert!(
+                update.stepped || movement < TimeDelta::from_millis(1),
+                "{interval:?} {n}: moved {movement:?} without a step"
+            );
+            if n >= 8 {
+                let error = update.mapping.unwrap().to_remote(sample.t2) - (remote_now + step);
+                assert!(error.abs() < TimeDelta::from_micros(100), "{n}: {error:?}");
+            }
+        }
+        assert_eq!(stepped, 1, "{interval:?}");
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever arrives, the mapping never moves by more than 1 s at the sample's instant
+        /// without the step flag (a slewed clock would take hours to follow it).
+        #[test]
+        fn a_large_move_of_the_mapping_is_always_reported(
+            events in proptest::collection::vec(
+                (0u32..1_500_000_000, -2_000_000_000i64..2_000_000_000, 0u8..8, 0u32..2_000_000,
+                 -2_000_000_000i64..2_000_000_000),
+                1..120,
+            )
+        ) {
+            let mut estimator = LuckyRegression::default();
+            let mut local = Time::from_nanos(5_000_000_000);
+            let mut master_step = TimeDelta::ZERO;
+            for (advance, forge, kind, delay, step) in events {
+                local += TimeDelta::from_nanos(i64::from(advance));
+                if kind == 0 {
+                    master_step = TimeDelta::from_nanos(step);
+                }
+                let remote_now = local + TimeDelta::from_secs(100) + master_step;
+                let delay = TimeDelta::from_nanos(i64::from(delay));
+                let mut sample = exchange(local, remote_now, delay);
+                if kind == 1 {
+                    sample.t1 += TimeDelta::from_nanos(forge);
+                }
+                if kind == 2 {
+                    if let PathDelay::Exchange { t3, t4 } = sample.path_delay {
+                        sample.path_delay = PathDelay::Exchange {
+                            t3,
+                            t4: t4 + TimeDelta::from_nanos(forge),
+                        };
+                    }
+                }
+                let before = estimator.mapping();
+                let update = estimator.update(&sample);
+                let movement = moved(before, update.mapping, local);
+                prop_assert!(
+                    update.stepped || movement <= TimeDelta::from_secs(1),
+                    "moved {:?} without a step", movement
+                );
+            }
+        }
+    }
 }
