@@ -41,7 +41,7 @@ mod master;
 mod peer_delay;
 mod port;
 mod random;
-mod rate_limit;
+pub(crate) mod rate_limit;
 #[cfg(test)]
 mod scenarios;
 pub mod sim;

@@ -20,6 +20,7 @@
 //! `(networkTimeSecs, networkTimeFrac)` for SETRATEANCHORTIME.
 
 use super::wire_time::{encode, timestamp_of};
+use crate::engine::rate_limit::AnswerRateLimiter;
 use crate::engine::{Destination, PortKind, Transmit, TransmitToken};
 use aptp_clock::{Time, TimeDelta};
 use aptp_wire::airplay::APPLE_MAJOR_SDO_ID;
@@ -64,6 +65,14 @@ pub struct SenderConfig {
     /// ([`SenderCounters::responses_dropped`]), so a Delay_Req flood between two polls
     /// cannot grow memory. Default 1024.
     pub max_queued_responses: usize,
+    /// Delay_Resp per second to one source at most, on average (bursts of one second's
+    /// worth): beyond it a Delay_Req is not answered, and counted
+    /// ([`SenderCounters::rate_limited`]). Default 32, four times the 8 a second AirPlay
+    /// receivers send at `log_sync_interval` −3.
+    pub answer_rate_limit_per_s: u32,
+    /// Sources whose answers are rate-limited at most: when full, the least recently heard
+    /// is forgotten (it starts again with a full allowance). Default 256.
+    pub rate_limited_sources: usize,
 }
 
 impl SenderConfig {
@@ -83,6 +92,8 @@ impl SenderConfig {
             max_peers: 4096,
             transmit_timestamp_timeout_ns: 50_000_000,
             max_queued_responses: 1024,
+            answer_rate_limit_per_s: 32,
+            rate_limited_sources: 256,
         }
     }
 
@@ -107,6 +118,12 @@ impl SenderConfig {
         }
         if self.max_queued_responses == 0 {
             return Err(SenderConfigError::Zero("max_queued_responses"));
+        }
+        if self.answer_rate_limit_per_s == 0 {
+            return Err(SenderConfigError::Zero("answer_rate_limit_per_s"));
+        }
+        if self.rate_limited_sources == 0 {
+            return Err(SenderConfigError::Zero("rate_limited_sources"));
         }
         Ok(())
     }
@@ -150,6 +167,8 @@ pub struct SenderCounters {
     pub rounds_overrun: u64,
     /// Delay_Req not answered because `max_queued_responses` answers were already queued.
     pub responses_dropped: u64,
+    /// Delay_Req not answered because their source exceeded `answer_rate_limit_per_s`.
+    pub rate_limited: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -183,6 +202,8 @@ pub struct AirplaySender<A> {
     awaited: Option<AwaitedSync<A>>,
     next_token: u64,
     urgent: VecDeque<Transmit<A>>,
+    /// Per-source allowance of Delay_Resp.
+    answer_limiter: AnswerRateLimiter<A>,
     counters: SenderCounters,
 }
 
@@ -214,6 +235,7 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
             awaited: None,
             next_token: 0,
             urgent: VecDeque::new(),
+            answer_limiter: AnswerRateLimiter::new(config.rate_limited_sources),
             counters: SenderCounters::default(),
             config,
         })
@@ -308,6 +330,12 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
         self.urgent.len()
     }
 
+    /// Sources whose answers are rate-limited now (never more than
+    /// `rate_limited_sources`).
+    pub fn rate_limited_source_len(&self) -> usize {
+        self.answer_limiter.len()
+    }
+
     /// The peers served, in the order given.
     pub fn peers(&self) -> impl Iterator<Item = A> + '_ {
         self.peers.iter().map(|p| p.address)
@@ -323,7 +351,7 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
         port: PortKind,
         rx_timestamp: Time,
     ) {
-        let _ = (now, port);
+        let _ = port;
         self.counters.received += 1;
         let Ok(message) = Message::parse(bytes) else {
             self.counters.malformed += 1;
@@ -338,6 +366,13 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
             || !matches!(message.body, Body::DelayReq { .. })
         {
             self.counters.not_used += 1;
+            return;
+        }
+        if !self
+            .answer_limiter
+            .allow(now, source, self.config.answer_rate_limit_per_s)
+        {
+            self.counters.rate_limited += 1;
             return;
         }
         let Some((receive_timestamp, rest)) = timestamp_of(rx_timestamp) else {

@@ -303,10 +303,12 @@ fn a_delay_req_flood_between_polls_is_bounded_and_counted() {
     );
     let mut bytes = vec![0; request.buffer_len()];
     request.emit(&mut bytes).unwrap();
-    for _ in 0..100 {
-        sender.handle_datagram(at(1), &bytes, 9, PortKind::Event, at(1));
+    // From 100 sources, so the per-source rate limit is not what refuses them.
+    for source in 0..100 {
+        sender.handle_datagram(at(1), &bytes, source, PortKind::Event, at(1));
     }
     assert_eq!(sender.queued_response_len(), 8);
+    assert_eq!(sender.counters().rate_limited, 0);
     assert_eq!(sender.counters().delay_responses, 8);
     assert_eq!(sender.counters().responses_dropped, 92);
     // Once polled, the next requests are answered again.
@@ -320,5 +322,64 @@ fn a_delay_req_flood_between_polls_is_bounded_and_counted() {
         }
         .validate(),
         Err(SenderConfigError::Zero("max_queued_responses"))
+    );
+}
+
+#[test]
+fn delay_req_answers_are_rate_limited_per_source_in_a_bounded_table() {
+    let config = SenderConfig {
+        rate_limited_sources: 4,
+        ..SenderConfig::new(ME)
+    };
+    let mut sender: AirplaySender<u8> = AirplaySender::new(config, at(0)).unwrap();
+    let request = Message::delay_req(
+        PortIdentity::new(ClockIdentity([7; 8]), 1),
+        1,
+        Timestamp::ZERO,
+    );
+    let mut bytes = vec![0; request.buffer_len()];
+    request.emit(&mut bytes).unwrap();
+    let answered = |sender: &mut AirplaySender<u8>, now: Time| {
+        drain(sender, now)
+            .iter()
+            .filter(|t| kind(t) == MessageType::DELAY_RESP)
+            .count()
+    };
+    // Source 9 floods 1000 Delay_Req a second for one second: a burst of 32, then 32 a
+    // second; polled after each, so the queue is never what refuses them.
+    let mut flooder = 0;
+    for n in 0..1000u64 {
+        let now = at(1 + n);
+        sender.handle_datagram(now, &bytes, 9, PortKind::Event, now);
+        flooder += answered(&mut sender, now);
+    }
+    assert!((63..=65).contains(&flooder), "{flooder} answered");
+    assert_eq!(sender.counters().rate_limited, 1000 - flooder as u64);
+    // A receiver at 8 Hz meanwhile is never refused.
+    let mut receiver = 0;
+    for n in 0..80u64 {
+        let now = at(1_001 + n * 125);
+        sender.handle_datagram(now, &bytes, 10, PortKind::Event, now);
+        sender.handle_datagram(now, &bytes, 9, PortKind::Event, now);
+        receiver += drain(&mut sender, now)
+            .iter()
+            .filter(|t| {
+                kind(t) == MessageType::DELAY_RESP && t.destination == Destination::Unicast(10)
+            })
+            .count();
+    }
+    assert_eq!(receiver, 80);
+    // Many sources: the table stays within its capacity.
+    for source in 20..200u8 {
+        sender.handle_datagram(at(20_000), &bytes, source, PortKind::Event, at(20_000));
+    }
+    assert_eq!(sender.rate_limited_source_len(), 4);
+    assert_eq!(
+        SenderConfig {
+            answer_rate_limit_per_s: 0,
+            ..SenderConfig::new(ME)
+        }
+        .validate(),
+        Err(SenderConfigError::Zero("answer_rate_limit_per_s"))
     );
 }
