@@ -1,13 +1,13 @@
 //! Where each received message and each returned transmit timestamp goes: the common checks
-//! every datagram passes (strict validation, domain, majorSdoId, own messages, port), then the
-//! role that handles its type.
+//! every datagram passes (lengths and version, domain, majorSdoId, own messages on a view of
+//! the bytes; then strict parsing and validation, port), then the role that handles its type.
 
 use super::codec;
 use super::io::{DropReason, PortKind};
 use super::transmit_timestamps::TransmitPurpose;
 use super::Engine;
 use aptp_clock::Time;
-use aptp_wire::Body;
+use aptp_wire::{Body, MessageView};
 use core::fmt::Debug;
 
 impl<A: Copy + Eq + Debug> Engine<A> {
@@ -23,17 +23,21 @@ impl<A: Copy + Eq + Debug> Engine<A> {
         if !self.state.runs_bmca() {
             return Err(DropReason::PortInactive);
         }
-        let message = codec::decode(bytes).map_err(|_| DropReason::Malformed)?;
-        let header = &message.header;
-        if header.domain_number != self.config.domain_number {
+        // The cheap checks first, on a view of the bytes (lengths and versionPTP checked,
+        // nothing decoded): another domain's, another SDO's and our own looped-back
+        // messages are dropped before the full parse and validation.
+        let view = MessageView::new_checked(bytes).map_err(|_| DropReason::Malformed)?;
+        if view.domain_number() != self.config.domain_number {
             return Err(DropReason::WrongDomain);
         }
-        if header.major_sdo_id != self.config.transport_specific {
+        if view.major_sdo_id() != self.config.transport_specific {
             return Err(DropReason::WrongSdoId);
         }
-        if header.source_port_identity.clock_identity == self.port_identity.clock_identity {
+        if view.source_port_identity().clock_identity == self.port_identity.clock_identity {
             return Err(DropReason::FromSelf);
         }
+        let message = codec::decode(bytes).map_err(|_| DropReason::Malformed)?;
+        let header = &message.header;
         let is_event = header.message_type.is_event();
         if is_event != (port == PortKind::Event) {
             return Err(DropReason::WrongPort);

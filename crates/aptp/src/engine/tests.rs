@@ -487,3 +487,27 @@ fn pending_exchanges_pushed_out_of_a_full_table_are_counted() {
         .dropped(DropReason::PendingTableFull);
     assert_eq!(after - before, 3);
 }
+
+#[test]
+fn another_domains_message_is_dropped_before_the_full_validation() {
+    // Another domain's Delay_Req whose originTimestamp has nanoseconds ≥ 10^9: the full
+    // parse and validation would call it malformed, but the domain is read from a view of
+    // the bytes first, so it is dropped as another domain's without being decoded.
+    let (mut engine, now) = master(Config::default());
+    drain(&mut engine, now);
+    let slave = PortIdentity::new(ClockIdentity([0x55; 8]), 3);
+    let mut bytes =
+        encode(&Message::delay_req(slave, 1, Timestamp::ZERO).with_domain_number(5)).unwrap();
+    bytes[40..44].copy_from_slice(&u32::MAX.to_be_bytes());
+    assert!(decode(&bytes).is_err(), "the fixture must fail validation");
+    engine.handle_datagram(now, &bytes, 5, PortKind::Event, now);
+    assert_eq!(engine.counters().dropped(DropReason::WrongDomain), 1);
+    assert_eq!(engine.counters().dropped(DropReason::Malformed), 0);
+    // Our own looped-back message, just as cheaply.
+    let own = PortIdentity::new(ClockIdentity([0xAA; 8]), 1);
+    let mut bytes = encode(&Message::delay_req(own, 2, Timestamp::ZERO)).unwrap();
+    bytes[40..44].copy_from_slice(&u32::MAX.to_be_bytes());
+    engine.handle_datagram(now, &bytes, 5, PortKind::Event, now);
+    assert_eq!(engine.counters().dropped(DropReason::FromSelf), 1);
+    assert_eq!(engine.counters().dropped(DropReason::Malformed), 0);
+}
