@@ -203,6 +203,9 @@ pub struct LuckyRegression {
     /// they persist), and the last one's t3.
     short_run: u8,
     short_exchange: Option<Time>,
+    /// Syncs held back whose `t1 − t2` fell below the line (t2, how far): with a consistent
+    /// exchange falling as far they declare a step backwards.
+    falling_syncs: [Option<(Time, TimeDelta)>; step::FALLING_SYNCS],
     /// After a step: the points from before it were moved by the detector's estimate; the
     /// first accepted exchanges after it measure what that estimate missed.
     step_refinement: Option<StepRefinement>,
@@ -237,6 +240,7 @@ impl LuckyRegression {
             suspect_sync: None,
             short_run: 0,
             short_exchange: None,
+            falling_syncs: [None; step::FALLING_SYNCS],
             step_refinement: None,
             fitted_at: Time::EPOCH,
             candidates: [Candidate::default(); WINDOW_COUNT],

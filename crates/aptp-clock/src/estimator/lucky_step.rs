@@ -7,6 +7,11 @@ use crate::estimator::{PathDelay, Sample, Update};
 use crate::filter::StepVerdict;
 use crate::time::{Time, TimeDelta};
 
+/// Held-back Syncs remembered for a step backwards (`falling_syncs_agree`) …
+pub(super) const FALLING_SYNCS: usize = 4;
+/// … for this long.
+const FALLING_SYNC_AGE: TimeDelta = TimeDelta::from_secs(4);
+
 /// Exchanges after a step that measure the error of its first estimate.
 const STEP_REFINEMENT_SAMPLES: usize = 3;
 
@@ -98,7 +103,24 @@ impl LuckyRegression {
                 let forward = residual - excess.half();
                 let seen =
                     self.suspect_exchange == Some(exchange) || self.suspect_sync == Some(sample.t2);
-                if (forward >= threshold || residual.abs() >= threshold) && seen {
+                // The Delay_Req alone: `t4 − t3` against the line; queueing only raises it.
+                let backward = residual + excess.half();
+                let falling = forward <= -threshold && residual <= -threshold;
+                let agreed = falling
+                    && backward <= -threshold
+                    && self.falling_syncs_agree(sample.t2, forward, threshold);
+                if falling {
+                    self.remember_falling_sync(sample.t2, forward);
+                }
+                if agreed {
+                    // A step backwards: this Delay_Req fell below the line, and so did this
+                    // Sync and an earlier distinct one (held back while paired with a Delay_Req
+                    // from before the step), as far. One forged packet moves either one `t1`
+                    // or one `t4`, never both: at 1 Hz this re-locks a Delay_Req sooner.
+                    self.step_detector.reset();
+                    self.falling_syncs = [None; FALLING_SYNCS];
+                    StepVerdict::Step(residual)
+                } else if (forward >= threshold || residual.abs() >= threshold) && seen {
                     // The same Sync or Delay_Resp again: it cannot confirm itself.
                     StepVerdict::Suspect
                 } else if forward >= threshold {
@@ -129,6 +151,26 @@ impl LuckyRegression {
             }
         };
         (verdict != StepVerdict::Normal).then_some(verdict)
+    }
+
+    /// A Sync whose `t1 − t2` fell `forward` below the line (a step backwards, or queueing).
+    fn remember_falling_sync(&mut self, t2: Time, forward: TimeDelta) {
+        if self.falling_syncs[0].is_some_and(|(at, _)| at == t2) {
+            return;
+        }
+        self.falling_syncs.rotate_right(1);
+        self.falling_syncs[0] = Some((t2, forward));
+    }
+
+    /// Whether a Sync before the one at `t2`, within the last `FALLING_SYNC_AGE`, fell as far
+    /// as `residual` (within `threshold`).
+    fn falling_syncs_agree(&self, t2: Time, residual: TimeDelta, threshold: TimeDelta) -> bool {
+        self.falling_syncs.iter().flatten().any(|(at, forward)| {
+            *at != t2
+                && *at < t2
+                && t2 - *at <= FALLING_SYNC_AGE
+                && (*forward - residual).abs() <= threshold
+        })
     }
 
     /// How far apart the offsets held lie, read at the current rate.
@@ -209,6 +251,7 @@ impl LuckyRegression {
         }
         self.suspect_exchange = None;
         self.suspect_sync = None;
+        self.falling_syncs = [None; FALLING_SYNCS];
         self.step_refinement = Some(StepRefinement {
             declared_at: point.local,
             residuals: [TimeDelta::ZERO; STEP_REFINEMENT_SAMPLES],

@@ -371,3 +371,57 @@ mod properties {
         }
     }
 }
+
+/// At 1 Hz with a Delay_Req every other second, each Sync paired with the latest exchange
+/// (as the engine does); the master steps back 1 ms before Sync 60; `forged` moves one t1.
+fn backward_step_run(step: TimeDelta, forged: Option<i64>) -> Option<i64> {
+    let start = Time::from_nanos(5_000_000_000);
+    let remote_at = |local: Time, n: i64| {
+        local
+            + TimeDelta::from_secs(100)
+            + (local - start).mul_f64(30e-6)
+            + if n >= 60 { step } else { TimeDelta::ZERO }
+    };
+    let mut estimator = LuckyRegression::default();
+    let mut exchange_at = None;
+    let mut stepped_at = None;
+    for n in 0..90i64 {
+        let local = start + TimeDelta::from_secs(n);
+        let delay = TimeDelta::from_micros(40 + n % 3);
+        if n % 2 == 1 || exchange_at.is_none() {
+            // The Delay_Req leaves 300 ms after this Sync.
+            let t3 = local + TimeDelta::from_millis(300);
+            exchange_at = Some((t3, remote_at(t3, n) + delay));
+        }
+        let (t3, t4) = exchange_at.unwrap();
+        let mut t1 = remote_at(local, n) - delay;
+        if forged == Some(n) {
+            t1 -= TimeDelta::from_millis(1);
+        }
+        let update = estimator.update(&Sample {
+            t1,
+            t2: local,
+            path_delay: PathDelay::Exchange { t3, t4 },
+            grandmaster_identity: 3,
+        });
+        if update.stepped && n > 10 {
+            stepped_at.get_or_insert(n);
+        }
+        if n > 63 {
+            let error = estimator.mapping().unwrap().to_remote(local) - remote_at(local, n);
+            assert!(error.abs() < TimeDelta::from_micros(5), "{n}: {error:?}");
+        }
+    }
+    stepped_at
+}
+
+#[test]
+fn a_step_backwards_at_one_hertz_needs_one_delay_request_and_two_syncs() {
+    // Syncs 60 (paired with a Delay_Req from before the step) and 61 (with one after it).
+    assert_eq!(
+        backward_step_run(TimeDelta::from_millis(-1), None),
+        Some(61)
+    );
+    // One forged Sync falling as far, then clean ones: never a step.
+    assert_eq!(backward_step_run(TimeDelta::ZERO, Some(60)), None);
+}
