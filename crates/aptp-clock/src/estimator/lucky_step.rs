@@ -22,6 +22,8 @@ pub(super) struct StepRefinement {
     declared_at: Time,
     residuals: [TimeDelta; STEP_REFINEMENT_SAMPLES],
     count: usize,
+    /// The correction applied so far.
+    applied: TimeDelta,
 }
 
 impl LuckyRegression {
@@ -184,8 +186,9 @@ impl LuckyRegression {
     }
 
     /// After a step, the first accepted exchanges say how far off the detector's estimate was
-    /// (its confirmations may be Syncs alone, lowered by queueing); the points from before
-    /// the step are then moved by the median of their residuals.
+    /// (its confirmations may be Syncs alone, lowered by queueing): the points from before
+    /// the step are moved by the median of their residuals so far, at once from the first
+    /// (at 1 Hz, waiting for all three took 3 s of a 2 s re-lock budget).
     pub(super) fn refine_step(&mut self, point: &Point) {
         let Some(mut refinement) = self.step_refinement else {
             return;
@@ -197,16 +200,18 @@ impl LuckyRegression {
             self.step_refinement = None;
             return;
         }
-        refinement.residuals[refinement.count] = point.offset(self.rate_offset) - predicted;
+        // Residuals against the line before any correction.
+        refinement.residuals[refinement.count] =
+            point.offset(self.rate_offset) - predicted + refinement.applied;
         refinement.count += 1;
-        if refinement.count < STEP_REFINEMENT_SAMPLES {
-            self.step_refinement = Some(refinement);
-            return;
-        }
-        self.step_refinement = None;
-        let Some(correction) = crate::filter::median_in_place(&mut refinement.residuals) else {
+        let mut residuals = refinement.residuals;
+        let Some(target) = crate::filter::median_in_place(&mut residuals[..refinement.count])
+        else {
             return;
         };
+        let correction = target - refinement.applied;
+        refinement.applied = target;
+        self.step_refinement = (refinement.count < STEP_REFINEMENT_SAMPLES).then_some(refinement);
         for held in self.points.slots_mut() {
             if held.local < refinement.declared_at {
                 held.offset_raw += correction;
@@ -256,6 +261,7 @@ impl LuckyRegression {
             declared_at: point.local,
             residuals: [TimeDelta::ZERO; STEP_REFINEMENT_SAMPLES],
             count: 0,
+            applied: TimeDelta::ZERO,
         });
         self.refit(point.local);
         Update {
