@@ -495,7 +495,9 @@ mod tests {
 #[inline]
 fn scaled_to_f64(scaled: i128) -> f64 {
     match i64::try_from(scaled) {
-        Ok(narrow) => narrow as f64,
+        // `black_box` keeps LLVM from folding `(x as i64) as f64` back into the `i128`
+        // conversion it is equal to (it does, and then both arms call `__floattidf`).
+        Ok(narrow) => core::hint::black_box(narrow) as f64,
         Err(_) => scaled as f64,
     }
 }
@@ -507,7 +509,8 @@ fn f64_to_scaled(value: f64) -> i128 {
     // 2^63 as f64 is exact; every f64 strictly inside (−2^63, 2^63) truncates into an i64.
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
     if value > -LIMIT && value < LIMIT {
-        value as i64 as i128
+        // As above: without `black_box` the two casts fold back into `__fixdfti`.
+        core::hint::black_box(value as i64) as i128
     } else {
         value as i128
     }
