@@ -16,12 +16,12 @@
 //! the namespaces with `ip netns exec`. Without ptp4l or namespaces the tests print why and
 //! skip; with `CI=true` they fail instead.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use aptp_tests::netns::{lab_or_skip, on_ci, Host, Lab, LabError, NsChild, INTERFACE};
+use aptp_tests::procs::aptp_binary;
 use serde_json::Value;
 
 /// Options every node of these tests shares: fast intervals, so a test takes seconds.
@@ -42,41 +42,6 @@ fn ptp4l_or_skip(test: &str) -> Option<()> {
             None
         }
     }
-}
-
-/// Builds the `aptp` binary once per profile (debug for the tests, release for the
-/// measurement) and returns its path.
-fn aptp_binary(release: bool) -> &'static Path {
-    static DEBUG: OnceLock<PathBuf> = OnceLock::new();
-    static RELEASE: OnceLock<PathBuf> = OnceLock::new();
-    let cell = if release { &RELEASE } else { &DEBUG };
-    cell.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("tests/ lives in the workspace");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "--quiet", "-p", "aptp-cli", "--bin", "aptp"])
-            .current_dir(workspace);
-        if release {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "cargo build -p aptp-cli failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace.join("target"));
-        let binary = target
-            .join(if release { "release" } else { "debug" })
-            .join("aptp");
-        assert!(
-            binary.exists(),
-            "{} missing after the build",
-            binary.display()
-        );
-        binary
-    })
 }
 
 /// A config file for one node, deleted on drop.
