@@ -124,6 +124,30 @@ pub fn ptp4l_offsets(text: &str) -> Vec<Ptp4lOffset> {
         .collect()
 }
 
+/// A config file in the temporary directory, named after this test process and `name`,
+/// deleted on drop (shared by the tests that start aptp, ptp4l or both with a config).
+pub struct ConfigFile(PathBuf);
+
+impl ConfigFile {
+    /// Writes `text` to the file; `name` must be unique within the test binary.
+    pub fn new(name: &str, text: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("aptp-{}-{name}.cfg", std::process::id()));
+        std::fs::write(&path, text).expect("temp dir writable");
+        Self(path)
+    }
+
+    /// The file's path, for a command line.
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("temp paths are UTF-8")
+    }
+}
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

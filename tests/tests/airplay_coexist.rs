@@ -16,11 +16,11 @@
 //!
 //! Without namespaces, ptp4l or nft the test prints why and skips; with `CI=true` it fails.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aptp_tests::netns::{lab_or_skip, on_ci, Host, Lab, LabError, INTERFACE};
+use aptp_tests::procs::{aptp_binary, ConfigFile};
 use serde_json::Value;
 
 /// How long the receiver runs.
@@ -47,47 +47,9 @@ fn tool_or_skip(tool: &str, package: &str, test: &str) -> Option<()> {
     }
 }
 
-/// The `aptp` binary, built (debug) if needed.
-fn aptp_binary() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ lives in the workspace");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "aptp-cli", "--bin", "aptp"])
-        .current_dir(workspace)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build -p aptp-cli failed");
-    let binary = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"))
-        .join("debug")
-        .join("aptp");
-    assert!(binary.exists(), "{} missing", binary.display());
-    binary
-}
-
-/// A ptp4l config file, deleted on drop.
-struct ConfigFile(PathBuf);
-
-impl ConfigFile {
-    fn new(name: &str, global: &str) -> ConfigFile {
-        let path =
-            std::env::temp_dir().join(format!("aptp-coexist-{}-{name}.cfg", std::process::id()));
-        std::fs::write(&path, format!("[global]\n{global}")).expect("temp dir writable");
-        ConfigFile(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().expect("temp paths are UTF-8")
-    }
-}
-
-impl Drop for ConfigFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// A ptp4l-style config file: `global` under a `[global]` section.
+fn ptp4l_config(name: &str, global: &str) -> ConfigFile {
+    ConfigFile::new(name, &format!("[global]\n{global}"))
 }
 
 fn json_lines(output: &[u8]) -> Vec<Value> {
@@ -193,17 +155,17 @@ fn beside_ptp4l(family: Family, test: &str) {
     let Some(lab) = lab_or_skip(Lab::bridge(3), test) else {
         return;
     };
-    let aptp = aptp_binary();
+    let aptp = aptp_binary(false);
     let (sender_host, receiver_host, master_host) = (lab.host(0), lab.host(1), lab.host(2));
 
     // ptp4l: a master on its own host, a free-running slave (a line a second) on the
     // receiver's host, where it holds 319/320.
     // Announces at 4 Hz, so the slave selects its master within a couple of seconds.
-    let master_config = ConfigFile::new(
+    let master_config = ptp4l_config(
         &format!("{}-master", family.ptp4l_flag()),
         "priority1 1\nfree_running 1\nlogAnnounceInterval -2\n",
     );
-    let slave_config = ConfigFile::new(
+    let slave_config = ptp4l_config(
         &format!("{}-slave", family.ptp4l_flag()),
         "slaveOnly 1\nfree_running 1\nlogAnnounceInterval -2\nfreq_est_interval 0\n\
          tx_timestamp_timeout 100\n",
@@ -249,14 +211,14 @@ fn beside_ptp4l(family: Family, test: &str) {
         blocked.status
     );
 
-    let mut sender = sender_host.command(&aptp);
+    let mut sender = sender_host.command(aptp);
     sender.args(["airplay-sender", "--json", "--duration"]);
     sender.arg((RUN_S + 5).to_string());
     sender.args(["--bind", &family.address(sender_host)]);
     sender.args(["--peer", &family.address(receiver_host)]);
     let sender = sender_host.spawn(sender).expect("sender starts");
 
-    let mut receiver = receiver_host.command(&aptp);
+    let mut receiver = receiver_host.command(aptp);
     receiver.args(["airplay-receiver", "--json", "--duration"]);
     receiver.arg(RUN_S.to_string());
     receiver.args(["--bind", &family.address(receiver_host)]);

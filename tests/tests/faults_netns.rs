@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aptp_tests::netns::{lab_or_skip, Lab, NsChild, INTERFACE};
-use aptp_tests::procs::{aptp_binary, json_lines, output_within};
+use aptp_tests::procs::{aptp_binary, json_lines, output_within, ConfigFile};
 use serde_json::Value;
 
 /// Intervals of both nodes: 4 Announces, 8 Syncs, 8 Delay_Reqs a second.
@@ -38,22 +38,9 @@ const RUN_S: u64 = 30;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// A configuration file in the temporary directory, deleted on drop.
-struct ConfigFile(std::path::PathBuf);
-
-impl ConfigFile {
-    fn new(name: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("aptp-faults-{}-{name}.cfg", std::process::id()));
-        std::fs::write(&path, format!("{FAST}priority1 1\n")).expect("temp dir writable");
-        Self(path)
-    }
-}
-
-impl Drop for ConfigFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// The master's and the slave's config: the fast intervals, the master preferred.
+fn config_file(name: &str) -> ConfigFile {
+    ConfigFile::new(name, &format!("{FAST}priority1 1\n"))
 }
 
 fn start_master(lab: &Lab, config: &ConfigFile, seconds: u64, extra: &[&str]) -> NsChild {
@@ -62,7 +49,7 @@ fn start_master(lab: &Lab, config: &ConfigFile, seconds: u64, extra: &[&str]) ->
     master
         .env("RUST_LOG", "info")
         .args(["master", "--interface", INTERFACE, "--json", "--config"])
-        .arg(&config.0)
+        .arg(config.path())
         .args(["--duration", &seconds.to_string()])
         .args(extra);
     host.spawn(master).expect("aptp master starts")
@@ -74,7 +61,7 @@ fn start_slave(lab: &Lab, config: &ConfigFile) -> NsChild {
     slave
         .env("RUST_LOG", "info")
         .args(["slave", "--interface", INTERFACE, "--json", "--config"])
-        .arg(&config.0)
+        .arg(config.path())
         .args(["--duration", &RUN_S.to_string()]);
     host.spawn(slave).expect("aptp slave starts")
 }
@@ -245,7 +232,7 @@ fn master_process_restarted() {
     let Some(lab) = lab_or_skip(Lab::bridge(2), "master_process_restarted") else {
         return;
     };
-    let config = ConfigFile::new("restart");
+    let config = config_file("restart");
     let first = start_master(&lab, &config, RUN_S + 5, &[]);
     let started = Instant::now();
     let slave = start_slave(&lab, &config);
@@ -285,7 +272,7 @@ fn link_down_10_s() {
     let Some(lab) = lab_or_skip(Lab::bridge(2), "link_down_10_s") else {
         return;
     };
-    let config = ConfigFile::new("link");
+    let config = config_file("link");
     let master = start_master(&lab, &config, RUN_S + 5, &[]);
     let started = Instant::now();
     let slave = start_slave(&lab, &config);
@@ -321,7 +308,7 @@ fn master_clock_stepped() {
     let Some(lab) = lab_or_skip(Lab::bridge(2), "master_clock_stepped") else {
         return;
     };
-    let config = ConfigFile::new("step");
+    let config = config_file("step");
     let step = STEP_NS.to_string();
     let master = start_master(
         &lab,

@@ -43,6 +43,7 @@
 use aptp_tests::netns::{lab_or_skip, on_ci, Host, Lab, NsChild, INTERFACE};
 use aptp_tests::procs::{
     aptp_binary, json_lines, output_within, p99_abs, ptp4l_offsets, ptp4l_time, resident_kib,
+    ConfigFile,
 };
 use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
@@ -265,24 +266,6 @@ fn clock_identity_of(host: &Host) -> String {
     )
 }
 
-/// A temporary configuration file, deleted on drop.
-struct ConfigFile(PathBuf);
-
-impl ConfigFile {
-    fn new(name: &str, text: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("aptp-flood-{}-{name}.cfg", std::process::id()));
-        std::fs::write(&path, text).expect("temp dir writable");
-        Self(path)
-    }
-}
-
-impl Drop for ConfigFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// The slave under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Subject {
@@ -310,7 +293,7 @@ fn start_master(lab: &Lab, subject: Subject, config: &ConfigFile) -> NsChild {
         Subject::AptpSlave | Subject::Ptp4l => {
             master
                 .args(["master", "--interface", INTERFACE, "--json", "--config"])
-                .arg(&config.0)
+                .arg(config.path())
                 .args(["--duration", &duration]);
         }
         Subject::AirplayReceiver => {
@@ -343,7 +326,7 @@ fn start_subject(lab: &Lab, subject: Subject, config: &ConfigFile) -> NsChild {
             slave
                 .env("RUST_LOG", log_filter())
                 .args(["slave", "--interface", INTERFACE, "--json", "--config"])
-                .arg(&config.0)
+                .arg(config.path())
                 .args(["--acceptable-master", &clock_identity_of(lab.host(0))])
                 .args(["--duration", &duration]);
             slave
@@ -361,7 +344,7 @@ fn start_subject(lab: &Lab, subject: Subject, config: &ConfigFile) -> NsChild {
         Subject::Ptp4l => {
             let mut ptp4l = host.command("ptp4l");
             ptp4l.args(["-i", INTERFACE, "-4", "-S", "-m", "-s", "-f"]);
-            ptp4l.arg(&config.0);
+            ptp4l.arg(config.path());
             ptp4l
         }
     };

@@ -16,12 +16,11 @@
 //! the namespaces with `ip netns exec`. Without ptp4l or namespaces the tests print why and
 //! skip; with `CI=true` they fail instead.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use aptp_tests::netns::{lab_or_skip, on_ci, Host, Lab, LabError, NsChild, INTERFACE};
-use aptp_tests::procs::aptp_binary;
+use aptp_tests::procs::{aptp_binary, ConfigFile};
 use serde_json::Value;
 
 /// Options every node of these tests shares: fast intervals, so a test takes seconds.
@@ -44,26 +43,9 @@ fn ptp4l_or_skip(test: &str) -> Option<()> {
     }
 }
 
-/// A config file for one node, deleted on drop.
-struct ConfigFile(PathBuf);
-
-impl ConfigFile {
-    fn new(name: &str, global: &str) -> ConfigFile {
-        let path =
-            std::env::temp_dir().join(format!("aptp-interop-{}-{name}.cfg", std::process::id()));
-        std::fs::write(&path, format!("[global]\n{FAST}{global}")).expect("temp dir writable");
-        ConfigFile(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().expect("temp paths are UTF-8")
-    }
-}
-
-impl Drop for ConfigFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// A ptp4l-style config file: `global` under a `[global]` section.
+fn ptp4l_config(name: &str, global: &str) -> ConfigFile {
+    ConfigFile::new(name, &format!("[global]\n{FAST}{global}"))
 }
 
 fn spawn_ptp4l(host: &Host, config: &ConfigFile, extra: &[&str]) -> NsChild {
@@ -189,8 +171,8 @@ fn ptp4l_master_aptp_slave() {
     let Some(lab) = lab_or_skip(Lab::pair(), "ptp4l_master_aptp_slave") else {
         return;
     };
-    let master_config = ConfigFile::new("a-master", "priority1 1\nfree_running 1\n");
-    let slave_config = ConfigFile::new("a-slave", "free_running 1\n");
+    let master_config = ptp4l_config("a-master", "priority1 1\nfree_running 1\n");
+    let slave_config = ptp4l_config("a-slave", "free_running 1\n");
     let ptp4l = spawn_ptp4l(lab.host(0), &master_config, &["-4"]);
     let aptp = spawn_aptp(false, lab.host(1), "slave", &slave_config, &[], 15);
     let (lines, stderr) = finish_aptp(aptp, 15);
@@ -229,8 +211,8 @@ fn aptp_master_ptp4l_slave(test: &str, ptp4l_flags: &[&str], aptp_flags: &[&str]
     let Some(lab) = lab_or_skip(Lab::pair(), test) else {
         return;
     };
-    let master_config = ConfigFile::new(&format!("{test}-m"), &format!("priority1 1\n{extra}"));
-    let slave_config = ConfigFile::new(
+    let master_config = ptp4l_config(&format!("{test}-m"), &format!("priority1 1\n{extra}"));
+    let slave_config = ptp4l_config(
         &format!("{test}-s"),
         &format!("slaveOnly 1\nfree_running 1\nfreq_est_interval 0\nsummary_interval -3\n{extra}"),
     );
@@ -301,11 +283,11 @@ fn bmca(test: &str, aptp_priority1: u8, ptp4l_priority1: u8) {
     let Some(lab) = lab_or_skip(Lab::pair(), test) else {
         return;
     };
-    let aptp_config = ConfigFile::new(
+    let aptp_config = ptp4l_config(
         &format!("{test}-aptp"),
         &format!("priority1 {aptp_priority1}\n"),
     );
-    let ptp4l_config = ConfigFile::new(
+    let ptp4l_config = ptp4l_config(
         &format!("{test}-ptp4l"),
         &format!("priority1 {ptp4l_priority1}\nfree_running 1\nfreq_est_interval 0\n"),
     );
@@ -377,12 +359,12 @@ fn side_by_side_against_one_ptp4l_master() {
     let Some(lab) = lab_or_skip(Lab::bridge(3), test) else {
         return;
     };
-    let master_config = ConfigFile::new("sbs-m", "priority1 1\nfree_running 1\n");
-    let ptp4l_slave_config = ConfigFile::new(
+    let master_config = ptp4l_config("sbs-m", "priority1 1\nfree_running 1\n");
+    let ptp4l_slave_config = ptp4l_config(
         "sbs-ps",
         "slaveOnly 1\nfree_running 1\nfreq_est_interval 0\nsummary_interval -3\n",
     );
-    let aptp_slave_config = ConfigFile::new("sbs-as", "");
+    let aptp_slave_config = ptp4l_config("sbs-as", "");
     let master = spawn_ptp4l(lab.host(0), &master_config, &["-4"]);
     let ptp4l_slave = spawn_ptp4l(lab.host(1), &ptp4l_slave_config, &["-4"]);
     let aptp_slave = spawn_aptp(true, lab.host(2), "slave", &aptp_slave_config, &[], SECONDS);

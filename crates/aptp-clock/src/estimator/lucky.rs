@@ -7,7 +7,7 @@ use super::{Estimator, Sample, Update};
 use crate::filter::{OutlierRule, StepDetector, StepDetectorConfig, StepVerdict};
 use crate::mapping::ClockMapping;
 use crate::time::{Time, TimeDelta};
-use bins::{queueing_weights, Bins, Observation, BIN_COUNT};
+use bins::{queueing_weights_both, Bins, Observation, BIN_COUNT};
 use step::StepRefinement;
 
 /// Points held at most (64 s at 8 Hz).
@@ -406,17 +406,9 @@ impl LuckyRegression {
         let fraction = self.config.lucky_fraction;
         let min_scale = self.config.min_queueing_scale.as_nanos_f64();
         let segment = LUCKY_SEGMENT_POINTS;
-        queueing_weights(
+        queueing_weights_both(
             &mut forward_weights[..count],
-            true,
-            fraction,
-            min_scale,
-            &mut sorted,
-            segment,
-        );
-        queueing_weights(
             &mut backward_weights[..count],
-            false,
             fraction,
             min_scale,
             &mut sorted,
@@ -451,17 +443,9 @@ impl LuckyRegression {
         let min_scale = self.config.min_queueing_scale.as_nanos_f64();
         let count = self.bins.since(since).count();
         let segment = LUCKY_SEGMENT_BINS;
-        queueing_weights(
+        queueing_weights_both(
             &mut forward_weights[..count],
-            true,
-            fraction,
-            min_scale,
-            &mut sorted,
-            segment,
-        );
-        queueing_weights(
             &mut backward_weights[..count],
-            false,
             fraction,
             min_scale,
             &mut sorted,

@@ -119,6 +119,20 @@ impl Bins {
     }
 }
 
+/// [`queueing_weights`] for both directions at once: `forward` holds the Syncs' observations
+/// (least delayed highest), `backward` the Delay_Req's (least delayed lowest).
+pub(super) fn queueing_weights_both(
+    forward: &mut [f64],
+    backward: &mut [f64],
+    fraction: f64,
+    min_scale: f64,
+    sorted: &mut [f64],
+    segment: usize,
+) {
+    queueing_weights(forward, true, fraction, min_scale, sorted, segment);
+    queueing_weights(backward, false, fraction, min_scale, sorted, segment);
+}
+
 /// Weights against queueing, one direction: `values` (NaN where there is none) are that
 /// direction's observations along the current rate; the least delayed is the highest
 /// (`lucky_high`, Syncs: queueing lowers `t1 − t2`) or the lowest (Delay_Req). The least
