@@ -1,7 +1,7 @@
 //! Following a master: complete Sync exchanges become aptp-clock [`Sample`]s for the
 //! configured estimator, whose answer is the remote ↔ local mapping.
 
-use aptp_clock::{AnyEstimator, Estimator, PathDelay, Sample, Time, TimeDelta};
+use aptp_clock::{AnyEstimator, Estimator, MovingMedian, PathDelay, Sample, Time, TimeDelta};
 use aptp_wire::ClockIdentity;
 
 pub use aptp_clock::ClockMapping;
@@ -76,7 +76,10 @@ pub(crate) struct Follower {
     estimator: AnyEstimator,
     mapping: Option<ClockMapping>,
     quality: MappingQuality,
-    last_mean_path_delay: Option<TimeDelta>,
+    /// The mean path delays of the last exchanges: the one reported is their median
+    /// (linuxptp's `delay_filter moving_median` of length 10), so one exchange delayed by a
+    /// busy host does not show as the path delay.
+    mean_path_delays: MovingMedian<10>,
 }
 
 impl Follower {
@@ -87,7 +90,7 @@ impl Follower {
             estimator: config.estimator.build_for_sync_interval(sync_interval_s),
             mapping: None,
             quality: MappingQuality::default(),
-            last_mean_path_delay: None,
+            mean_path_delays: MovingMedian::new(),
         }
     }
 
@@ -96,7 +99,7 @@ impl Follower {
         self.estimator.reset();
         self.mapping = None;
         self.quality = MappingQuality::default();
-        self.last_mean_path_delay = None;
+        self.mean_path_delays.clear();
     }
 
     pub(crate) fn mapping(&self) -> Option<ClockMapping> {
@@ -107,8 +110,9 @@ impl Follower {
         self.quality
     }
 
+    /// The median of the last ten mean path delays measured.
     pub(crate) fn mean_path_delay(&self) -> Option<TimeDelta> {
-        self.last_mean_path_delay
+        self.mean_path_delays.median()
     }
 
     /// Feeds one exchange: `t1` remote with corrections folded in, `t2` local.
@@ -134,8 +138,8 @@ impl Follower {
             }
             _ => sample.mean_path_delay(),
         };
-        if mean_path_delay.is_some() {
-            self.last_mean_path_delay = mean_path_delay;
+        if let Some(delay) = mean_path_delay {
+            self.mean_path_delays.push(delay);
         }
         let remote_minus_local = sample.remote_minus_local_at_rate(rate_offset);
         let prediction = self
