@@ -795,11 +795,7 @@ pub fn check_receiver_tables(receiver: &AirplayReceiver<Addr>) {
             receiver.pending_delay_request_len(),
             c.pending_delay_requests,
         ),
-        (
-            "event queue",
-            receiver.event_queue_len(),
-            AirplayReceiver::<Addr>::EVENT_QUEUE_CAPACITY,
-        ),
+        ("event queue", receiver.event_queue_len(), c.event_queue),
     ];
     for (name, len, capacity) in tables {
         assert!(
@@ -829,6 +825,7 @@ pub fn run_receiver(data: &[u8]) -> Reached {
     };
     let mut tokens: Vec<(TransmitToken, Time)> = Vec::new();
     let mut monotonic = Monotonic::default();
+    let mut events_lost = 0;
     while !u.is_empty() {
         let Ok(op) = op(&mut u, &mut ctx) else {
             break;
@@ -883,6 +880,13 @@ pub fn run_receiver(data: &[u8]) -> Reached {
             }
         }
         ctx.now = Some(now);
+        // Events lost to a full queue may have said the mapping jumped: allow it.
+        let lost = receiver.counters().events_lost;
+        let lost_now = lost > events_lost;
+        if lost_now {
+            events_lost = lost;
+            monotonic.allow_jump();
+        }
         let mut queued = receiver.event_queue_len();
         while let Some(event) = receiver.poll_event() {
             queued -= 1;
@@ -901,6 +905,14 @@ pub fn run_receiver(data: &[u8]) -> Reached {
             queued, 0,
             "poll_event drained a different count than event_queue_len"
         );
+        // A MappingUpdated lost to the full queue still moved the mapping.
+        if lost_now {
+            if let Some(mapping) = receiver.mapping() {
+                if monotonic.clock.target() != Some(mapping) {
+                    monotonic.update(now, mapping, true);
+                }
+            }
+        }
         reached.ops += 1;
         if receiver.state() != PortState::Listening {
             reached.following += 1;
@@ -948,6 +960,12 @@ fn receiver_config(u: &mut Unstructured<'_>) -> Result<ReceiverConfig> {
             u.int_in_range(1..=3)?
         } else {
             defaults.pending_delay_requests
+        },
+        // Small enough that one operation (a Round) can overflow it.
+        event_queue: if small {
+            u.int_in_range(1..=4)?
+        } else {
+            defaults.event_queue
         },
         ..defaults
     })

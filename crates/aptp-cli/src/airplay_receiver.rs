@@ -233,6 +233,7 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
                 "not_a_peer": counters.not_a_peer,
                 "measurements": counters.measurements,
                 "delay_responses": counters.delay_responses,
+                "events_lost": counters.events_lost,
             })
             .to_string()
         } else {

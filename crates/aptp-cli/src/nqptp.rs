@@ -141,6 +141,7 @@ fn json_line(status: &NqptpStatus) -> Value {
         },
         "measurements": status.receiver.measurements,
         "not_a_peer": status.receiver.not_a_peer,
+        "events_lost": status.receiver.events_lost,
         "monotonic_raw_ns": status.updated_at_ns,
     })
 }

@@ -20,6 +20,7 @@ pub(super) fn receiver_drops(counters: &ReceiverCounters) -> BTreeMap<String, u6
         ("unmatched".to_owned(), counters.unmatched),
         ("duplicate".to_owned(), counters.duplicate),
         ("not_used".to_owned(), counters.not_used),
+        ("events_lost".to_owned(), counters.events_lost),
     ])
 }
 

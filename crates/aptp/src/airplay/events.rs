@@ -111,6 +111,10 @@ pub struct ReceiverCounters {
     /// Pending Sync / Follow_Up halves or Delay_Req forgotten, the oldest first, because
     /// their table (`ReceiverConfig::pending_syncs`, `pending_delay_requests`) was full.
     pub pending_table_full: u64,
+    /// Events dropped, the oldest first, because the event queue
+    /// ([`ReceiverConfig::event_queue`](super::ReceiverConfig::event_queue)) was full: the
+    /// caller did not [`poll_event`](super::AirplayReceiver::poll_event) often enough.
+    pub events_lost: u64,
 }
 
 /// A snapshot of the receiver, from [`AirplayReceiver::status`](super::AirplayReceiver::status).

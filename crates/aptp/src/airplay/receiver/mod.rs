@@ -67,6 +67,12 @@ pub struct ReceiverConfig {
     /// Delay_Req awaiting their transmit timestamp and answer at most; when full, the oldest
     /// is forgotten. Default 4 (half a second of Delay_Req at 8 Hz).
     pub pending_delay_requests: usize,
+    /// Events queued for [`AirplayReceiver::poll_event`] at most: when full, the oldest
+    /// event is dropped for the new one and counted ([`ReceiverCounters::events_lost`]), so
+    /// a caller that stops polling cannot grow memory. Default
+    /// [`AirplayReceiver::EVENT_QUEUE_CAPACITY`] (256: 32 s of one `MappingUpdated` per
+    /// 8 Hz Sync).
+    pub event_queue: usize,
 }
 
 impl ReceiverConfig {
@@ -90,6 +96,7 @@ impl ReceiverConfig {
             pending_syncs: 8,
             delay_request_timeout_ns: 1_000_000_000,
             pending_delay_requests: 4,
+            event_queue: EVENT_QUEUE,
         }
     }
 
@@ -116,6 +123,7 @@ impl ReceiverConfig {
             ("max_announcers", self.max_announcers as u64),
             ("pending_syncs", self.pending_syncs as u64),
             ("pending_delay_requests", self.pending_delay_requests as u64),
+            ("event_queue", self.event_queue as u64),
             ("two_way_timeout_ns", self.two_way_timeout_ns),
             ("min_announce_timeout_ns", self.min_announce_timeout_ns),
             ("stall_timeout_ns", self.stall_timeout_ns),
@@ -213,7 +221,7 @@ fn age_ns(now: Time, at: Time) -> u64 {
     u64::try_from(now.since(at).nanos_rounded()).unwrap_or(0)
 }
 
-/// Events kept at most (the oldest go first).
+/// The default event queue capacity (the oldest go first).
 const EVENT_QUEUE: usize = 256;
 /// Completed Sync sequenceIds remembered to spot duplicates.
 const RECENT_SYNCS: usize = 16;
@@ -296,8 +304,18 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         &self.peers
     }
 
-    /// Events queued for [`poll_event`](Self::poll_event) at most: when full, the oldest
-    /// event is dropped.
+    /// The default of [`ReceiverConfig::event_queue`], the events queued for
+    /// [`poll_event`](Self::poll_event) at most (when full, the oldest event is dropped and
+    /// counted in [`ReceiverCounters::events_lost`]). The capacity in use is
+    /// `config().event_queue`.
+    ///
+    /// ```
+    /// use aptp::airplay::{AirplayReceiver, ReceiverConfig};
+    /// use aptp_wire::ClockIdentity;
+    ///
+    /// let config = ReceiverConfig::new(ClockIdentity([2; 8]));
+    /// assert_eq!(config.event_queue, AirplayReceiver::<u8>::EVENT_QUEUE_CAPACITY);
+    /// ```
     pub const EVENT_QUEUE_CAPACITY: usize = EVENT_QUEUE;
 
     /// Announcing peers tracked for the election (never more than `max_announcers`).
@@ -317,7 +335,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     }
 
     /// Events queued for [`poll_event`](Self::poll_event) (never more than
-    /// [`EVENT_QUEUE_CAPACITY`](Self::EVENT_QUEUE_CAPACITY)).
+    /// [`ReceiverConfig::event_queue`]).
     pub fn event_queue_len(&self) -> usize {
         self.events.len()
     }
@@ -514,9 +532,13 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         TimeDelta::from_nanos_i128(timeout.max(i128::from(self.config.min_announce_timeout_ns)))
     }
 
+    /// Queues `event`; when the queue holds `event_queue` events, the oldest is dropped
+    /// first and counted.
     pub(super) fn push_event(&mut self, event: ReceiverEvent<A>) {
-        if self.events.len() >= EVENT_QUEUE {
+        // `event_queue` is at least 1 (validated in `new`): a full queue has an oldest event.
+        if self.events.len() >= self.config.event_queue {
             self.events.pop_front();
+            self.counters.events_lost = self.counters.events_lost.saturating_add(1);
         }
         self.events.push_back(event);
     }

@@ -385,3 +385,47 @@ fn pending_delay_requests_stay_within_their_configured_capacity() {
         Err(ReceiverConfigError::Zero("pending_delay_requests"))
     );
 }
+
+#[test]
+fn a_full_event_queue_drops_the_oldest_and_counts_them() {
+    for capacity in [1, 3, 7] {
+        let config = ReceiverConfig {
+            event_queue: capacity,
+            ..ReceiverConfig::new(ME)
+        };
+        let mut receiver: AirplayReceiver<u8> = AirplayReceiver::new(config, at(0)).unwrap();
+        // Each restart queues one MeasurementRestarted, told apart by its instant.
+        let pushed = 10;
+        for ms in 0..pushed {
+            receiver.restart_measurement(at(ms));
+        }
+        assert_eq!(receiver.event_queue_len(), capacity);
+        let lost = pushed - capacity as u64;
+        assert_eq!(receiver.counters().events_lost, lost, "capacity {capacity}");
+        let kept: Vec<_> = (lost..pushed)
+            .map(|ms| ReceiverEvent::MeasurementRestarted { at: at(ms) })
+            .collect();
+        assert_eq!(events(&mut receiver), kept, "capacity {capacity}");
+        // Drained, the queue takes events again without losing more.
+        receiver.restart_measurement(at(pushed));
+        assert_eq!(receiver.counters().events_lost, lost);
+        assert_eq!(
+            receiver.status(at(pushed)).counters.events_lost,
+            lost,
+            "status carries the counter"
+        );
+    }
+    let default = ReceiverConfig::new(ME);
+    assert_eq!(
+        default.event_queue,
+        AirplayReceiver::<u8>::EVENT_QUEUE_CAPACITY
+    );
+    let zero = ReceiverConfig {
+        event_queue: 0,
+        ..default
+    };
+    assert_eq!(
+        zero.validate(),
+        Err(ReceiverConfigError::Zero("event_queue"))
+    );
+}
