@@ -112,7 +112,7 @@ impl TimeDelta {
     pub fn from_nanos_f64(nanos: f64) -> Self {
         // `as` from f64 to i128 saturates and maps NaN to 0: exactly the documented rule.
         Self {
-            scaled: f64_to_scaled(libm::round(nanos * SCALED_PER_NANOSECOND as f64)),
+            scaled: f64_to_scaled(round_half_away(nanos * SCALED_PER_NANOSECOND as f64)),
         }
     }
     /// From (possibly fractional) seconds in an `f64` (same rounding rule as
@@ -182,7 +182,7 @@ impl TimeDelta {
     /// Multiplied by a factor, rounded to the nearest scaled nanosecond (saturating).
     pub fn mul_f64(self, factor: f64) -> Self {
         Self {
-            scaled: f64_to_scaled(libm::round(scaled_to_f64(self.scaled) * factor)),
+            scaled: f64_to_scaled(round_half_away(scaled_to_f64(self.scaled) * factor)),
         }
     }
 }
@@ -502,6 +502,27 @@ fn scaled_to_f64(scaled: i128) -> f64 {
     }
 }
 
+/// `libm::round` (half away from zero), without its bit manipulation where the value fits an
+/// `i64`: truncating through `i64` and comparing the exact remainder with ½ gives the same
+/// integer. Beyond 2^52 every `f64` is already an integer (and NaN or ±∞ pass unchanged).
+#[inline]
+fn round_half_away(value: f64) -> f64 {
+    const INTEGRAL_BEYOND: f64 = 4_503_599_627_370_496.0; // 2^52
+    if value.is_nan() || value.abs() >= INTEGRAL_BEYOND {
+        return value;
+    }
+    let truncated = core::hint::black_box(value as i64) as f64;
+    // Exact: both are below 2^52 in magnitude and share a sign.
+    let remainder = value - truncated;
+    if remainder >= 0.5 {
+        truncated + 1.0
+    } else if remainder <= -0.5 {
+        truncated - 1.0
+    } else {
+        truncated
+    }
+}
+
 /// `value as i128` (saturating, NaN to 0), through `i64` whenever the value fits one: the same
 /// result, without the soft-float conversion.
 #[inline]
@@ -518,6 +539,52 @@ fn f64_to_scaled(value: f64) -> i128 {
 
 #[cfg(test)]
 mod conversion_tests {
+    #[test]
+    fn round_half_away_is_libm_round() {
+        let edges = [
+            0.0,
+            -0.0,
+            0.49999999999999994,
+            -0.49999999999999994,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9.3e18,
+            -9.3e18,
+            1e300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for value in edges {
+            assert_eq!(super::round_half_away(value), libm::round(value), "{value}");
+        }
+        assert!(super::round_half_away(f64::NAN).is_nan());
+        let mut state = 0x1234_5678_u64;
+        for _ in 0..100_000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let value = f64::from_bits(state);
+            if value.is_nan() {
+                continue;
+            }
+            let expected = libm::round(value);
+            let got = super::round_half_away(value);
+            // −0.0 and 0.0 are the same integer (both convert to scaled 0).
+            assert!(got == expected, "{value:e}: {got} against {expected}");
+            let small = (state >> 11) as f64 / 1024.0 - 4e12;
+            assert_eq!(super::round_half_away(small), libm::round(small), "{small}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -1,14 +1,15 @@
 //! aptp's default estimator: a regression that believes the lucky packets.
 
-use super::regression::{fit, fit_two_way, Line};
+use super::regression::{fit_moments, fit_two_way, fit_two_way_moments, Line, RunningMoments};
 use super::round_trips::{RoundTripHistory, RoundTripVerdict};
 use super::shared::PointRing;
 use super::{Estimator, Sample, Update};
 use crate::filter::{OutlierRule, StepDetector, StepDetectorConfig, StepVerdict};
 use crate::mapping::ClockMapping;
 use crate::time::{Time, TimeDelta};
-use bins::{queueing_weights_both, Bins, Observation, BIN_COUNT};
+use bins::{queueing_weights_both, Bins, LuckyEdge, Observation, BIN_COUNT};
 use step::StepRefinement;
+use table::PointTable;
 
 /// Points held at most (64 s at 8 Hz).
 const CAPACITY: usize = 512;
@@ -28,6 +29,9 @@ const POINT_HORIZON: TimeDelta = TimeDelta::from_secs(64);
 const LUCKY_SEGMENT_POINTS: usize = 128;
 /// … and of this many bins (16 s).
 const LUCKY_SEGMENT_BINS: usize = 16;
+/// The points' `f64` local times count from an instant at most this far back (2^50 ns,
+/// 13 days: an `f64` holds every nanosecond up to 2^53).
+const TIME_REF_REBASE: TimeDelta = TimeDelta::from_nanos(1 << 50);
 
 /// Tuning of [`LuckyRegression`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,6 +81,13 @@ pub struct LuckyRegressionConfig {
     /// A fit that moves the mapping by more than this at the sample's instant reports a step,
     /// whatever moved it: a slewed clock would otherwise take minutes to follow.
     pub report_step_beyond: TimeDelta,
+    /// Two way, an exchange whose Sync and Delay_Req both lie more than this many queueing
+    /// scales from their direction's least delayed (weights below 1/257 at 2) joins the
+    /// points without a new fit: it would not move the lines. The fit waits at most
+    /// `refit_interval` for a lucky one (so windows still slide). One way, every exchange fits.
+    pub refit_lucky_within: f64,
+    /// See `refit_lucky_within`.
+    pub refit_interval: TimeDelta,
 }
 
 impl Default for LuckyRegressionConfig {
@@ -111,6 +122,8 @@ impl Default for LuckyRegressionConfig {
             unsettled_step_floor: TimeDelta::from_millis(20),
             unsettled_spread_multiple: 4.0,
             report_step_beyond: TimeDelta::from_millis(20),
+            refit_lucky_within: 2.0,
+            refit_interval: TimeDelta::from_secs(1),
         }
     }
 }
@@ -123,9 +136,28 @@ struct Point {
     offset_raw: TimeDelta,
     round_trip_raw: Option<TimeDelta>,
     gap: TimeDelta,
+    /// The same as plain nanoseconds, set when the point is held (each fit reads every
+    /// point: converting 128-bit times there cost more than the fit itself).
+    numbers: PointNumbers,
+}
+
+/// A held point's times as `f64` nanoseconds: `local` relative to the estimator's
+/// `time_ref`, the offset relative to its `offset_ref`; NaN round trip without Delay_Req.
+#[derive(Clone, Copy, Debug, Default)]
+struct PointNumbers {
+    local_ns: f64,
+    offset_raw_ns: f64,
+    round_trip_raw_ns: f64,
+    gap_ns: f64,
 }
 
 impl Point {
+    /// Moves the offset by `by` (a step of the master's clock).
+    fn shift(&mut self, by: TimeDelta) {
+        self.offset_raw += by;
+        self.numbers.offset_raw_ns += by.as_nanos_f64();
+    }
+
     /// Remote minus local at `local`, the drift between t2 and t3 taken out at `rate_offset`.
     fn offset(&self, rate_offset: f64) -> TimeDelta {
         self.offset_raw - self.gap.mul_f64(rate_offset).half()
@@ -147,6 +179,15 @@ impl Point {
         let round_trip = self.round_trip_raw?;
         Some((self.local + self.gap, forward + round_trip))
     }
+}
+
+/// Each direction's [`LuckyEdge`] of a fit, along the rate and from the instant it used.
+#[derive(Clone, Copy, Debug)]
+struct LuckyEdges {
+    forward: LuckyEdge,
+    backward: LuckyEdge,
+    rate: f64,
+    at: Time,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -189,6 +230,8 @@ pub struct LuckyRegression {
     /// Beyond [`POINT_HORIZON`]: each second's least-delayed Sync and Delay_Req.
     bins: Bins,
     offset_ref: TimeDelta,
+    /// The instant the points' `f64` local times count from.
+    time_ref: Time,
     /// The rate every point is read at during one update (the last fit's slope).
     rate_offset: f64,
     round_trips: RoundTripHistory<ROUND_TRIP_HISTORY>,
@@ -210,6 +253,9 @@ pub struct LuckyRegression {
     /// first accepted exchanges after it measure what that estimate missed.
     step_refinement: Option<StepRefinement>,
     fitted_at: Time,
+    /// Two way, where the last fit put each direction's lucky exchanges (its rate and
+    /// instant with them): what a new exchange is judged against for a new fit.
+    lucky_edges: Option<LuckyEdges>,
     candidates: [Candidate; WINDOW_COUNT],
     selected: usize,
     min_round_trip: Option<TimeDelta>,
@@ -233,6 +279,7 @@ impl LuckyRegression {
             points: PointRing::new(),
             bins: Bins::new(),
             offset_ref: TimeDelta::ZERO,
+            time_ref: Time::EPOCH,
             rate_offset: 0.0,
             round_trips: RoundTripHistory::new(config.outlier_rule, 8),
             step_detector: StepDetector::new(config.step),
@@ -243,6 +290,7 @@ impl LuckyRegression {
             falling_syncs: [None; step::FALLING_SYNCS],
             step_refinement: None,
             fitted_at: Time::EPOCH,
+            lucky_edges: None,
             candidates: [Candidate::default(); WINDOW_COUNT],
             selected: 0,
             min_round_trip: None,
@@ -277,10 +325,27 @@ impl LuckyRegression {
         self.candidates[self.selected].line
     }
 
-    fn push(&mut self, point: Point) {
+    fn push(&mut self, mut point: Point) {
         if self.points.len() == 0 {
             self.offset_ref = point.offset_raw;
+            self.time_ref = point.local;
         }
+        if point.local - self.time_ref > TIME_REF_REBASE {
+            // Keep the `f64` nanoseconds small enough to hold every nanosecond.
+            self.time_ref = point.local;
+            let time_ref = self.time_ref;
+            for held in self.points.slots_mut() {
+                held.numbers.local_ns = (held.local - time_ref).as_nanos_f64();
+            }
+        }
+        point.numbers = PointNumbers {
+            local_ns: (point.local - self.time_ref).as_nanos_f64(),
+            offset_raw_ns: (point.offset_raw - self.offset_ref).as_nanos_f64(),
+            round_trip_raw_ns: point
+                .round_trip_raw
+                .map_or(f64::NAN, TimeDelta::as_nanos_f64),
+            gap_ns: point.gap.as_nanos_f64(),
+        };
         self.points.push(point);
         if let (Some(forward), Some((at, backward))) = (point.forward(), point.backward()) {
             let forward = Observation {
@@ -323,37 +388,62 @@ impl LuckyRegression {
 
     /// Each point's queueing excess: over the minimum round trip, or (one-way) over the
     /// smallest delay seen by the current line's residuals.
-    fn excesses(&self, out: &mut [f64; CAPACITY]) -> usize {
-        let rate = self.rate_offset;
-        let min_round_trip = self
-            .newest()
-            .filter_map(|point| point.round_trip(rate))
-            .min();
-        let mut count = 0;
-        if let Some(minimum) = min_round_trip {
-            for (slot, point) in out.iter_mut().zip(self.newest()) {
-                *slot = point
-                    .round_trip(rate)
-                    .map_or(f64::NAN, |round_trip| (round_trip - minimum).as_nanos_f64());
-                count += 1;
+    fn excesses(&self, table: &PointTable, now: Time, out: &mut [f64; CAPACITY]) {
+        let count = table.count;
+        if let Some(minimum) = table.min_round_trip {
+            let minimum = minimum.as_nanos_f64();
+            for (slot, round_trip) in out.iter_mut().zip(table.round_trip.iter()).take(count) {
+                *slot = round_trip - minimum;
             }
-            return count;
+            return;
         }
         // One way: a delayed packet lowers remote − local below the line.
+        let Some(line) = self.selected_line() else {
+            out[..count].fill(0.0);
+            return;
+        };
+        // The line's x is relative to the last fit, the table's to `now`.
+        let since_fit = (now - self.fitted_at).as_nanos_f64();
         let mut lowest = f64::INFINITY;
-        for (slot, point) in out.iter_mut().zip(self.newest()) {
-            let below = match self.predict(point.local) {
-                Some(predicted) => (predicted - point.offset(rate)).as_nanos_f64(),
-                None => 0.0,
-            };
+        for (slot, (x, y)) in out
+            .iter_mut()
+            .zip(table.local_x.iter().zip(table.offset_y.iter()))
+            .take(count)
+        {
+            let below = line.at(x + since_fit) - y;
             *slot = below;
             lowest = lowest.min(below);
-            count += 1;
         }
         for slot in out.iter_mut().take(count) {
             *slot -= lowest;
         }
-        count
+    }
+
+    /// Whether `point` calls for a new fit (see `refit_lucky_within`).
+    fn refit_due(&self, point: &Point, now: Time) -> bool {
+        if self.mapping.is_none()
+            || self.step_refinement.is_some()
+            || self.points.len() < SETTLED_POINTS
+            || now - self.fitted_at >= self.config.refit_interval
+        {
+            return true;
+        }
+        let Some(edges) = self.lucky_edges else {
+            return true;
+        };
+        let (Some(forward), Some((at, backward))) = (point.forward(), point.backward()) else {
+            // Without its Delay_Req it has no part in the two-way lines.
+            return false;
+        };
+        let along = |at: Time, value: TimeDelta| {
+            (value - self.offset_ref).as_nanos_f64() - edges.rate * (at - edges.at).as_nanos_f64()
+        };
+        let within = self.config.refit_lucky_within;
+        edges
+            .forward
+            .scales_from_best(along(point.local, forward), true)
+            <= within
+            || edges.backward.scales_from_best(along(at, backward), false) <= within
     }
 
     /// Scores every window on how well it predicted `point` (before it joins the fit).
@@ -379,34 +469,26 @@ impl LuckyRegression {
     /// highest (the least delayed Sync), and each Delay_Req's `t4 − t3` above the lowest, both
     /// along the current rate, weighted by [`queueing_weights`]: the least-delayed packets of
     /// each direction carry its line, whether or not the other half of their exchange was
-    /// lucky too.
+    /// lucky too. `table` holds the points' coordinates; the weights replace nothing else.
     fn direction_weights(
         &self,
+        table: &PointTable,
         now: Time,
         forward_weights: &mut [f64; CAPACITY],
         backward_weights: &mut [f64; CAPACITY],
-    ) {
-        for ((forward, backward), point) in forward_weights
-            .iter_mut()
-            .zip(backward_weights.iter_mut())
-            .zip(self.newest())
-        {
-            let observations = point.forward().zip(point.backward());
-            let (value_f, value_b) = observations.map_or((f64::NAN, f64::NAN), |(f, (at, b))| {
-                (
-                    self.along_rate(now, point.local, f),
-                    self.along_rate(now, at, b),
-                )
-            });
-            *forward = value_f;
-            *backward = value_b;
+    ) -> Option<LuckyEdges> {
+        let count = table.count;
+        let rate = self.rate_offset;
+        for index in 0..count {
+            // `along_rate`: the value less the current rate's drift since `now`.
+            forward_weights[index] = table.forward_y[index] - rate * table.local_x[index];
+            backward_weights[index] = table.backward_y[index] - rate * table.backward_x[index];
         }
-        let count = self.points.len();
         let mut sorted = [0.0f64; CAPACITY];
         let fraction = self.config.lucky_fraction;
         let min_scale = self.config.min_queueing_scale.as_nanos_f64();
         let segment = LUCKY_SEGMENT_POINTS;
-        queueing_weights_both(
+        let edges = queueing_weights_both(
             &mut forward_weights[..count],
             &mut backward_weights[..count],
             fraction,
@@ -414,6 +496,15 @@ impl LuckyRegression {
             &mut sorted,
             segment,
         );
+        match edges {
+            (Some(forward), Some(backward)) => Some(LuckyEdges {
+                forward,
+                backward,
+                rate,
+                at: now,
+            }),
+            _ => None,
+        }
     }
 
     /// An observation relative to `offset_ref`, less the current rate's drift since `now`.
@@ -477,9 +568,10 @@ impl LuckyRegression {
     }
 
     fn refit(&mut self, now: Time) {
-        let rate = self.rate_offset;
+        let table = PointTable::gather(self, now);
+        let count = table.count;
         let mut excesses = [0.0f64; CAPACITY];
-        let count = self.excesses(&mut excesses);
+        self.excesses(&table, now, &mut excesses);
         let mut sorted = [0.0f64; CAPACITY];
         let mut finite = 0;
         for excess in excesses
@@ -490,84 +582,106 @@ impl LuckyRegression {
             sorted[finite] = *excess;
             finite += 1;
         }
-        let sorted = &mut sorted[..finite];
-        sorted.sort_unstable_by(f64::total_cmp);
-        let median = if finite > 0 { sorted[finite / 2] } else { 0.0 };
+        let median = bins::nth_smallest(&mut sorted[..finite], finite / 2).unwrap_or(0.0);
         let scale = (median * self.config.queueing_scale_fraction)
             .max(self.config.min_queueing_scale.as_nanos_f64());
         self.queueing_scale_ns = scale;
-        self.min_round_trip = self
-            .newest()
-            .filter_map(|point| point.round_trip(rate))
-            .min();
-        let mut weights = [0.0f64; CAPACITY];
-        for (weight, excess) in weights.iter_mut().zip(excesses.iter()).take(count) {
-            let ratio = if excess.is_finite() {
-                excess / scale
-            } else {
-                f64::INFINITY
-            };
-            *weight = 1.0 / (1.0 + ratio * ratio);
-        }
-        let offset_ref = self.offset_ref;
+        self.min_round_trip = table.min_round_trip;
         let fallback_slope = self.selected_line().map_or(0.0, |line| line.slope);
         let two_way = self.min_round_trip.is_some();
+        // Two way, each direction's own weights; one way, each point's by its queueing.
         let mut forward_weights = [0.0f64; CAPACITY];
         let mut backward_weights = [0.0f64; CAPACITY];
+        self.lucky_edges = None;
         if two_way {
-            self.direction_weights(now, &mut forward_weights, &mut backward_weights);
+            self.lucky_edges =
+                self.direction_weights(&table, now, &mut forward_weights, &mut backward_weights);
+        } else {
+            for (weight, excess) in forward_weights.iter_mut().zip(excesses.iter()).take(count) {
+                let ratio = if excess.is_finite() {
+                    excess / scale
+                } else {
+                    f64::INFINITY
+                };
+                *weight = 1.0 / (1.0 + ratio * ratio);
+            }
         }
+        // The lines over the bins change only when a bin opens (or a step moved them): in
+        // between, the last ones are carried over to this fit's frame (x relative to `now`).
+        let refit_bins = self.bins.take_refit_due();
+        let moved_ns = (now - self.fitted_at).as_nanos_f64();
+        // The windows over the exchanges are prefixes of the newest-first points: one pass
+        // gives every window's moments.
+        let mut ends = [(0usize, 0usize); WINDOW_COUNT];
+        let mut prefix_windows = 0;
         for (index, window) in self.config.windows.iter().enumerate() {
             if *window > POINT_HORIZON {
-                self.candidates[index].line = self.fit_bins(now, *window, fallback_slope);
+                self.candidates[index].line = if refit_bins {
+                    self.fit_bins(now, *window, fallback_slope)
+                } else {
+                    self.candidates[index].line.map(|line| Line {
+                        x_center: line.x_center - moved_ns,
+                        ..line
+                    })
+                };
                 continue;
             }
-            // Points are newest first, so a window is a prefix.
-            let in_window = self
-                .newest()
-                .take_while(|point| now - point.local <= *window)
+            let window_ns = window.as_nanos_f64();
+            let in_window = table.local_x[..count]
+                .iter()
+                .take_while(|x| -**x <= window_ns)
                 .count();
-            let span = self
-                .newest()
-                .nth(in_window.saturating_sub(1))
-                .map_or(TimeDelta::ZERO, |oldest| now - oldest.local);
-            let min_span = if span >= self.config.min_rate_span {
+            ends[prefix_windows] = (in_window, index);
+            prefix_windows += 1;
+        }
+        let ends = &mut ends[..prefix_windows];
+        ends.sort_unstable();
+        let min_rate_span = self.config.min_rate_span.as_nanos_f64();
+        let mut forward = RunningMoments::default();
+        let mut backward = RunningMoments::default();
+        let mut added = 0;
+        for &(end, index) in ends.iter() {
+            while added < end {
+                if two_way {
+                    forward.add(
+                        table.local_x[added],
+                        table.forward_y[added],
+                        forward_weights[added],
+                    );
+                    backward.add(
+                        table.backward_x[added],
+                        table.backward_y[added],
+                        backward_weights[added],
+                    );
+                } else {
+                    forward.add(
+                        table.local_x[added],
+                        table.offset_y[added],
+                        forward_weights[added],
+                    );
+                }
+                added += 1;
+            }
+            // The window's span is from `now` back to its oldest point.
+            let span = if end == 0 {
+                0.0
+            } else {
+                -table.local_x[end - 1]
+            };
+            let min_span = if span >= min_rate_span {
                 0.0
             } else {
                 f64::INFINITY
             };
             self.candidates[index].line = if two_way {
-                let forward = self
-                    .newest()
-                    .zip(forward_weights.iter())
-                    .take(in_window)
-                    .filter_map(|(point, weight)| {
-                        let x = (point.local - now).as_nanos_f64();
-                        let y = (point.forward()? - offset_ref).as_nanos_f64();
-                        Some((x, y, *weight))
-                    });
-                let backward = self
-                    .newest()
-                    .zip(backward_weights.iter())
-                    .take(in_window)
-                    .filter_map(|(point, weight)| {
-                        let (at, backward) = point.backward()?;
-                        let x = (at - now).as_nanos_f64();
-                        let y = (backward - offset_ref).as_nanos_f64();
-                        Some((x, y, *weight))
-                    });
-                fit_two_way(forward, backward, min_span, fallback_slope)
+                forward
+                    .moments()
+                    .zip(backward.moments())
+                    .map(|(f, b)| fit_two_way_moments(f, b, min_span, fallback_slope))
             } else {
-                let weighted =
-                    self.newest()
-                        .zip(weights.iter())
-                        .take(in_window)
-                        .map(|(point, weight)| {
-                            let x = (point.local - now).as_nanos_f64();
-                            let y = (point.offset(rate) - offset_ref).as_nanos_f64();
-                            (x, y, *weight)
-                        });
-                fit(weighted, min_span, fallback_slope)
+                forward
+                    .moments()
+                    .map(|m| fit_moments(m, min_span, fallback_slope))
             };
         }
         self.fitted_at = now;
@@ -594,35 +708,32 @@ impl LuckyRegression {
         // Noise scale for the step threshold: MAD of the lucky half's residuals.
         let mut residuals = [0.0f64; CAPACITY];
         let mut lucky = 0;
-        for (point, excess) in self.newest().zip(excesses.iter()) {
-            if excess.is_finite()
-                && *excess <= median
-                && now - point.local <= self.config.windows[selected]
-            {
-                let x = (point.local - now).as_nanos_f64();
-                let y = (point.offset(rate) - offset_ref).as_nanos_f64();
-                residuals[lucky] = (y - line.at(x)).abs();
+        let selected_window_ns = self.config.windows[selected].as_nanos_f64();
+        let points = excesses
+            .iter()
+            .zip(table.local_x.iter().zip(table.offset_y.iter()))
+            .take(count);
+        for (excess, (x, y)) in points {
+            if excess.is_finite() && *excess <= median && -x <= selected_window_ns {
+                residuals[lucky] = (y - line.at(*x)).abs();
                 lucky += 1;
             }
         }
-        let residuals = &mut residuals[..lucky];
-        residuals.sort_unstable_by(f64::total_cmp);
-        self.residual_mad_ns = if lucky > 0 { residuals[lucky / 2] } else { 0.0 };
+        self.residual_mad_ns =
+            bins::nth_smallest(&mut residuals[..lucky], lucky / 2).unwrap_or(0.0);
         // One way, queueing only ever delays: the truth is the upper envelope of the points,
         // not their (weighted) middle. Lift the line to the least delayed point.
         let lift = if self.min_round_trip.is_none() {
-            let window = self.config.windows[selected];
-            self.newest()
-                .take_while(|point| now - point.local <= window)
-                .map(|point| {
-                    let x = (point.local - now).as_nanos_f64();
-                    (point.offset(rate) - offset_ref).as_nanos_f64() - line.at(x)
-                })
+            table.local_x[..count]
+                .iter()
+                .zip(table.offset_y.iter())
+                .take_while(|(x, _)| -**x <= selected_window_ns)
+                .map(|(x, y)| y - line.at(*x))
                 .fold(0.0f64, f64::max)
         } else {
             0.0
         };
-        let remote = now + offset_ref + TimeDelta::from_nanos_f64(line.at(0.0) + lift);
+        let remote = now + self.offset_ref + TimeDelta::from_nanos_f64(line.at(0.0) + lift);
         self.mapping = Some(ClockMapping::with_rate_offset(now, remote, line.slope));
     }
 }
@@ -706,8 +817,11 @@ impl Estimator for LuckyRegression {
         let before = self.mapping;
         self.refine_step(&point);
         self.score(&point);
+        let refit = self.refit_due(&point, sample.t2);
         self.push(point);
-        self.refit(sample.t2);
+        if refit {
+            self.refit(sample.t2);
+        }
         // The first mapping waits for a few exchanges, two way: one delayed 50 ms would
         // otherwise be the mapping until the next ones moved it (a step, reported).
         if before.is_none()
@@ -744,6 +858,8 @@ impl Estimator for LuckyRegression {
 mod bins;
 #[path = "lucky_step.rs"]
 mod step;
+#[path = "lucky_table.rs"]
+mod table;
 
 #[cfg(test)]
 #[path = "lucky_tests.rs"]

@@ -70,6 +70,10 @@ impl Bin {
 pub(super) struct Bins {
     closed: PointRing<Bin, BIN_COUNT>,
     open: Option<Bin>,
+    /// A bin opened (so one closed) or the observations moved since the lines over the bins
+    /// were last fitted: they must be fitted again. Between two openings the lines stay (the
+    /// open bin is at most a second of 128 or 256), which spares seven fits in eight at 8 Hz.
+    refit_due: bool,
 }
 
 impl Bins {
@@ -77,7 +81,14 @@ impl Bins {
         Self {
             closed: PointRing::new(),
             open: None,
+            refit_due: true,
         }
+    }
+
+    /// Whether the bins changed in a way that calls for new lines since the last call; clears
+    /// the flag.
+    pub(super) fn take_refit_due(&mut self) -> bool {
+        core::mem::replace(&mut self.refit_due, false)
     }
 
     /// Takes an accepted exchange's two directions; a bin closes a second after it opened.
@@ -86,15 +97,19 @@ impl Bins {
             Some(open) if forward.at - open.start < BIN_SPAN => open,
             Some(open) => {
                 self.closed.push(open);
+                self.refit_due = true;
                 Bin {
                     start: forward.at,
                     ..Bin::default()
                 }
             }
-            None => Bin {
-                start: forward.at,
-                ..Bin::default()
-            },
+            None => {
+                self.refit_due = true;
+                Bin {
+                    start: forward.at,
+                    ..Bin::default()
+                }
+            }
         };
         open.offer(forward, backward, rate_offset);
         self.open = Some(open);
@@ -113,14 +128,37 @@ impl Bins {
     /// Moves every observation made before `before` (all with `None`) by `by`: the master
     /// stepped.
     pub(super) fn shift(&mut self, by: TimeDelta, before: Option<Time>) {
+        self.refit_due = true;
         for bin in self.closed.slots_mut().iter_mut().chain(self.open.as_mut()) {
             bin.shift(by, before);
         }
     }
 }
 
+/// Where the newest segment of one direction's observations puts its lucky ones: the least
+/// delayed value there and the queueing scale its weights fall off at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct LuckyEdge {
+    pub(super) best: f64,
+    pub(super) threshold: f64,
+}
+
+impl LuckyEdge {
+    /// How far `value` lies from the least delayed, in queueing scales (`lucky_high`: as in
+    /// [`queueing_weights`]); below 0 for a new least delayed.
+    pub(super) fn scales_from_best(&self, value: f64, lucky_high: bool) -> f64 {
+        let distance = if lucky_high {
+            self.best - value
+        } else {
+            value - self.best
+        };
+        distance / self.threshold
+    }
+}
+
 /// [`queueing_weights`] for both directions at once: `forward` holds the Syncs' observations
-/// (least delayed highest), `backward` the Delay_Req's (least delayed lowest).
+/// (least delayed highest), `backward` the Delay_Req's (least delayed lowest). Returns each
+/// direction's newest segment's [`LuckyEdge`].
 pub(super) fn queueing_weights_both(
     forward: &mut [f64],
     backward: &mut [f64],
@@ -128,9 +166,11 @@ pub(super) fn queueing_weights_both(
     min_scale: f64,
     sorted: &mut [f64],
     segment: usize,
-) {
-    queueing_weights(forward, true, fraction, min_scale, sorted, segment);
-    queueing_weights(backward, false, fraction, min_scale, sorted, segment);
+) -> (Option<LuckyEdge>, Option<LuckyEdge>) {
+    (
+        queueing_weights(forward, true, fraction, min_scale, sorted, segment),
+        queueing_weights(backward, false, fraction, min_scale, sorted, segment),
+    )
 }
 
 /// Weights against queueing, one direction: `values` (NaN where there is none) are that
@@ -148,10 +188,11 @@ pub(super) fn queueing_weights(
     min_scale: f64,
     sorted: &mut [f64],
     segment: usize,
-) {
+) -> Option<LuckyEdge> {
     let segment = segment.max(1);
     let count = values.len();
     let mut start = 0;
+    let mut newest = None;
     while start < count {
         // A short remainder joins the segment before it.
         let end = if count - start < segment + segment / 2 {
@@ -159,15 +200,28 @@ pub(super) fn queueing_weights(
         } else {
             start + segment
         };
-        weigh_segment(
+        let edge = weigh_segment(
             &mut values[start..end],
             lucky_high,
             fraction,
             min_scale,
             sorted,
         );
+        if start == 0 {
+            newest = edge;
+        }
         start = end;
     }
+    newest
+}
+
+/// The value that would stand at `index` if `values` were sorted (NaN last), without sorting
+/// them all: `select_nth_unstable`, O(n). `None` when `index` is beyond the slice.
+pub(super) fn nth_smallest(values: &mut [f64], index: usize) -> Option<f64> {
+    if index >= values.len() {
+        return None;
+    }
+    Some(*values.select_nth_unstable_by(index, f64::total_cmp).1)
 }
 
 fn weigh_segment(
@@ -176,7 +230,7 @@ fn weigh_segment(
     fraction: f64,
     min_scale: f64,
     sorted: &mut [f64],
-) {
+) -> Option<LuckyEdge> {
     let finite = || values.iter().copied().filter(|value| value.is_finite());
     let best = if lucky_high {
         finite().fold(f64::NEG_INFINITY, f64::max)
@@ -188,16 +242,13 @@ fn weigh_segment(
         *slot = (value - best).abs();
         count += 1;
     }
-    let sorted = &mut sorted[..count];
-    sorted.sort_unstable_by(f64::total_cmp);
     let rank = libm::ceil(fraction * count as f64) as usize;
-    let threshold = sorted
-        .get(rank.clamp(1, count.max(1)) - 1)
-        .copied()
+    let threshold = nth_smallest(&mut sorted[..count], rank.clamp(1, count.max(1)) - 1)
         .unwrap_or(0.0)
         .max(min_scale);
+    let per_threshold = 1.0 / threshold;
     for value in values.iter_mut() {
-        let ratio = (*value - best).abs() / threshold;
+        let ratio = (*value - best).abs() * per_threshold;
         *value = if ratio.is_finite() {
             let squared = ratio * ratio;
             let fourth = squared * squared;
@@ -206,6 +257,7 @@ fn weigh_segment(
             0.0
         };
     }
+    (count > 0 && threshold > 0.0).then_some(LuckyEdge { best, threshold })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! back until following ones confirm a step of the master's clock (or never do), and a
 //! confirmed step moves the held points instead of restarting.
 
-use super::{LuckyRegression, Point, SETTLED_POINTS};
+use super::{LuckyRegression, Point, PointNumbers, SETTLED_POINTS};
 use crate::estimator::{PathDelay, Sample, Update};
 use crate::filter::StepVerdict;
 use crate::time::{Time, TimeDelta};
@@ -42,6 +42,7 @@ impl LuckyRegression {
             offset_raw,
             round_trip_raw: sample.round_trip(),
             gap,
+            numbers: PointNumbers::default(),
         })
     }
 
@@ -214,7 +215,7 @@ impl LuckyRegression {
         self.step_refinement = (refinement.count < STEP_REFINEMENT_SAMPLES).then_some(refinement);
         for held in self.points.slots_mut() {
             if held.local < refinement.declared_at {
-                held.offset_raw += correction;
+                held.shift(correction);
             }
         }
         self.bins.shift(correction, Some(refinement.declared_at));
@@ -245,7 +246,7 @@ impl LuckyRegression {
     /// the windows carry on as if nothing happened.
     pub(super) fn apply_step(&mut self, step: TimeDelta, point: Point) -> Update {
         for held in self.points.slots_mut() {
-            held.offset_raw += step;
+            held.shift(step);
         }
         self.bins.shift(step, None);
         let step_ns = step.as_nanos_f64();
