@@ -41,7 +41,8 @@ pub mod sim;
 
 pub use estimator::{
     AnyEstimator, Estimator, EstimatorKind, LinregConfig, LinregEstimator, LuckyRegression,
-    LuckyRegressionConfig, NqptpSmoother, PathDelay, PiConfig, PiServo, Sample, Update,
+    LuckyRegressionConfig, LuckyRegressionConfigError, NqptpSmoother, PathDelay, PiConfig, PiServo,
+    Sample, Update,
 };
 pub use filter::{
     MinDelayWindow, MovingMedian, OutlierRule, RoundTripOutlierFilter, StepDetector,

@@ -61,6 +61,27 @@ impl EstimatorKind {
             other => other.build(),
         }
     }
+    /// As [`build_for_sync_interval`](Self::build_for_sync_interval), with `lucky_regression`
+    /// as the default estimator's tuning and capacities (the other kinds ignore it).
+    ///
+    /// ```
+    /// use aptp_clock::{AnyEstimator, EstimatorKind, LuckyRegressionConfig};
+    /// let config = LuckyRegressionConfig { max_points: 64, ..LuckyRegressionConfig::default() };
+    /// let estimator = EstimatorKind::LuckyRegression.build_with(0.125, config);
+    /// assert!(matches!(estimator, AnyEstimator::LuckyRegression(_)));
+    /// ```
+    pub fn build_with(
+        self,
+        sync_interval_s: f64,
+        lucky_regression: crate::LuckyRegressionConfig,
+    ) -> AnyEstimator {
+        match self {
+            Self::LuckyRegression => {
+                AnyEstimator::LuckyRegression(LuckyRegression::new(lucky_regression))
+            }
+            other => other.build_for_sync_interval(sync_interval_s),
+        }
+    }
     /// A fresh estimator of this kind with default tuning.
     pub fn build(self) -> AnyEstimator {
         match self {

@@ -88,6 +88,50 @@ pub struct LuckyRegressionConfig {
     pub refit_lucky_within: f64,
     /// See `refit_lucky_within`.
     pub refit_interval: TimeDelta,
+    /// Exchanges held at most, 1 to [`LuckyRegression::MAX_POINTS`] (the default: 64 s at
+    /// 8 Hz); when full, the oldest is forgotten. The windows over exchanges see no more.
+    pub max_points: usize,
+    /// One-second bins held at most, 1 to [`LuckyRegression::MAX_BINS`] (the default); when
+    /// full, the oldest is forgotten. The windows over bins see no more.
+    ///
+    /// Storage is the type's fixed maximum either way (no allocation, ever): these two bound
+    /// what the fit reads, and so its cost.
+    pub max_bins: usize,
+}
+
+/// A [`LuckyRegressionConfig`] value out of its range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("LuckyRegressionConfig::{field} is {value}; it must be 1 to {max}")]
+pub struct LuckyRegressionConfigError {
+    /// The field.
+    pub field: &'static str,
+    /// Its value.
+    pub value: usize,
+    /// The largest allowed.
+    pub max: usize,
+}
+
+impl LuckyRegressionConfig {
+    /// Checks the capacities; [`LuckyRegression::new`] clamps them into range instead.
+    ///
+    /// ```
+    /// use aptp_clock::{LuckyRegression, LuckyRegressionConfig};
+    /// let mut config = LuckyRegressionConfig::default();
+    /// assert!(config.validate().is_ok());
+    /// config.max_points = LuckyRegression::MAX_POINTS + 1;
+    /// assert_eq!(config.validate().unwrap_err().field, "max_points");
+    /// ```
+    pub fn validate(&self) -> Result<(), LuckyRegressionConfigError> {
+        for (field, value, max) in [
+            ("max_points", self.max_points, LuckyRegression::MAX_POINTS),
+            ("max_bins", self.max_bins, LuckyRegression::MAX_BINS),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(LuckyRegressionConfigError { field, value, max });
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for LuckyRegressionConfig {
@@ -124,6 +168,8 @@ impl Default for LuckyRegressionConfig {
             report_step_beyond: TimeDelta::from_millis(20),
             refit_lucky_within: 2.0,
             refit_interval: TimeDelta::from_secs(1),
+            max_points: CAPACITY,
+            max_bins: BIN_COUNT,
         }
     }
 }
@@ -272,12 +318,20 @@ impl Default for LuckyRegression {
 }
 
 impl LuckyRegression {
-    /// An estimator with its tuning.
-    pub fn new(config: LuckyRegressionConfig) -> Self {
+    /// The most exchanges it can hold (`LuckyRegressionConfig::max_points`).
+    pub const MAX_POINTS: usize = CAPACITY;
+    /// The most one-second bins it can hold (`LuckyRegressionConfig::max_bins`).
+    pub const MAX_BINS: usize = BIN_COUNT;
+
+    /// An estimator with its tuning; `max_points` and `max_bins` out of range are clamped
+    /// into it ([`LuckyRegressionConfig::validate`] reports them).
+    pub fn new(mut config: LuckyRegressionConfig) -> Self {
+        config.max_points = config.max_points.clamp(1, CAPACITY);
+        config.max_bins = config.max_bins.clamp(1, BIN_COUNT);
         Self {
             config,
             points: PointRing::new(),
-            bins: Bins::new(),
+            bins: Bins::new(config.max_bins),
             offset_ref: TimeDelta::ZERO,
             time_ref: Time::EPOCH,
             rate_offset: 0.0,
@@ -358,7 +412,11 @@ impl LuckyRegression {
             };
             self.bins.offer(forward, backward, self.rate_offset);
         }
-        // Drop what fell out of the longest window (the oldest are at the tail of `newest`).
+        // Drop what fell out of the longest window (the oldest are at the tail of `newest`),
+        // and beyond the configured capacity.
+        while self.points.len() > self.config.max_points {
+            self.points.drop_oldest();
+        }
         let longest = self.longest_window();
         while self.points.len() > 1 {
             match self.points.oldest() {

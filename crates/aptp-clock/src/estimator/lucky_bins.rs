@@ -70,6 +70,8 @@ impl Bin {
 pub(super) struct Bins {
     closed: PointRing<Bin, BIN_COUNT>,
     open: Option<Bin>,
+    /// How many bins (the open one included) are read, at most [`BIN_COUNT`].
+    capacity: usize,
     /// A bin opened (so one closed) or the observations moved since the lines over the bins
     /// were last fitted: they must be fitted again. Between two openings the lines stay (the
     /// open bin is at most a second of 128 or 256), which spares seven fits in eight at 8 Hz.
@@ -77,10 +79,12 @@ pub(super) struct Bins {
 }
 
 impl Bins {
-    pub(super) fn new() -> Self {
+    /// Bins of which at most `capacity` (clamped to 1 ..= [`BIN_COUNT`]) are read.
+    pub(super) fn new(capacity: usize) -> Self {
         Self {
             closed: PointRing::new(),
             open: None,
+            capacity: capacity.clamp(1, BIN_COUNT),
             refit_due: true,
         }
     }
@@ -116,13 +120,13 @@ impl Bins {
     }
 
     /// The bins that opened at or after `since`, newest (the open one) first; at most
-    /// [`BIN_COUNT`] of them.
+    /// the capacity of them.
     pub(super) fn since(&self, since: Time) -> impl Iterator<Item = &Bin> + Clone {
         self.open
             .iter()
             .chain(self.closed.newest(BIN_COUNT))
             .take_while(move |bin| bin.start >= since)
-            .take(BIN_COUNT)
+            .take(self.capacity)
     }
 
     /// Moves every observation made before `before` (all with `None`) by `by`: the master
@@ -266,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_bin_keeps_the_least_delayed_of_each_direction_and_closes_after_a_second() {
-        let mut bins = Bins::new();
+        let mut bins = Bins::new(BIN_COUNT);
         let at = |ms: i64| Time::from_nanos(1_000_000_000) + TimeDelta::from_millis(ms);
         let observation = |ms: i64, value_us: i64| Observation {
             at: at(ms),

@@ -425,3 +425,61 @@ fn a_step_backwards_at_one_hertz_needs_one_delay_request_and_two_syncs() {
     // One forged Sync falling as far, then clean ones: never a step.
     assert_eq!(backward_step_run(TimeDelta::ZERO, Some(60)), None);
 }
+
+#[test]
+fn configured_capacities_bound_what_is_held() {
+    let config = LuckyRegressionConfig {
+        max_points: 40,
+        max_bins: 6,
+        ..LuckyRegressionConfig::default()
+    };
+    assert!(config.validate().is_ok());
+    let mut estimator = LuckyRegression::new(config);
+    let start = Time::from_nanos(5_000_000_000);
+    // 300 s at 8 Hz, the remote 20 ppm fast: far more than either capacity.
+    for n in 0..2_400i64 {
+        let local = start + TimeDelta::from_millis(125 * n);
+        let remote_now = local + TimeDelta::from_secs(7) + (local - start).mul_f64(20e-6);
+        estimator.update(&exchange(
+            local,
+            remote_now,
+            TimeDelta::from_micros(50 + n % 5),
+        ));
+        assert!(
+            estimator.points.len() <= 40,
+            "{} points",
+            estimator.points.len()
+        );
+        assert!(estimator.bins.since(Time::EPOCH).count() <= 6);
+    }
+    let mapping = estimator.mapping().expect("a mapping");
+    let local = start + TimeDelta::from_secs(300);
+    let truth = local + TimeDelta::from_secs(7) + TimeDelta::from_secs(300).mul_f64(20e-6);
+    assert!(
+        (mapping.to_remote(local) - truth).abs() < TimeDelta::from_micros(5),
+        "{:?}",
+        mapping.to_remote(local) - truth
+    );
+    // Out of range: validate names the field, new clamps.
+    for (config, field) in [
+        (
+            LuckyRegressionConfig {
+                max_points: 0,
+                ..LuckyRegressionConfig::default()
+            },
+            "max_points",
+        ),
+        (
+            LuckyRegressionConfig {
+                max_bins: LuckyRegression::MAX_BINS + 1,
+                ..LuckyRegressionConfig::default()
+            },
+            "max_bins",
+        ),
+    ] {
+        assert_eq!(config.validate().map_err(|error| error.field), Err(field));
+        let clamped = LuckyRegression::new(config);
+        assert!((1..=LuckyRegression::MAX_POINTS).contains(&clamped.config.max_points));
+        assert!((1..=LuckyRegression::MAX_BINS).contains(&clamped.config.max_bins));
+    }
+}

@@ -11,7 +11,7 @@ mod shared;
 
 pub use any::{AnyEstimator, EstimatorKind};
 pub use linreg::{LinregConfig, LinregEstimator};
-pub use lucky::{LuckyRegression, LuckyRegressionConfig, WINDOW_COUNT};
+pub use lucky::{LuckyRegression, LuckyRegressionConfig, LuckyRegressionConfigError, WINDOW_COUNT};
 pub use nqptp::NqptpSmoother;
 pub use pi::{PiConfig, PiServo};
 
