@@ -455,10 +455,11 @@ fn check(soak: &Soak, periods: u64) {
 
 /// Seven simulated days with [`WEEK_RECEIVERS`] receiver (73 sequenceId wraps, 6 RTP
 /// wraps), then six simulated hours with all eight, checked every 90 min. One receiver-day
-/// costs about 20 s of one core in the test profile (aptp, aptp-wire and aptp-clock at
-/// opt-level 3), so eight receivers for the whole week would take about 19 min, far beyond
-/// the CI budget of two minutes; the per-receiver state is the same either way. One test, not two, so that the
-/// live-heap measurement sees no other test's allocations.
+/// costs about 9 s of one core in the test profile (aptp, aptp-wire and aptp-clock at
+/// opt-level 3; the default estimator is ~80 % of it), so eight receivers for the whole week
+/// would take about 8 min, beyond the CI budget of two minutes; the per-receiver state is the
+/// same either way. One test, not two, so that the live-heap measurement sees no other
+/// test's allocations.
 #[test]
 fn week_of_one_receiver_then_six_hours_of_eight() {
     let started = Instant::now();
