@@ -1,6 +1,6 @@
 //! aptp's default estimator: a regression that believes the lucky packets.
 
-use super::regression::{fit_moments, fit_two_way, fit_two_way_moments, Line, RunningMoments};
+use super::regression::{fit_moments, fit_two_way_moments, Line, RunningMoments};
 use super::round_trips::{RoundTripHistory, RoundTripVerdict};
 use super::shared::PointRing;
 use super::{Estimator, Sample, Update};
@@ -565,64 +565,68 @@ impl LuckyRegression {
         }
     }
 
-    /// An observation relative to `offset_ref`, less the current rate's drift since `now`.
-    fn along_rate(&self, now: Time, at: Time, value: TimeDelta) -> f64 {
-        (value - self.offset_ref).as_nanos_f64() - self.rate_offset * (at - now).as_nanos_f64()
-    }
-
     /// The line through each second's least-delayed Sync and Delay_Req over `window`.
     fn fit_bins(&self, now: Time, window: TimeDelta, fallback_slope: f64) -> Option<Line> {
         let since = now - window;
+        // Each direction's observations (x from `now`, y from `offset_ref`) and, first, their
+        // values along the current rate, which `queueing_weights` turns into weights.
+        let mut forward_x = [f64::NAN; BIN_COUNT];
+        let mut forward_y = [f64::NAN; BIN_COUNT];
+        let mut backward_x = [f64::NAN; BIN_COUNT];
+        let mut backward_y = [f64::NAN; BIN_COUNT];
         let mut forward_weights = [f64::NAN; BIN_COUNT];
         let mut backward_weights = [f64::NAN; BIN_COUNT];
-        for ((forward, backward), bin) in forward_weights
-            .iter_mut()
-            .zip(backward_weights.iter_mut())
-            .zip(self.bins.since(since))
-        {
-            if let Some(observation) = bin.forward {
-                *forward = self.along_rate(now, observation.at, observation.value);
+        let rate = self.rate_offset;
+        let mut count = 0;
+        for bin in self.bins.since(since) {
+            for (observation, x, y, along) in [
+                (
+                    bin.forward,
+                    &mut forward_x,
+                    &mut forward_y,
+                    &mut forward_weights,
+                ),
+                (
+                    bin.backward,
+                    &mut backward_x,
+                    &mut backward_y,
+                    &mut backward_weights,
+                ),
+            ] {
+                if let Some(observation) = observation {
+                    x[count] = (observation.at - now).as_nanos_f64();
+                    y[count] = (observation.value - self.offset_ref).as_nanos_f64();
+                    along[count] = y[count] - rate * x[count];
+                }
             }
-            if let Some(observation) = bin.backward {
-                *backward = self.along_rate(now, observation.at, observation.value);
-            }
+            count += 1;
         }
         let mut sorted = [0.0f64; BIN_COUNT];
-        let fraction = self.config.lucky_bin_fraction;
-        let min_scale = self.config.min_queueing_scale.as_nanos_f64();
-        let count = self.bins.since(since).count();
-        let segment = LUCKY_SEGMENT_BINS;
         queueing_weights_both(
             &mut forward_weights[..count],
             &mut backward_weights[..count],
-            fraction,
-            min_scale,
+            self.config.lucky_bin_fraction,
+            self.config.min_queueing_scale.as_nanos_f64(),
             &mut sorted,
-            segment,
+            LUCKY_SEGMENT_BINS,
         );
-        let offset_ref = self.offset_ref;
-        let observe = move |observation: Option<Observation>, weight: f64| {
-            let observation = observation?;
-            let x = (observation.at - now).as_nanos_f64();
-            let y = (observation.value - offset_ref).as_nanos_f64();
-            Some((x, y, weight))
-        };
-        let forward = self
-            .bins
-            .since(since)
-            .zip(forward_weights.iter().copied())
-            .filter_map(move |(bin, weight)| observe(bin.forward, weight));
-        let backward = self
-            .bins
-            .since(since)
-            .zip(backward_weights.iter().copied())
-            .filter_map(move |(bin, weight)| observe(bin.backward, weight));
-        fit_two_way(
+        let mut forward = RunningMoments::default();
+        let mut backward = RunningMoments::default();
+        for index in 0..count {
+            forward.add(forward_x[index], forward_y[index], forward_weights[index]);
+            backward.add(
+                backward_x[index],
+                backward_y[index],
+                backward_weights[index],
+            );
+        }
+        let (forward, backward) = (forward.moments()?, backward.moments()?);
+        Some(fit_two_way_moments(
             forward,
             backward,
             self.config.min_rate_span.as_nanos_f64(),
             fallback_slope,
-        )
+        ))
     }
 
     fn refit(&mut self, now: Time) {

@@ -84,6 +84,8 @@ pub(crate) struct Moments {
 }
 
 impl Moments {
+    /// Two passes over `points`: the reference [`RunningMoments`] is tested against.
+    #[cfg(test)]
     fn of(points: impl Iterator<Item = (f64, f64, f64)> + Clone) -> Option<Self> {
         let mut weight = 0.0;
         let mut x_sum = 0.0;
@@ -201,7 +203,8 @@ pub(crate) fn fit_moments(moments: Moments, min_x_span: f64, fallback_slope: f64
     }
 }
 
-/// [`fit_two_way`] from each group's moments.
+/// Two parallel lines from each group's moments: one slope, two intercepts, and their mean (see
+/// `fit_two_way`, the same from the points).
 pub(crate) fn fit_two_way_moments(
     forward: Moments,
     backward: Moments,
@@ -229,6 +232,7 @@ pub(crate) fn fit_two_way_moments(
 /// slave-to-master one, so the mean of the two lines is the offset (symmetry assumed) and
 /// each direction's least-delayed packets can carry its own line, whichever exchange they
 /// came in. With less than `min_x_span` of x in both groups (or a group empty), as [`fit`].
+#[cfg(test)]
 pub(crate) fn fit_two_way(
     forward: impl Iterator<Item = (f64, f64, f64)> + Clone,
     backward: impl Iterator<Item = (f64, f64, f64)> + Clone,

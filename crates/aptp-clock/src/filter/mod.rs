@@ -12,17 +12,21 @@ pub use step::{StepDetector, StepDetectorConfig, StepVerdict};
 
 use crate::time::TimeDelta;
 
-/// Sorts `values` in place and returns their median (the mean of the two middle values, rounded
+/// Reorders `values` (a selection, not a full sort) and returns their median (the mean of the two middle values, rounded
 /// down, for an even count); `None` when empty.
 pub(crate) fn median_in_place(values: &mut [TimeDelta]) -> Option<TimeDelta> {
     if values.is_empty() {
         return None;
     }
-    values.sort_unstable();
+    // Selection, not a sort: O(n), and the same middle values.
+    let odd = values.len() % 2 == 1;
     let middle = values.len() / 2;
-    if values.len() % 2 == 1 {
-        Some(values[middle])
-    } else {
-        Some((values[middle - 1] + values[middle]).half())
+    let (below, upper_middle, _) = values.select_nth_unstable(middle);
+    let upper_middle = *upper_middle;
+    if odd {
+        return Some(upper_middle);
     }
+    // Even: the lower middle is the largest of those below.
+    let lower_middle = below.iter().copied().max().unwrap_or(upper_middle);
+    Some((lower_middle + upper_middle).half())
 }
