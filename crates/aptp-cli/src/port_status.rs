@@ -37,7 +37,7 @@ pub struct NodeArgs {
     #[arg(long, value_name = "ADDR")]
     bind: Option<IpAddr>,
 
-    /// linuxptp-style configuration file ([global] section, `key value` lines).
+    /// linuxptp-style configuration file (`[global]` section, `key value` lines).
     #[arg(short = 'f', long, value_name = "FILE")]
     config: Option<PathBuf>,
 

@@ -1,24 +1,4 @@
-//! AirPlay 1's NTP-style timing exchange on tokio: an [`NtpTimingDriver`] moves 0xD2/0xD3
-//! datagrams between one UDP socket (the timing port) and the sans-IO
-//! [`NtpTimingClient`] / [`NtpTimingResponder`], and yields the same [`ClockMapping`] as the
-//! PTP receiver.
-//!
-//! AirPlay 1 timing goes both ways: the receiver asks the sender's timing port and answers
-//! the sender's own requests on its timing port. The driver does both on one socket: a
-//! request from anyone is answered with the local clock; a reply from the peer's address
-//! (any port) is fed to the client. Requests go to the peer every `interval` of the client.
-//!
-//! Timestamps come from the kernel as on the PTP path: the socket is `aptp-transport`'s
-//! [`TimestampedUdpSocket`] (one port, no PTP filtering, since the 32-byte timing packets are
-//! shorter than a PTP header), so a datagram's arrival (t2, and the t4 written in a reply) is
-//! its `SO_TIMESTAMPING` software receive timestamp, and a request's departure (t3) its
-//! software transmit timestamp from the error queue, handed to the client through
-//! [`NtpTimingClient::transmitted`]. Where the kernel gives none, the socket falls back to a
-//! user-space timestamp read right after `recvmsg` / right before `sendto`, and says so:
-//! [`NtpTimingDriver::kernel_rx_timestamps`], [`NtpTimingDriver::kernel_tx_timestamps`] and
-//! the counts in [`NtpTimingDriver::transport_counters`]. A reply's transmit time (t1 for the
-//! peer) must be written before it is sent, so it stays a user-space reading taken just
-//! before the send. Every timestamp is on the configured [`TimestampClock`].
+//! AirPlay 1's NTP-style timing exchange on tokio: [`NtpTimingDriver`].
 
 use super::ntp::{NtpTimingClient, NtpTimingError, NtpTimingResponder};
 use super::runtime::{instant_of, time_of};
@@ -82,7 +62,28 @@ pub enum NtpStepped {
     Deadline,
 }
 
-/// AirPlay 1 timing over a UDP socket: see the [module documentation](self).
+/// AirPlay 1 timing over a UDP socket: AirPlay 1's NTP-style timing exchange on tokio. It
+/// moves 0xD2/0xD3
+/// datagrams between one UDP socket (the timing port) and the sans-IO
+/// [`NtpTimingClient`] / [`NtpTimingResponder`], and yields the same [`ClockMapping`] as the
+/// PTP receiver.
+///
+/// AirPlay 1 timing goes both ways: the receiver asks the sender's timing port and answers
+/// the sender's own requests on its timing port. The driver does both on one socket: a
+/// request from anyone is answered with the local clock; a reply from the peer's address
+/// (any port) is fed to the client. Requests go to the peer every `interval` of the client.
+///
+/// Timestamps come from the kernel as on the PTP path: the socket is `aptp-transport`'s
+/// [`TimestampedUdpSocket`] (one port, no PTP filtering, since the 32-byte timing packets are
+/// shorter than a PTP header), so a datagram's arrival (t2, and the t4 written in a reply) is
+/// its `SO_TIMESTAMPING` software receive timestamp, and a request's departure (t3) its
+/// software transmit timestamp from the error queue, handed to the client through
+/// [`NtpTimingClient::transmitted`]. Where the kernel gives none, the socket falls back to a
+/// user-space timestamp read right after `recvmsg` / right before `sendto`, and says so:
+/// [`NtpTimingDriver::kernel_rx_timestamps`], [`NtpTimingDriver::kernel_tx_timestamps`] and
+/// the counts in [`NtpTimingDriver::transport_counters`]. A reply's transmit time (t1 for the
+/// peer) must be written before it is sent, so it stays a user-space reading taken just
+/// before the send. Every timestamp is on the configured [`TimestampClock`].
 ///
 /// ```
 /// # async fn demo() -> Result<(), aptp::airplay::runtime::NtpDriverError> {

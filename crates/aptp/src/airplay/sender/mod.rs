@@ -1,23 +1,4 @@
-//! The AirPlay sender (grandmaster) role, sans-IO.
-//!
-//! Serves the AirPlay profile (ptp-brief §4) to a peer list that the application replaces at
-//! any time, so that Apple devices, nqptp and aptp receivers all follow it:
-//!
-//! - every 2^`log_sync_interval` s (8 Hz) a round: each peer in turn gets a unicast Sync
-//!   (event port, flags 0x0608) and, *as soon as that Sync's transmit timestamp is handed
-//!   back*, its own Follow_Up (general port, 96 bytes with the 802.1AS information TLV and
-//!   Apple's clock-identity TLV) carrying that timestamp. The next peer's Sync is not released
-//!   before that Follow_Up ([`poll_transmit`](AirplaySender::poll_transmit) returns it first),
-//!   so no peer's Follow_Up waits behind the others' Syncs;
-//! - the order of the peers rotates every round (a fixed order made the first peer ~100 µs
-//!   worse for nqptp);
-//! - an Announce (64 bytes + PATH_TRACE, priority1/2 248, clockAccuracy 0xFE) goes to a peer
-//!   before its first Follow_Up, then every 2^`log_announce_interval` s;
-//! - Delay_Req from anyone is answered with a Delay_Resp.
-//!
-//! The sender's timescale is the caller's local clock: a Follow_Up's preciseOriginTimestamp is
-//! the Sync's transmit instant. [`AirplaySender::network_time`] gives "now" as AirPlay's
-//! `(networkTimeSecs, networkTimeFrac)` for SETRATEANCHORTIME.
+//! The AirPlay sender (grandmaster) role, sans-IO: [`AirplaySender`].
 
 use super::wire_time::{encode, timestamp_of};
 use crate::engine::rate_limit::AnswerRateLimiter;
@@ -185,8 +166,28 @@ struct AwaitedSync<A> {
     give_up_at: Time,
 }
 
-/// The AirPlay grandmaster: see the [module documentation](self). `A` is the caller's name
-/// for a peer (an IP address, a node number).
+/// The AirPlay sender (grandmaster) role, sans-IO.
+///
+/// Serves the AirPlay profile (ptp-brief §4) to a peer list that the application replaces at
+/// any time, so that Apple devices, nqptp and aptp receivers all follow it:
+///
+/// - every 2^`log_sync_interval` s (8 Hz) a round: each peer in turn gets a unicast Sync
+///   (event port, flags 0x0608) and, *as soon as that Sync's transmit timestamp is handed
+///   back*, its own Follow_Up (general port, 96 bytes with the 802.1AS information TLV and
+///   Apple's clock-identity TLV) carrying that timestamp. The next peer's Sync is not released
+///   before that Follow_Up ([`poll_transmit`](AirplaySender::poll_transmit) returns it first),
+///   so no peer's Follow_Up waits behind the others' Syncs;
+/// - the order of the peers rotates every round (a fixed order made the first peer ~100 µs
+///   worse for nqptp);
+/// - an Announce (64 bytes + PATH_TRACE, priority1/2 248, clockAccuracy 0xFE) goes to a peer
+///   before its first Follow_Up, then every 2^`log_announce_interval` s;
+/// - Delay_Req from anyone is answered with a Delay_Resp.
+///
+/// The sender's timescale is the caller's local clock: a Follow_Up's preciseOriginTimestamp is
+/// the Sync's transmit instant. [`AirplaySender::network_time`] gives "now" as AirPlay's
+/// `(networkTimeSecs, networkTimeFrac)` for SETRATEANCHORTIME.
+///
+/// `A` is the caller's name for a peer (an IP address, a node number).
 #[derive(Debug)]
 pub struct AirplaySender<A> {
     config: SenderConfig,
