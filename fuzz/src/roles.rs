@@ -544,6 +544,9 @@ fn small_capacities(u: &mut Unstructured<'_>) -> Result<Capacities> {
         unicast_peers: u.int_in_range(1..=4)?,
         acceptable_masters: 4,
         rate_limited_sources: u.int_in_range(1..=4)?,
+        // The estimator's windows, full within seconds at 8 Hz.
+        estimator_points: u.int_in_range(1..=32)?,
+        estimator_bins: u.int_in_range(1..=32)?,
     })
 }
 
@@ -966,6 +969,17 @@ fn receiver_config(u: &mut Unstructured<'_>) -> Result<ReceiverConfig> {
             u.int_in_range(1..=4)?
         } else {
             defaults.event_queue
+        },
+        // The estimator's windows, full within seconds at 8 Hz.
+        estimator_points: if small {
+            u.int_in_range(1..=32)?
+        } else {
+            defaults.estimator_points
+        },
+        estimator_bins: if small {
+            u.int_in_range(1..=32)?
+        } else {
+            defaults.estimator_bins
         },
         ..defaults
     })

@@ -5,7 +5,7 @@
 //! `logSyncInterval` is [`Config::log_sync_interval`], and so on, with ptp4l's defaults
 //! (`configs/default.cfg`).
 
-use aptp_clock::EstimatorKind;
+use aptp_clock::{EstimatorKind, LuckyRegression};
 use aptp_wire::ClockIdentity;
 use thiserror::Error;
 
@@ -63,6 +63,18 @@ pub struct Capacities {
     /// full, the source heard from least recently is forgotten (it starts again with a full
     /// allowance). Default 256.
     pub rate_limited_sources: usize,
+    /// Exchanges the default estimator ([`EstimatorKind::LuckyRegression`]) holds, 1 to
+    /// [`LuckyRegression::MAX_POINTS`]: its windows over exchanges see no further back. When
+    /// full, the oldest is forgotten. Default [`LuckyRegression::MAX_POINTS`] (512: 64 s at
+    /// 8 Hz, 512 s at linuxptp's 1 Hz). Storage is the estimator's fixed maximum whatever the
+    /// value (no allocation): it bounds what each fit reads, and so its cost. The other
+    /// estimators ignore it.
+    pub estimator_points: usize,
+    /// One-second bins (each second's least-delayed Sync and Delay_Req) the default estimator
+    /// holds for its windows longer than the exchanges reach, 1 to
+    /// [`LuckyRegression::MAX_BINS`]. When full, the oldest is forgotten. Default
+    /// [`LuckyRegression::MAX_BINS`] (256: 256 s). Fixed storage as `estimator_points`.
+    pub estimator_bins: usize,
 }
 
 impl Default for Capacities {
@@ -77,6 +89,8 @@ impl Default for Capacities {
             unicast_peers: 1024,
             acceptable_masters: 64,
             rate_limited_sources: 256,
+            estimator_points: LuckyRegression::MAX_POINTS,
+            estimator_bins: LuckyRegression::MAX_BINS,
         }
     }
 }
@@ -259,6 +273,16 @@ pub enum ConfigError {
     /// Port number 0 and 0xFFFF are reserved.
     #[error("port number {0} is reserved")]
     ReservedPortNumber(u16),
+    /// A capacity beyond the most its table can hold (the estimator's fixed storage).
+    #[error("capacity {name} = {value} is above its maximum of {max}")]
+    CapacityTooLarge {
+        /// The capacity's field name in [`Capacities`].
+        name: &'static str,
+        /// The value given.
+        value: usize,
+        /// The largest allowed.
+        max: usize,
+    },
 }
 
 impl Config {
@@ -308,9 +332,27 @@ impl Config {
             ("unicast_peers", c.unicast_peers),
             ("acceptable_masters", c.acceptable_masters),
             ("rate_limited_sources", c.rate_limited_sources),
+            ("estimator_points", c.estimator_points),
+            ("estimator_bins", c.estimator_bins),
         ] {
             if value == 0 {
                 return Err(ConfigError::ZeroCapacity(name));
+            }
+        }
+        for (name, value, max) in [
+            (
+                "estimator_points",
+                c.estimator_points,
+                LuckyRegression::MAX_POINTS,
+            ),
+            (
+                "estimator_bins",
+                c.estimator_bins,
+                LuckyRegression::MAX_BINS,
+            ),
+        ] {
+            if value > max {
+                return Err(ConfigError::CapacityTooLarge { name, value, max });
             }
         }
         if self.acceptable_masters.len() > c.acceptable_masters {
@@ -439,6 +481,54 @@ mod tests {
                 },
                 ConfigError::ZeroCapacity("pending_syncs"),
             ),
+            (
+                Config {
+                    capacities: Capacities {
+                        estimator_points: 0,
+                        ..Capacities::default()
+                    },
+                    ..base.clone()
+                },
+                ConfigError::ZeroCapacity("estimator_points"),
+            ),
+            (
+                Config {
+                    capacities: Capacities {
+                        estimator_points: LuckyRegression::MAX_POINTS + 1,
+                        ..Capacities::default()
+                    },
+                    ..base.clone()
+                },
+                ConfigError::CapacityTooLarge {
+                    name: "estimator_points",
+                    value: LuckyRegression::MAX_POINTS + 1,
+                    max: LuckyRegression::MAX_POINTS,
+                },
+            ),
+            (
+                Config {
+                    capacities: Capacities {
+                        estimator_bins: 0,
+                        ..Capacities::default()
+                    },
+                    ..base.clone()
+                },
+                ConfigError::ZeroCapacity("estimator_bins"),
+            ),
+            (
+                Config {
+                    capacities: Capacities {
+                        estimator_bins: LuckyRegression::MAX_BINS + 1,
+                        ..Capacities::default()
+                    },
+                    ..base.clone()
+                },
+                ConfigError::CapacityTooLarge {
+                    name: "estimator_bins",
+                    value: LuckyRegression::MAX_BINS + 1,
+                    max: LuckyRegression::MAX_BINS,
+                },
+            ),
         ];
         for (config, error) in cases {
             assert_eq!(config.validate(), Err(error));
@@ -487,5 +577,67 @@ mod tests {
         assert_eq!(log_interval_ns(-3), 125_000_000);
         assert_eq!(log_interval_ns(i8::MIN), 0);
         assert_eq!(log_interval_ns(i8::MAX), 1_000_000_000u64 << 30);
+    }
+
+    /// A slave whose clock runs 50 ppm fast follows a master at 8 Hz for 300 s with the
+    /// estimator's capacities `points` and `bins`: its state and mapping rate at the end.
+    fn follow_at_8_hz(points: usize, bins: usize) -> (crate::engine::PortState, Option<f64>) {
+        use crate::engine::sim::{LinkModel, Sim, SimClock};
+        let config = Config {
+            log_sync_interval: -3,
+            log_min_delay_req_interval: -3,
+            capacities: Capacities {
+                estimator_points: points,
+                estimator_bins: bins,
+                ..Capacities::default()
+            },
+            ..Config::default()
+        };
+        let mut sim = Sim::new(9, LinkModel::default());
+        sim.add_node(
+            Config {
+                priority1: 1,
+                ..config.clone()
+            },
+            SimClock::default(),
+        );
+        let fast = SimClock {
+            offset_ns: 1_000_000,
+            rate_ppb: 50_000,
+        };
+        let slave = sim.add_node(
+            Config {
+                slave_only: true,
+                ..config
+            },
+            fast,
+        );
+        sim.run_for_secs(300);
+        let engine = sim.engine(slave);
+        (engine.state(), engine.mapping().map(|m| m.rate_ppb()))
+    }
+
+    #[test]
+    fn the_estimator_holds_the_configured_points_and_bins() {
+        use crate::engine::PortState;
+        // 8 exchanges at 8 Hz span 0.875 s, less than the 1 s a rate fit needs, and one bin
+        // spans nothing: the slave locks on the offset but never finds the 50 ppm.
+        assert_eq!(follow_at_8_hz(8, 1), (PortState::Slave, Some(0.0)));
+        // 16 exchanges (1.875 s), or 16 one-second bins, are enough: remote runs
+        // 1 / (1 + 50e-6) as fast as local, −49 997.5 ppb.
+        for (points, bins) in [(16, 1), (8, 16), (512, 256)] {
+            let (state, rate_ppb) = follow_at_8_hz(points, bins);
+            assert_eq!(state, PortState::Slave);
+            let rate_ppb = rate_ppb.unwrap();
+            assert!(
+                (rate_ppb + 49_997.5).abs() < 50.0,
+                "{points} points, {bins} bins: {rate_ppb} ppb"
+            );
+        }
+        let default = Capacities::default();
+        assert_eq!(
+            (default.estimator_points, default.estimator_bins),
+            (LuckyRegression::MAX_POINTS, LuckyRegression::MAX_BINS)
+        );
     }
 }

@@ -86,8 +86,16 @@ impl Follower {
     pub(crate) fn new(config: &Config) -> Self {
         // The PI servo's constants scale with the sync interval (linuxptp's pi_sync_interval).
         let sync_interval_s = super::config::log_interval_ns(config.log_sync_interval) as f64 / 1e9;
+        // The default estimator's windows hold at most the configured capacities.
+        let lucky_regression = aptp_clock::LuckyRegressionConfig {
+            max_points: config.capacities.estimator_points,
+            max_bins: config.capacities.estimator_bins,
+            ..aptp_clock::LuckyRegressionConfig::default()
+        };
         Follower {
-            estimator: config.estimator.build_for_sync_interval(sync_interval_s),
+            estimator: config
+                .estimator
+                .build_with(sync_interval_s, lucky_regression),
             mapping: None,
             quality: MappingQuality::default(),
             mean_path_delays: MovingMedian::new(),

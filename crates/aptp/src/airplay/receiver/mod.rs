@@ -19,7 +19,10 @@ use super::election::{Election, GrandmasterInfo};
 use super::events::{ReceiverCounters, ReceiverEvent, ReceiverStatus};
 use super::wire_time::correction_of;
 use crate::engine::{PortKind, PortState, Transmit, TransmitToken};
-use aptp_clock::{AnyEstimator, ClockMapping, Estimator, EstimatorKind, Time, TimeDelta};
+use aptp_clock::{
+    AnyEstimator, ClockMapping, Estimator, EstimatorKind, LuckyRegression, LuckyRegressionConfig,
+    Time, TimeDelta,
+};
 use aptp_wire::{Body, ClockIdentity, Header, Message, PortIdentity, Timestamp};
 use core::fmt::Debug;
 use std::collections::VecDeque;
@@ -73,6 +76,18 @@ pub struct ReceiverConfig {
     /// [`AirplayReceiver::EVENT_QUEUE_CAPACITY`] (256: 32 s of one `MappingUpdated` per
     /// 8 Hz Sync).
     pub event_queue: usize,
+    /// Exchanges the default estimator ([`EstimatorKind::LuckyRegression`]) holds, 1 to
+    /// [`LuckyRegression::MAX_POINTS`]: its windows over exchanges see no further back. When
+    /// full, the oldest is forgotten. Default [`LuckyRegression::MAX_POINTS`] (512: 64 s of
+    /// 8 Hz Syncs). Storage is the estimator's fixed maximum whatever the value (no
+    /// allocation): it bounds what each fit reads, and so its cost. The other estimators
+    /// ignore it.
+    pub estimator_points: usize,
+    /// One-second bins (each second's least-delayed Sync and Delay_Req) the default estimator
+    /// holds for its windows longer than the exchanges reach, 1 to
+    /// [`LuckyRegression::MAX_BINS`]. When full, the oldest is forgotten. Default
+    /// [`LuckyRegression::MAX_BINS`] (256: 256 s). Fixed storage as `estimator_points`.
+    pub estimator_bins: usize,
 }
 
 impl ReceiverConfig {
@@ -97,6 +112,8 @@ impl ReceiverConfig {
             delay_request_timeout_ns: 1_000_000_000,
             pending_delay_requests: 4,
             event_queue: EVENT_QUEUE,
+            estimator_points: LuckyRegression::MAX_POINTS,
+            estimator_bins: LuckyRegression::MAX_BINS,
         }
     }
 
@@ -124,6 +141,8 @@ impl ReceiverConfig {
             ("pending_syncs", self.pending_syncs as u64),
             ("pending_delay_requests", self.pending_delay_requests as u64),
             ("event_queue", self.event_queue as u64),
+            ("estimator_points", self.estimator_points as u64),
+            ("estimator_bins", self.estimator_bins as u64),
             ("two_way_timeout_ns", self.two_way_timeout_ns),
             ("min_announce_timeout_ns", self.min_announce_timeout_ns),
             ("stall_timeout_ns", self.stall_timeout_ns),
@@ -132,6 +151,22 @@ impl ReceiverConfig {
         ] {
             if value == 0 {
                 return Err(ReceiverConfigError::Zero(name));
+            }
+        }
+        for (name, value, max) in [
+            (
+                "estimator_points",
+                self.estimator_points,
+                LuckyRegression::MAX_POINTS,
+            ),
+            (
+                "estimator_bins",
+                self.estimator_bins,
+                LuckyRegression::MAX_BINS,
+            ),
+        ] {
+            if value > max {
+                return Err(ReceiverConfigError::TooLarge { name, value, max });
             }
         }
         Ok(())
@@ -154,6 +189,16 @@ pub enum ReceiverConfigError {
     /// A capacity or duration of zero.
     #[error("{0} is zero")]
     Zero(&'static str),
+    /// A capacity beyond the most its table can hold (the estimator's fixed storage).
+    #[error("{name} = {value} is above its maximum of {max}")]
+    TooLarge {
+        /// The option's field name in [`ReceiverConfig`].
+        name: &'static str,
+        /// The value given.
+        value: usize,
+        /// The largest allowed.
+        max: usize,
+    },
 }
 
 /// Half a Sync exchange.
@@ -223,6 +268,9 @@ fn age_ns(now: Time, at: Time) -> u64 {
 
 /// The default event queue capacity (the oldest go first).
 const EVENT_QUEUE: usize = 256;
+/// The Sync interval the estimator is tuned for: AirPlay grandmasters send at
+/// logSyncInterval −3 (only the PI servo's constants depend on it).
+const SYNC_INTERVAL_S: f64 = 0.125;
 /// Completed Sync sequenceIds remembered to spot duplicates.
 const RECENT_SYNCS: usize = 16;
 
@@ -240,7 +288,14 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             peers: Vec::new(),
             election: Election::new(config.max_announcers, port_identity),
             grandmaster: None,
-            estimator: config.estimator.build(),
+            estimator: config.estimator.build_with(
+                SYNC_INTERVAL_S,
+                LuckyRegressionConfig {
+                    max_points: config.estimator_points,
+                    max_bins: config.estimator_bins,
+                    ..LuckyRegressionConfig::default()
+                },
+            ),
             mapping: None,
             prediction_error_ns: None,
             accepted_since_start: 0,

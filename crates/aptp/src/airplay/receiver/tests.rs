@@ -429,3 +429,113 @@ fn a_full_event_queue_drops_the_oldest_and_counts_them() {
         Err(ReceiverConfigError::Zero("event_queue"))
     );
 }
+
+/// Runs a grandmaster 50 ppm fast that answers every Delay_Req (300 µs each way) for 30 s
+/// of 8 Hz Syncs, with the estimator's capacities `points` and `bins`; the receiver's state
+/// and the rate of its mapping at the end.
+fn two_way_against_a_fast_grandmaster(points: usize, bins: usize) -> (PortState, f64) {
+    let config = ReceiverConfig {
+        estimator_points: points,
+        estimator_bins: bins,
+        ..ReceiverConfig::new(ME)
+    };
+    let mut receiver: AirplayReceiver<u8> = AirplayReceiver::new(config, at(0)).unwrap();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 1_000, 248);
+    let delay = TimeDelta::from_micros(300);
+    let offset_at = |ms: u64| TimeDelta::from_millis(1_000) + TimeDelta::from_nanos(ms as i64 * 50);
+    for t in (0..30_000).step_by(125) {
+        if t % 250 == 0 {
+            receiver.handle_datagram(at(t), &gm.announce(), 1, PortKind::General, at(t));
+        }
+        gm.offset = offset_at(t);
+        let (sync, follow_up) = gm.sync_follow_up(at(t));
+        let arrival = at(t) + delay;
+        receiver.handle_datagram(arrival, &sync, 1, PortKind::Event, arrival);
+        receiver.handle_datagram(arrival, &follow_up, 1, PortKind::General, arrival);
+        while let Some(transmit) = receiver.poll_transmit(arrival) {
+            let request = Message::parse(&transmit.bytes).unwrap();
+            let sent = arrival + TimeDelta::from_micros(10);
+            receiver.handle_transmit_timestamp(sent, transmit.timestamp_token.unwrap(), sent);
+            let (secs, nanos) = (sent + delay + offset_at(t)).to_secs_nanos().unwrap();
+            let response = Message::delay_resp(
+                gm.port,
+                request.header.sequence_id,
+                Timestamp::new(secs, nanos).unwrap(),
+                request.header.source_port_identity,
+            );
+            let mut bytes = vec![0; response.buffer_len()];
+            response.emit(&mut bytes).unwrap();
+            let back = sent + delay + delay;
+            receiver.handle_datagram(back, &bytes, 1, PortKind::General, back);
+        }
+        receiver.handle_timeout(at(t + 1));
+        events(&mut receiver);
+    }
+    let status = receiver.status(at(30_000));
+    assert!(status.two_way, "{status:?}");
+    (status.state, status.rate_ppb.unwrap())
+}
+
+#[test]
+fn the_estimator_holds_the_configured_points_and_bins() {
+    // 8 exchanges at 8 Hz span 0.875 s, less than the 1 s a rate fit needs, and one bin
+    // spans nothing: the mapping locks on the offset but never finds the 50 ppm.
+    let (state, rate_ppb) = two_way_against_a_fast_grandmaster(8, 1);
+    assert_eq!((state, rate_ppb), (PortState::Slave, 0.0));
+    // 16 exchanges (1.875 s), or 16 one-second bins, are enough.
+    for (points, bins) in [(16, 1), (8, 16), (512, 256)] {
+        let (state, rate_ppb) = two_way_against_a_fast_grandmaster(points, bins);
+        assert_eq!(state, PortState::Slave);
+        assert!(
+            (rate_ppb - 50_000.0).abs() < 50.0,
+            "{points} points, {bins} bins: {rate_ppb} ppb"
+        );
+    }
+    let default = ReceiverConfig::new(ME);
+    assert_eq!(
+        (default.estimator_points, default.estimator_bins),
+        (LuckyRegression::MAX_POINTS, LuckyRegression::MAX_BINS)
+    );
+    for (config, error) in [
+        (
+            ReceiverConfig {
+                estimator_points: 0,
+                ..default.clone()
+            },
+            ReceiverConfigError::Zero("estimator_points"),
+        ),
+        (
+            ReceiverConfig {
+                estimator_bins: 0,
+                ..default.clone()
+            },
+            ReceiverConfigError::Zero("estimator_bins"),
+        ),
+        (
+            ReceiverConfig {
+                estimator_points: LuckyRegression::MAX_POINTS + 1,
+                ..default.clone()
+            },
+            ReceiverConfigError::TooLarge {
+                name: "estimator_points",
+                value: LuckyRegression::MAX_POINTS + 1,
+                max: LuckyRegression::MAX_POINTS,
+            },
+        ),
+        (
+            ReceiverConfig {
+                estimator_bins: LuckyRegression::MAX_BINS + 1,
+                ..default.clone()
+            },
+            ReceiverConfigError::TooLarge {
+                name: "estimator_bins",
+                value: LuckyRegression::MAX_BINS + 1,
+                max: LuckyRegression::MAX_BINS,
+            },
+        ),
+    ] {
+        assert_eq!(config.validate(), Err(error.clone()));
+        assert_eq!(AirplayReceiver::<u8>::new(config, at(0)).err(), Some(error));
+    }
+}
