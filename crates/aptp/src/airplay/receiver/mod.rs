@@ -1,19 +1,4 @@
-//! The AirPlay receiver (follower) role, sans-IO.
-//!
-//! What it does with each datagram from a listed timing peer (anything else is counted and
-//! ignored, whatever its source port, so iPhones sending from ports other than 319/320 work):
-//!
-//! - Announce: recorded in the peers' election; the best dataset is the grandmaster followed.
-//! - Sync and Follow_Up from the grandmaster's clock (port numbers ignored: Apple devices vary
-//!   them): paired by sequenceId; t1 is the preciseOriginTimestamp with both corrections, t2
-//!   the Sync's *receive timestamp* (the kernel's, from the caller), never the Follow_Up's
-//!   arrival. Apple's 96-byte Follow_Up, the 0x0608 Sync flags, logMessageInterval −3 and any
-//!   controlField are accepted.
-//! - Delay_Resp, when the grandmaster answers the Delay_Req sent after each Sync: matched by
-//!   sequenceId and requestingPortIdentity (not the responder's port number); the exchange
-//!   makes the measurement two way. Apple devices do not answer: the offset is then one way.
-//! - A repeated preciseOriginTimestamp for the stall timeout marks the grandmaster stalled:
-//!   Announces are sent to wake it, and events say so.
+//! The AirPlay receiver (follower) role, sans-IO: [`AirplayReceiver`].
 
 use super::election::{Election, GrandmasterInfo};
 use super::events::{ReceiverCounters, ReceiverEvent, ReceiverStatus};
@@ -221,7 +206,22 @@ struct PendingDelayRequest {
     t4: Option<Time>,
 }
 
-/// The AirPlay receiver: see the [module documentation](self).
+/// The AirPlay receiver (follower) role, sans-IO.
+///
+/// What it does with each datagram from a listed timing peer (anything else is counted and
+/// ignored, whatever its source port, so iPhones sending from ports other than 319/320 work):
+///
+/// - Announce: recorded in the peers' election; the best dataset is the grandmaster followed.
+/// - Sync and Follow_Up from the grandmaster's clock (port numbers ignored: Apple devices vary
+///   them): paired by sequenceId; t1 is the preciseOriginTimestamp with both corrections, t2
+///   the Sync's *receive timestamp* (the kernel's, from the caller), never the Follow_Up's
+///   arrival. Apple's 96-byte Follow_Up, the 0x0608 Sync flags, logMessageInterval −3 and any
+///   controlField are accepted.
+/// - Delay_Resp, when the grandmaster answers the Delay_Req sent after each Sync: matched by
+///   sequenceId and requestingPortIdentity (not the responder's port number); the exchange
+///   makes the measurement two way. Apple devices do not answer: the offset is then one way.
+/// - A repeated preciseOriginTimestamp for the stall timeout marks the grandmaster stalled:
+///   Announces are sent to wake it, and events say so.
 ///
 /// `A` is the caller's name for a timing peer: its IP address (without the port, so a peer is
 /// accepted from any source port), or a node number in a simulation.
