@@ -888,7 +888,7 @@ impl Estimator for LuckyRegression {
         // otherwise be the mapping until the next ones moved it (a step, reported).
         if before.is_none()
             && point.round_trip_raw.is_some()
-            && self.points.len() < FIRST_MAPPING_EXCHANGES
+            && self.points.len() < FIRST_MAPPING_EXCHANGES.min(self.config.max_points)
         {
             self.mapping = None;
         }

@@ -483,3 +483,28 @@ fn configured_capacities_bound_what_is_held() {
         assert!((1..=LuckyRegression::MAX_BINS).contains(&clamped.config.max_bins));
     }
 }
+
+#[test]
+fn even_one_or_two_exchanges_held_give_a_mapping() {
+    // The first mapping waits for three exchanges: with fewer held it must not wait forever.
+    for points in [1, 2] {
+        let mut estimator = LuckyRegression::new(LuckyRegressionConfig {
+            max_points: points,
+            max_bins: 1,
+            ..LuckyRegressionConfig::default()
+        });
+        let start = Time::from_nanos(5_000_000_000);
+        for n in 0..40i64 {
+            let local = start + TimeDelta::from_millis(125 * n);
+            let remote_now = local + TimeDelta::from_secs(7);
+            estimator.update(&exchange(local, remote_now, TimeDelta::from_micros(50)));
+        }
+        let local = start + TimeDelta::from_secs(5);
+        let mapping = estimator.mapping().expect("a mapping");
+        let error = mapping.to_remote(local) - (local + TimeDelta::from_secs(7));
+        assert!(
+            error.abs() < TimeDelta::from_micros(1),
+            "{points}: {error:?}"
+        );
+    }
+}
