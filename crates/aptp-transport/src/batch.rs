@@ -15,6 +15,7 @@
 
 #![allow(unsafe_code)]
 
+use std::cell::Cell;
 use std::io;
 use std::mem::{size_of, MaybeUninit};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -45,6 +46,9 @@ pub(crate) struct ReceiveBatch {
     datagrams: Box<[RawDatagram]>,
     filled: usize,
     next: usize,
+    /// `CLOCK_REALTIME −` the socket's clock, sampled for this read when the first kernel
+    /// timestamp of it is converted ([`ReceiveBatch::kernel_time`]); `None` until then.
+    realtime_offset_ns: Cell<Option<i64>>,
 }
 
 impl core::fmt::Debug for ReceiveBatch {
@@ -78,6 +82,7 @@ impl ReceiveBatch {
             datagrams: vec![empty; BATCH_LEN].into_boxed_slice(),
             filled: 0,
             next: 0,
+            realtime_offset_ns: Cell::new(None),
         }
     }
 
@@ -86,19 +91,48 @@ impl ReceiveBatch {
         self.next < self.filled
     }
 
-    /// The next datagram of the last read and its bytes, in arrival order.
-    pub(crate) fn pop(&mut self) -> Option<(&RawDatagram, &[u8])> {
+    /// Takes the next datagram of the last read, in arrival order: its index for
+    /// [`ReceiveBatch::get`].
+    pub(crate) fn pop(&mut self) -> Option<usize> {
         if self.next >= self.filled {
             return None;
         }
         let index = self.next;
         self.next += 1;
+        Some(index)
+    }
+
+    /// The datagram of the last read at `index` and its bytes.
+    pub(crate) fn get(&self, index: usize) -> Option<(&RawDatagram, &[u8])> {
+        if index >= self.filled {
+            return None;
+        }
         let datagram = self.datagrams.get(index)?;
         let start = index * self.slot_len;
         let bytes = self
             .data
             .get(start..start + datagram.len.min(self.slot_len))?;
         Some((datagram, bytes))
+    }
+
+    /// A kernel receive timestamp of this read converted to `clock`: the `CLOCK_REALTIME`
+    /// offset is sampled at the first call after a read and shared by the rest of its
+    /// datagrams (see [`TimestampClock`]), so a read whose datagrams are all dropped costs no
+    /// clock read. `None` if the clock cannot be read.
+    pub(crate) fn kernel_time(
+        &self,
+        clock: TimestampClock,
+        realtime: Timestamp,
+    ) -> Option<Timestamp> {
+        let offset_ns = match self.realtime_offset_ns.get() {
+            Some(offset_ns) => offset_ns,
+            None => {
+                let offset_ns = clock.realtime_offset_ns().ok()?;
+                self.realtime_offset_ns.set(Some(offset_ns));
+                offset_ns
+            }
+        };
+        Some(clock.convert_realtime(realtime, offset_ns))
     }
 
     /// Reads up to [`BATCH_LEN`] datagrams without blocking (`WouldBlock` when there is
@@ -110,6 +144,7 @@ impl ReceiveBatch {
     ) -> io::Result<usize> {
         self.filled = 0;
         self.next = 0;
+        self.realtime_offset_ns.set(None);
         // SAFETY: iovec, msghdr and mmsghdr are plain C structs (pointers and integers);
         // all zeroes is a valid value of each (null pointers, zero lengths).
         let mut iovecs: [libc::iovec; BATCH_LEN] = unsafe { MaybeUninit::zeroed().assume_init() };
@@ -285,7 +320,8 @@ mod tests {
         for _ in 0..100_000 {
             match batch.fill(socket, TimestampClock::Realtime) {
                 Ok(_) => {
-                    while let Some((datagram, bytes)) = batch.pop() {
+                    while let Some(index) = batch.pop() {
+                        let (datagram, bytes) = batch.get(index).unwrap();
                         assert_eq!(bytes.len(), datagram.len);
                         out.push(datagram.clone());
                     }

@@ -134,6 +134,11 @@ pub struct SocketConfig {
     /// When not empty, datagrams are received only from these IP addresses (an AirPlay node's
     /// timing peers), tested in the kernel as `accepted_clocks`.
     pub accepted_sources: Vec<IpAddr>,
+    /// Refuse in the kernel (a socket filter) datagrams that cannot be PTP version 2: shorter
+    /// than the 34-byte header, versionPTP not 2, messageLength under 34 or beyond the
+    /// datagram, or a message type of the other port. On by default; see
+    /// [`SocketConfig::with_kernel_structure_filter`].
+    pub kernel_structure_filter: bool,
 }
 
 impl SocketConfig {
@@ -154,6 +159,7 @@ impl SocketConfig {
             max_datagram_len: DEFAULT_MAX_DATAGRAM_LEN,
             accepted_clocks: Vec::new(),
             accepted_sources: Vec::new(),
+            kernel_structure_filter: true,
         }
     }
 
@@ -230,6 +236,29 @@ impl SocketConfig {
     /// never match), with the same kernel filter as [`SocketConfig::with_accepted_clocks`].
     pub fn with_accepted_sources(mut self, sources: impl IntoIterator<Item = IpAddr>) -> Self {
         self.accepted_sources = sources.into_iter().collect();
+        self
+    }
+
+    /// Whether the kernel refuses datagrams that cannot be PTP version 2 (`true`, the
+    /// default): a socket filter (classic BPF, `SO_ATTACH_FILTER`) drops, before they are
+    /// queued, datagrams shorter than the 34-byte common header, with versionPTP (the low
+    /// nibble of octet 1) other than 2, with messageLength under 34 or longer than the
+    /// datagram, or whose messageType belongs to the other port. Every one of them would be
+    /// dropped in user space anyway (by the transport's length and port check, or by the
+    /// engine's header check), so no PTP message is lost; what changes is that junk of this
+    /// kind never wakes the process nor takes room in the socket's receive queue, and that it
+    /// is not counted in [`crate::TransportCounters`] (the kernel keeps no per-filter count).
+    /// `false` attaches no filter unless accepted clocks or sources are set (whose filter
+    /// then checks only the length and the port).
+    ///
+    /// ```
+    /// use aptp_transport::SocketConfig;
+    /// let config = SocketConfig::new("127.0.0.1".parse().unwrap());
+    /// assert!(config.kernel_structure_filter);
+    /// assert!(!config.with_kernel_structure_filter(false).kernel_structure_filter);
+    /// ```
+    pub fn with_kernel_structure_filter(mut self, enabled: bool) -> Self {
+        self.kernel_structure_filter = enabled;
         self
     }
 

@@ -2,17 +2,22 @@
 //! kernel, the datagrams the node would drop anyway: under a flood of junk the socket's
 //! receive queue then holds only what matters, so the master's Sync, Follow_Up, Delay_Resp
 //! and Announce are neither dropped at a full queue nor queued behind tens of thousands of
-//! junk datagrams a second that each cost a wake-up, a `recvmsg` and a parse.
+//! junk datagrams a second that each cost a wake-up, a `recvmmsg` and a parse.
 //!
-//! Built only when [`SocketConfig::accepted_clocks`] or [`SocketConfig::accepted_sources`] is
-//! set (a node that follows only named masters or peers); otherwise no filter is attached and
-//! every datagram reaches user space, where [`classify`](crate::filter::classify) counts the
-//! drops. The program accepts a datagram when all of these hold:
+//! Attached by default ([`SocketConfig::kernel_structure_filter`]), and whenever
+//! [`SocketConfig::accepted_clocks`] or [`SocketConfig::accepted_sources`] is set (a node that
+//! follows only named masters or peers). With neither, no filter is attached and every
+//! datagram reaches user space, where [`classify`](crate::filter::classify) counts the drops.
+//! The program accepts a datagram when all of these hold:
 //!
 //! 1. it is at least a PTP header long and its messageType belongs to the socket's port
 //!    (the same test as `classify`);
-//! 2. with `accepted_sources`: its IP source address is one of them;
-//! 3. with `accepted_clocks`: a Sync, Follow_Up, Delay_Resp or Announce carries one of them as
+//! 2. with the structure checks: versionPTP (the low nibble of octet 1) is 2, and
+//!    messageLength is at least a header (34) and at most the datagram's length (padding
+//!    after messageLength passes) — the first checks of aptp-wire's `MessageView::new_checked`,
+//!    so nothing the engine would accept is refused;
+//! 3. with `accepted_sources`: its IP source address is one of them;
+//! 4. with `accepted_clocks`: a Sync, Follow_Up, Delay_Resp or Announce carries one of them as
 //!    sourcePortIdentity.clockIdentity (other message types — Delay_Req, peer delay,
 //!    signaling, management — pass: a peer-delay link partner is never a master to follow).
 //!
@@ -21,6 +26,10 @@
 //!
 //! For a UDP socket the program sees the datagram from its UDP header on (8 bytes), and the IP
 //! header at the negative offset `SKF_NET_OFF`.
+//!
+//! [`SocketConfig::kernel_structure_filter`]: crate::SocketConfig::kernel_structure_filter
+//! [`SocketConfig::accepted_clocks`]: crate::SocketConfig::accepted_clocks
+//! [`SocketConfig::accepted_sources`]: crate::SocketConfig::accepted_sources
 
 use std::net::IpAddr;
 
@@ -31,10 +40,12 @@ use crate::PortKind;
 
 // Classic BPF opcodes (linux/filter.h, linux/bpf_common.h).
 const BPF_LD: u16 = 0x00;
+const BPF_LDX: u16 = 0x01;
 const BPF_JMP: u16 = 0x05;
 const BPF_RET: u16 = 0x06;
 const BPF_ALU: u16 = 0x04;
 const BPF_W: u16 = 0x00;
+const BPF_H: u16 = 0x08;
 const BPF_B: u16 = 0x10;
 const BPF_ABS: u16 = 0x20;
 const BPF_LEN: u16 = 0x80;
@@ -42,13 +53,19 @@ const BPF_JEQ: u16 = 0x10;
 const BPF_JGT: u16 = 0x20;
 const BPF_JGE: u16 = 0x30;
 const BPF_JA: u16 = 0x00;
+const BPF_ADD: u16 = 0x00;
 const BPF_AND: u16 = 0x50;
 const BPF_K: u16 = 0x00;
+const BPF_X: u16 = 0x08;
 /// `SKF_NET_OFF`: loads relative to the network (IP) header.
 const SKF_NET_OFF: i32 = -0x0010_0000;
 
 /// The UDP header in front of the PTP message.
 const UDP_HEADER: u32 = 8;
+/// versionPTP's octet (low nibble; minorVersionPTP is the high one) in the PTP header.
+const VERSION: u32 = 1;
+/// messageLength's offset in the PTP header (16 bits, big-endian).
+const MESSAGE_LENGTH: u32 = 2;
 /// sourcePortIdentity.clockIdentity's offset in the PTP header.
 const CLOCK_IDENTITY: u32 = 20;
 
@@ -92,6 +109,11 @@ impl Program {
         self.code.push((BPF_JMP | code | BPF_K, jt, jf, k));
     }
 
+    /// A conditional jump comparing the accumulator with the index register X.
+    fn jump_x(&mut self, code: u16, jt: Target, jf: Target) {
+        self.code.push((BPF_JMP | code | BPF_X, jt, jf, 0));
+    }
+
     /// The program, or `None` if a jump is too long for classic BPF's 8-bit offsets.
     fn assemble(self) -> Option<Vec<SockFilter>> {
         let resolve = |at: usize, target: Target| -> Option<u8> {
@@ -126,14 +148,15 @@ fn net_offset(offset: i32) -> u32 {
     (SKF_NET_OFF + offset) as u32
 }
 
-/// The filter for the socket of `port`, or `None` when there is nothing to filter on (or the
-/// lists are too long to encode, in which case user space filters as without one).
+/// The filter for the socket of `port`, with the structure checks when `structure`, or
+/// `None` when there is nothing to filter on (or the lists are too long to encode).
 pub(crate) fn program(
     port: PortKind,
+    structure: bool,
     accepted_clocks: &[[u8; 8]],
     accepted_sources: &[IpAddr],
 ) -> Option<Vec<SockFilter>> {
-    if accepted_clocks.is_empty() && accepted_sources.is_empty() {
+    if !structure && accepted_clocks.is_empty() && accepted_sources.is_empty() {
         return None;
     }
     // Conditional jumps reach 255 instructions at most: every one below goes to a nearby
@@ -156,11 +179,27 @@ pub(crate) fn program(
         PortKind::Event => p.jump(BPF_JGT, 0x3, Target::Label(short_drop), Target::Next),
         PortKind::General => p.jump(BPF_JGE, 0x8, Target::Next, Target::Label(short_drop)),
     }
+    if structure {
+        // 2. Version 2, and 34 <= messageLength <= the datagram (X = UDP header + payload).
+        p.op(BPF_LD | BPF_B | BPF_ABS, UDP_HEADER + VERSION);
+        p.op(BPF_ALU | BPF_AND | BPF_K, 0x0F);
+        p.jump(BPF_JEQ, 2, Target::Next, Target::Label(short_drop));
+        p.op(BPF_LDX | BPF_W | BPF_LEN, 0);
+        p.op(BPF_LD | BPF_H | BPF_ABS, UDP_HEADER + MESSAGE_LENGTH);
+        p.jump(
+            BPF_JGE,
+            PTP_HEADER_LEN as u32,
+            Target::Next,
+            Target::Label(short_drop),
+        );
+        p.op(BPF_ALU | BPF_ADD | BPF_K, UDP_HEADER);
+        p.jump_x(BPF_JGT, Target::Label(short_drop), Target::Next);
+    }
     p.jump(BPF_JA, 0, Target::Label(structure_ok), Target::Next);
     p.place(short_drop);
     p.op(BPF_RET | BPF_K, 0);
     p.place(structure_ok);
-    // 2. From an accepted address.
+    // 3. From an accepted address.
     if !accepted_sources.is_empty() {
         let source_ok = p.label();
         for source in accepted_sources {
@@ -186,7 +225,7 @@ pub(crate) fn program(
         p.op(BPF_RET | BPF_K, 0);
         p.place(source_ok);
     }
-    // 3. Sync, Follow_Up, Delay_Resp and Announce from an accepted clock.
+    // 4. Sync, Follow_Up, Delay_Resp and Announce from an accepted clock.
     if !accepted_clocks.is_empty() {
         let check = p.label();
         p.op(BPF_LD | BPF_B | BPF_ABS, UDP_HEADER);
@@ -220,7 +259,8 @@ mod tests {
 
     #[test]
     fn no_lists_no_filter() {
-        assert!(program(PortKind::Event, &[], &[]).is_none());
+        assert!(program(PortKind::Event, false, &[], &[]).is_none());
+        assert!(program(PortKind::Event, true, &[], &[]).is_some());
     }
 
     #[test]
@@ -235,8 +275,10 @@ mod tests {
             })
             .collect();
         for port in [PortKind::Event, PortKind::General] {
-            let program = program(port, &clocks, &sources).expect("encodable");
-            assert!(program.len() < 4096);
+            for structure in [false, true] {
+                let program = program(port, structure, &clocks, &sources).expect("encodable");
+                assert!(program.len() < 4096);
+            }
         }
     }
 
@@ -248,6 +290,91 @@ mod tests {
         bytes[2..4].copy_from_slice(&(length as u16).to_be_bytes());
         bytes[20..28].copy_from_slice(&clock);
         bytes
+    }
+
+    /// The structure filter, on by default, through the kernel: on both ports, every kind of
+    /// structurally invalid datagram sent ahead of valid ones never arrives (a socket is a
+    /// FIFO, so a valid message received first means the junk ahead of it was refused), while
+    /// valid messages at the edges pass (messageLength equal to the datagram, padding after
+    /// messageLength, minorVersionPTP 0 or 1). With the filter off the same junk reaches user
+    /// space, so the test fails if the filter does nothing.
+    #[tokio::test]
+    async fn the_kernel_refuses_datagrams_that_cannot_be_ptp_v2_by_default() {
+        use crate::{PtpSocket, SocketConfig};
+        let clock = [1, 2, 3, 0xFF, 0xFE, 4, 5, 6];
+        let base = SocketConfig::new("127.0.0.1".parse().unwrap()).with_ports(0, 0);
+        assert!(base.kernel_structure_filter, "on by default");
+        let sender = PtpSocket::bind(base.clone().with_kernel_structure_filter(false)).unwrap();
+        let filtered = PtpSocket::bind(base.clone()).unwrap();
+        let unfiltered = PtpSocket::bind(base.with_kernel_structure_filter(false)).unwrap();
+        for (port, message_type, other_port_type) in
+            [(PortKind::Event, 0x0, 0xB), (PortKind::General, 0xB, 0x0)]
+        {
+            let valid = message(message_type, clock, 64);
+            let mut junk = Vec::new();
+            junk.push(Vec::new()); // empty
+            junk.push(valid[..33].to_vec()); // shorter than a header
+            let mut version = valid.clone();
+            version[1] = 0x11; // versionPTP 1
+            junk.push(version.clone());
+            version[1] = 0x03; // versionPTP 3
+            junk.push(version);
+            let mut beyond = valid.clone();
+            beyond[2..4].copy_from_slice(&65u16.to_be_bytes()); // one byte past the datagram
+            junk.push(beyond);
+            let mut below = valid.clone();
+            below[2..4].copy_from_slice(&33u16.to_be_bytes()); // shorter than a header
+            junk.push(below);
+            junk.push(message(other_port_type, clock, 64)); // the other port's type
+            junk.push(message(0x5, clock, 64)); // a reserved type
+            let mut padded = message(message_type, clock, 80);
+            padded[2..4].copy_from_slice(&64u16.to_be_bytes()); // 16 bytes of padding
+            let mut minor_zero = message(message_type, clock, 44);
+            minor_zero[1] = 0x02;
+            let valids = [valid, padded, minor_zero];
+            for socket in [&filtered, &unfiltered] {
+                let to = socket.local_addr(port);
+                for datagram in junk.iter().chain(&valids) {
+                    match port {
+                        PortKind::Event => sender.send_event(datagram, to).await.map(|_| ()),
+                        PortKind::General => sender.send_general(datagram, to).await,
+                    }
+                    .unwrap();
+                }
+            }
+            for expected in &valids {
+                let received =
+                    tokio::time::timeout(std::time::Duration::from_secs(5), filtered.recv_on(port))
+                        .await
+                        .expect("a valid message within 5 s")
+                        .unwrap();
+                assert_eq!(
+                    &received.data, expected,
+                    "{port}: junk got through the filter"
+                );
+            }
+            // Unfiltered, user space sees every datagram: it drops the short and wrong-port
+            // ones (counted) and passes the rest (the engine's checks would drop them).
+            let before = unfiltered.counters();
+            let mut passed = 0;
+            loop {
+                let received = tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    unfiltered.recv_on(port),
+                )
+                .await
+                .expect("a datagram within 5 s")
+                .unwrap();
+                if received.data == valids[2] {
+                    break;
+                }
+                passed += 1;
+            }
+            let after = unfiltered.counters();
+            assert_eq!(after.dropped() - before.dropped(), 4, "{port}: {after:?}");
+            assert_eq!(passed, 4 + 2, "{port}: version and length junk, two valid");
+        }
+        assert_eq!(filtered.counters().dropped(), 0, "refused in the kernel");
     }
 
     /// Through the kernel: what the filter refuses never arrives, what it accepts does, in

@@ -28,9 +28,12 @@
 //! [`TimestampedUdpSocket`] gives the event socket's timestamps on any single UDP port, for
 //! timing that is not PTP (AirPlay 1's NTP-style exchange), with no PTP filtering.
 //!
-//! It makes no protocol decisions: it does not parse messages. The one look at the bytes is
-//! the messageType nibble, to drop an event message arriving on the general port or the
-//! reverse.
+//! It makes no protocol decisions: it does not parse messages. In user space, the one look
+//! at the bytes is the messageType nibble, to drop an event message arriving on the general
+//! port or the reverse. By default a kernel socket filter also refuses, before they are
+//! queued, datagrams that cannot be PTP version 2 (shorter than a header, versionPTP not 2,
+//! messageLength under a header or beyond the datagram, the other port's message type), so
+//! such junk never wakes the process ([`SocketConfig::with_kernel_structure_filter`]).
 //!
 //! # Why these crates
 //! - **socket2** for creating and configuring the sockets: it covers every option needed
@@ -73,7 +76,9 @@
 //! let master = PtpSocket::bind(config.clone())?;
 //! let slave = PtpSocket::bind(config)?;
 //! let mut announce = vec![0u8; 64];
-//! announce[0] = 0x1B; // Announce: a general message
+//! announce[0] = 0x1B; // Announce (a general message), majorSdoId 1
+//! announce[1] = 0x12; // PTP version 2.1
+//! announce[2..4].copy_from_slice(&64u16.to_be_bytes()); // messageLength
 //! master.send_general(&announce, slave.local_addr(PortKind::General)).await?;
 //! let received = slave.recv().await?;
 //! assert_eq!(received.port, PortKind::General);

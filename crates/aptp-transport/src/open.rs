@@ -167,9 +167,10 @@ pub(crate) fn open_endpoint(
     })
 }
 
-/// Attaches the kernel filter of [`crate::kernel_filter`] when the configuration names
-/// accepted clocks or sources. Before the socket is registered, so no datagram is read
-/// unfiltered after it (the few queued since `bind` are filtered in user space as usual).
+/// Attaches the kernel filter of [`crate::kernel_filter`]: the structure checks (by
+/// default) and the accepted clocks or sources the configuration names. Before the socket is
+/// registered, so no datagram is read unfiltered after it (the few queued since `bind` are
+/// checked in user space as usual).
 fn attach_filter(
     socket: &Socket,
     config: &SocketConfig,
@@ -183,15 +184,20 @@ fn attach_filter(
         .collect();
     // Sources of the other family cannot reach this socket; none left means no source test
     // (user space still ignores non-peers).
-    match crate::kernel_filter::program(port, &config.accepted_clocks, &sources) {
+    let structure = config.kernel_structure_filter;
+    let program = crate::kernel_filter::program(port, structure, &config.accepted_clocks, &sources)
+        .or_else(|| {
+            if !config.accepted_clocks.is_empty() || !sources.is_empty() {
+                tracing::debug!("accepted clocks or sources too many for a kernel filter");
+            }
+            // Too long to encode: keep at least the structure checks.
+            crate::kernel_filter::program(port, structure, &[], &[])
+        });
+    match program {
         Some(program) => socket
             .attach_filter(&program)
             .map_err(setup("attaching the socket filter (SO_ATTACH_FILTER)")),
-        None if config.accepted_clocks.is_empty() && sources.is_empty() => Ok(()),
-        None => {
-            tracing::debug!("accepted clocks or sources too many for a kernel filter");
-            Ok(())
-        }
+        None => Ok(()),
     }
 }
 

@@ -63,6 +63,8 @@ struct TxState {
 /// let b = PtpSocket::bind(config)?;
 /// let mut sync = [0u8; 44];
 /// sync[0] = 0x10; // a Sync message (messageType 0) with majorSdoId 1
+/// sync[1] = 0x12; // PTP version 2.1
+/// sync[2..4].copy_from_slice(&44u16.to_be_bytes()); // messageLength
 /// let sent = a.send_event(&sync, b.local_addr(PortKind::Event)).await?;
 /// let received = b.recv().await?;
 /// assert_eq!(received.data, sync);
@@ -256,7 +258,12 @@ impl PtpSocket {
     /// Hands out the queued datagrams of `batch` in order, dropping and counting those that
     /// fail the checks, until one passes.
     fn pass_next(&self, port: PortKind, batch: &mut ReceiveBatch) -> Option<Received> {
-        while let Some((raw, data)) = batch.pop() {
+        while let Some(index) = batch.pop() {
+            let Some((raw, data)) = batch.get(index) else {
+                // Unreachable (`pop` returns indices of the last read only); counted anyway.
+                self.counters.dropped(DropReason::Malformed);
+                continue;
+            };
             if raw.truncated {
                 self.counters.dropped(DropReason::Truncated);
                 continue;
@@ -270,7 +277,22 @@ impl PtpSocket {
                 self.counters.dropped(reason);
                 continue;
             }
-            let rx_timestamp = self.packet_timestamp(raw.kernel_realtime, raw.user);
+            let clock = self.config.clock;
+            let rx_timestamp = match raw
+                .kernel_realtime
+                .and_then(|realtime| batch.kernel_time(clock, realtime))
+            {
+                Some(time) => PacketTimestamp {
+                    time,
+                    clock,
+                    source: TimestampSource::Kernel,
+                },
+                None => PacketTimestamp {
+                    time: raw.user,
+                    clock,
+                    source: TimestampSource::UserSpace,
+                },
+            };
             self.counters.received(rx_timestamp.source);
             return Some(Received {
                 data: data.to_vec(),

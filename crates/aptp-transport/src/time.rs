@@ -92,15 +92,18 @@ impl fmt::Display for Timestamp {
 ///    the bracket, so it is recognised and discarded);
 /// 4. `target = kernel_realtime − offset`.
 ///
-/// The offset is sampled again for every timestamp, right after the datagram is read, so a
-/// step of `CLOCK_REALTIME` (NTP, `date -s`, a ptp4l that is not free-running) is followed at
-/// once. Between the kernel's timestamp and the sampling (microseconds), `CLOCK_REALTIME` and
-/// `CLOCK_MONOTONIC` run at the same rate (both are slewed by NTP), and `CLOCK_MONOTONIC_RAW`
-/// differs by at most the NTP frequency correction (≤ 500 ppm, i.e. under a nanosecond per
-/// 2 µs), so the conversion adds only the bracket's half-width of error (about 25 ns: the
-/// narrowest of three brackets was 50 ns at the median, 60 ns at p99 on the development VM).
-/// The one case it cannot undo is a step of `CLOCK_REALTIME` that falls between the kernel's
-/// timestamp and the conversion.
+/// The offset is sampled again for every read: for each transmit timestamp, and once for the
+/// datagrams of one batched receive (one `recvmmsg`), when the first of them that passes the
+/// transport's checks is handed out; the others of that read share it (a bracket costs nine
+/// clock reads, about 300 ns on the development VM, more than the rest of the transport's
+/// work per datagram). So a step of `CLOCK_REALTIME` (NTP, `date -s`, a ptp4l that is not
+/// free-running) is followed from the next read on. Between the kernel's timestamp and the
+/// sampling (microseconds), `CLOCK_REALTIME` and `CLOCK_MONOTONIC` run at the same rate (both
+/// are slewed by NTP), and `CLOCK_MONOTONIC_RAW` differs by at most the NTP frequency
+/// correction (≤ 500 ppm, i.e. under a nanosecond per 2 µs), so the conversion adds only the
+/// bracket's half-width of error (about 25 ns: the narrowest of three brackets was 50 ns at
+/// the median, 60 ns at p99 on the development VM). The one case it cannot undo is a step of
+/// `CLOCK_REALTIME` that falls between the kernel's timestamp and the sampling.
 ///
 /// ```
 /// use aptp_transport::TimestampClock;
@@ -184,13 +187,27 @@ impl TimestampClock {
             return Ok(shifted(realtime));
         }
         let offset_ns = self.realtime_offset_ns()?;
-        Ok(shifted(Timestamp::from_nanos(
-            realtime.as_nanos().saturating_sub(offset_ns),
-        )))
+        Ok(self.convert_realtime(realtime, offset_ns))
     }
 
-    /// `CLOCK_REALTIME − self` now, in nanoseconds, from the narrowest of three brackets.
-    fn realtime_offset_ns(self) -> Result<i64, TransportError> {
+    /// `realtime` converted with an offset `CLOCK_REALTIME − self` sampled by
+    /// [`TimestampClock::realtime_offset_ns`] (ignored for `Realtime` itself): the
+    /// conversion of [`TimestampClock::from_realtime`] for several timestamps of one read.
+    pub(crate) fn convert_realtime(self, realtime: Timestamp, offset_ns: i64) -> Timestamp {
+        if self == TimestampClock::Realtime {
+            return shifted(realtime);
+        }
+        shifted(Timestamp::from_nanos(
+            realtime.as_nanos().saturating_sub(offset_ns),
+        ))
+    }
+
+    /// `CLOCK_REALTIME − self` now, in nanoseconds, from the narrowest of three brackets
+    /// (0 for `Realtime`, without reading any clock).
+    pub(crate) fn realtime_offset_ns(self) -> Result<i64, TransportError> {
+        if self == TimestampClock::Realtime {
+            return Ok(0);
+        }
         let target = self.clock_id();
         let failed = |errno: nix::Error, clock: &'static str| TransportError::Clock {
             clock,

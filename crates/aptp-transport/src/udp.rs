@@ -73,10 +73,12 @@ impl TimestampedUdpSocket {
             return Err(TransportError::NoRuntime);
         }
         clock.now()?;
-        // The event endpoint of a one-port configuration: same options, same timestamping.
+        // The event endpoint of a one-port configuration: same options, same timestamping,
+        // but no PTP structure filter (these datagrams are not PTP).
         let config = SocketConfig::new(address.ip())
             .with_ports(address.port(), 0)
-            .with_clock(clock);
+            .with_clock(clock)
+            .with_kernel_structure_filter(false);
         let endpoint = open::open_endpoint(&config, PortKind::Event, None)?;
         tracing::debug!(
             local = %endpoint.local,

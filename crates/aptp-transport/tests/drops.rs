@@ -1,4 +1,8 @@
 //! A robust receive loop: bad datagrams are dropped and counted by reason, never stall it.
+//!
+//! These tests exercise the checks in user space, so they switch the kernel's structure
+//! filter off (it would refuse most of this junk before it is queued; see
+//! `kernel_structure_filter` in src/kernel_filter.rs for that side).
 
 mod common;
 
@@ -8,8 +12,12 @@ use common::*;
 #[tokio::test]
 async fn bad_datagrams_are_counted_and_dropped_without_stalling() {
     let a = PtpSocket::bind(config(V4, TimestampClock::Realtime)).unwrap();
-    let b =
-        PtpSocket::bind(config(V4, TimestampClock::Realtime).with_max_datagram_len(128)).unwrap();
+    let b = PtpSocket::bind(
+        config(V4, TimestampClock::Realtime)
+            .with_max_datagram_len(128)
+            .with_kernel_structure_filter(false),
+    )
+    .unwrap();
     let general = b.local_addr(PortKind::General);
     let event = b.local_addr(PortKind::Event);
     a.send_general(&message(0x0, 44, 1), general).await.unwrap(); // Sync on the general port
@@ -62,8 +70,12 @@ impl Garbage {
 async fn a_stream_of_garbage_is_dropped_and_counted_exactly() {
     const MAX: usize = 128;
     let a = PtpSocket::bind(config(V6, TimestampClock::Realtime)).unwrap();
-    let b =
-        PtpSocket::bind(config(V6, TimestampClock::Realtime).with_max_datagram_len(MAX)).unwrap();
+    let b = PtpSocket::bind(
+        config(V6, TimestampClock::Realtime)
+            .with_max_datagram_len(MAX)
+            .with_kernel_structure_filter(false),
+    )
+    .unwrap();
     let mut garbage = Garbage(0x5EED_1588);
     let (mut expected_accepted, mut expected_truncated, mut expected_short, mut expected_wrong) =
         (0u64, 0u64, 0u64, 0u64);

@@ -17,12 +17,14 @@ pub fn config(address: &str, clock: TimestampClock) -> SocketConfig {
         .with_clock(clock)
 }
 
-/// A minimal PTP-looking message: `message_type` in the low nibble, majorSdoId 1, and a
-/// marker so each test datagram is distinct.
+/// A minimal PTP-looking message: `message_type` in the low nibble, majorSdoId 1, version
+/// 2.1, messageLength `len` (so the kernel's structure filter passes it), and a marker so
+/// each test datagram is distinct.
 pub fn message(message_type: u8, len: usize, marker: u16) -> Vec<u8> {
     let mut data = vec![0u8; len];
     data[0] = 0x10 | message_type;
     data[1] = 0x12;
+    data[2..4].copy_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
     data[30..32].copy_from_slice(&marker.to_be_bytes());
     data
 }
