@@ -115,7 +115,7 @@ impl Program {
     }
 
     /// The program, or `None` if a jump is too long for classic BPF's 8-bit offsets.
-    fn assemble(self) -> Option<Vec<SockFilter>> {
+    fn assemble(self) -> Option<Vec<Instruction>> {
         let resolve = |at: usize, target: Target| -> Option<u8> {
             match target {
                 Target::Next => Some(0),
@@ -134,9 +134,9 @@ impl Program {
                 };
                 let to = (*self.labels.get(label)?)?;
                 let k = u32::try_from(to.checked_sub(at + 1)?).ok()?;
-                out.push(SockFilter::new(code, 0, 0, k));
+                out.push((code, 0, 0, k));
             } else {
-                out.push(SockFilter::new(code, resolve(at, jt)?, resolve(at, jf)?, k));
+                out.push((code, resolve(at, jt)?, resolve(at, jf)?, k));
             }
         }
         Some(out)
@@ -156,6 +156,24 @@ pub(crate) fn program(
     accepted_clocks: &[[u8; 8]],
     accepted_sources: &[IpAddr],
 ) -> Option<Vec<SockFilter>> {
+    let code = instructions(port, structure, accepted_clocks, accepted_sources)?;
+    Some(
+        code.into_iter()
+            .map(|(code, jt, jf, k)| SockFilter::new(code, jt, jf, k))
+            .collect(),
+    )
+}
+
+/// One assembled classic BPF instruction: `(code, jt, jf, k)` as in `struct sock_filter`.
+type Instruction = (u16, u8, u8, u32);
+
+/// The instructions of [`program`].
+fn instructions(
+    port: PortKind,
+    structure: bool,
+    accepted_clocks: &[[u8; 8]],
+    accepted_sources: &[IpAddr],
+) -> Option<Vec<Instruction>> {
     if !structure && accepted_clocks.is_empty() && accepted_sources.is_empty() {
         return None;
     }
@@ -256,6 +274,7 @@ pub(crate) fn program(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn no_lists_no_filter() {
@@ -282,6 +301,109 @@ mod tests {
         }
     }
 
+    /// Runs a classic BPF program (the instructions this module emits) on a UDP datagram
+    /// `payload` as the kernel would for a UDP socket: packet offsets from the UDP header on,
+    /// `len` = 8 + payload. Returns the accepted length (0: dropped), or `None` when the
+    /// program reads outside the packet (the kernel then drops) or uses another instruction.
+    fn run(code: &[Instruction], payload: &[u8]) -> Option<u32> {
+        let mut packet = vec![0u8; UDP_HEADER as usize];
+        packet.extend_from_slice(payload);
+        let load = |offset: u32, size: usize| -> Option<u32> {
+            let start = usize::try_from(offset).ok()?;
+            let bytes = packet.get(start..start.checked_add(size)?)?;
+            Some(bytes.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)))
+        };
+        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+        loop {
+            let &(op, jt, jf, k) = code.get(pc)?;
+            pc += 1;
+            let jump = |taken: bool| usize::from(if taken { jt } else { jf });
+            match op {
+                o if o == BPF_LD | BPF_W | BPF_LEN => a = packet.len() as u32,
+                o if o == BPF_LDX | BPF_W | BPF_LEN => x = packet.len() as u32,
+                o if o == BPF_LD | BPF_W | BPF_ABS => a = load(k, 4)?,
+                o if o == BPF_LD | BPF_H | BPF_ABS => a = load(k, 2)?,
+                o if o == BPF_LD | BPF_B | BPF_ABS => a = load(k, 1)?,
+                o if o == BPF_ALU | BPF_AND | BPF_K => a &= k,
+                o if o == BPF_ALU | BPF_ADD | BPF_K => a = a.wrapping_add(k),
+                o if o == BPF_JMP | BPF_JA => pc += usize::try_from(k).ok()?,
+                o if o == BPF_JMP | BPF_JEQ | BPF_K => pc += jump(a == k),
+                o if o == BPF_JMP | BPF_JGT | BPF_K => pc += jump(a > k),
+                o if o == BPF_JMP | BPF_JGE | BPF_K => pc += jump(a >= k),
+                o if o == BPF_JMP | BPF_JGT | BPF_X => pc += jump(a > x),
+                o if o == BPF_RET | BPF_K => return Some(k),
+                _ => return None,
+            }
+        }
+    }
+
+    /// What the structure filter must accept on `port`, restated from the rules: no more
+    /// than aptp-wire's header view and the transport's classify would (so the engine never
+    /// loses a message it would take), and nothing they refuse for version or length.
+    fn reference(bytes: &[u8], port: PortKind) -> bool {
+        let wire_ok = aptp_wire::MessageView::new_checked(bytes).is_ok();
+        let classify_ok = crate::filter::classify(bytes, port).is_ok();
+        let declared = bytes
+            .get(2..4)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+        let structure_ok = bytes.len() >= PTP_HEADER_LEN
+            && bytes[1] & 0x0F == 2
+            && declared.is_some_and(|length| (PTP_HEADER_LEN..=bytes.len()).contains(&length));
+        // The engine's view implies the structure rules (never refuse what it accepts).
+        if wire_ok {
+            assert!(structure_ok, "{bytes:02x?}");
+        }
+        classify_ok && structure_ok
+    }
+
+    /// Datagrams near the rules' edges: a valid header with random version, messageLength,
+    /// type and length, or random bytes.
+    fn datagram() -> impl Strategy<Value = Vec<u8>> {
+        let near_valid = (
+            any::<u8>(),
+            any::<u8>(),
+            prop_oneof![0u16..100, any::<u16>()],
+            0usize..120,
+            proptest::collection::vec(any::<u8>(), 120),
+        )
+            .prop_map(|(first, version, length, size, filler)| {
+                let mut bytes = filler[..size].to_vec();
+                if let Some(b) = bytes.get_mut(0) {
+                    *b = first;
+                }
+                if let Some(b) = bytes.get_mut(1) {
+                    *b = if version & 1 == 0 { 0x12 } else { version };
+                }
+                if bytes.len() >= 4 {
+                    let length = if length & 1 == 0 { size as u16 } else { length };
+                    bytes[2..4].copy_from_slice(&length.to_be_bytes());
+                }
+                bytes
+            });
+        prop_oneof![near_valid, proptest::collection::vec(any::<u8>(), 0..120)]
+    }
+
+    proptest::proptest! {
+        /// The structure filter, run by a reference interpreter, accepts exactly what the
+        /// rules accept, on both ports, alone or in front of a clock list.
+        #[test]
+        fn the_structure_filter_accepts_exactly_the_rules(bytes in datagram()) {
+            for port in [PortKind::Event, PortKind::General] {
+                let expected = reference(&bytes, port);
+                let alone = instructions(port, true, &[], &[]).expect("encodable");
+                let accepted = run(&alone, &bytes).is_some_and(|length| length > 0);
+                proptest::prop_assert_eq!(accepted, expected, "{:?} {:02x?}", port, bytes);
+                // Delay_Req (1) and Pdelay_Resp_Follow_Up (0xA) pass any clock list, so with
+                // one the structure rules alone decide for them.
+                if matches!(bytes.first().map(|b| b & 0x0F), Some(0x1 | 0xA)) {
+                    let listed = instructions(port, true, &[[7; 8]], &[]).expect("encodable");
+                    let accepted = run(&listed, &bytes).is_some_and(|length| length > 0);
+                    proptest::prop_assert_eq!(accepted, expected);
+                }
+            }
+        }
+    }
+
     /// A PTP message of `message_type` from `clock`, `length` bytes.
     fn message(message_type: u8, clock: [u8; 8], length: usize) -> Vec<u8> {
         let mut bytes = vec![0u8; length];
@@ -300,9 +422,15 @@ mod tests {
     /// space, so the test fails if the filter does nothing.
     #[tokio::test]
     async fn the_kernel_refuses_datagrams_that_cannot_be_ptp_v2_by_default() {
+        for address in ["127.0.0.1", "::1"] {
+            refuses_datagrams_that_cannot_be_ptp_v2(address.parse().unwrap()).await;
+        }
+    }
+
+    async fn refuses_datagrams_that_cannot_be_ptp_v2(address: IpAddr) {
         use crate::{PtpSocket, SocketConfig};
         let clock = [1, 2, 3, 0xFF, 0xFE, 4, 5, 6];
-        let base = SocketConfig::new("127.0.0.1".parse().unwrap()).with_ports(0, 0);
+        let base = SocketConfig::new(address).with_ports(0, 0);
         assert!(base.kernel_structure_filter, "on by default");
         let sender = PtpSocket::bind(base.clone().with_kernel_structure_filter(false)).unwrap();
         let filtered = PtpSocket::bind(base.clone()).unwrap();
@@ -371,10 +499,22 @@ mod tests {
                 passed += 1;
             }
             let after = unfiltered.counters();
-            assert_eq!(after.dropped() - before.dropped(), 4, "{port}: {after:?}");
-            assert_eq!(passed, 4 + 2, "{port}: version and length junk, two valid");
+            assert_eq!(
+                after.dropped() - before.dropped(),
+                4,
+                "{address} {port}: {after:?}"
+            );
+            assert_eq!(
+                passed,
+                4 + 2,
+                "{address} {port}: version and length junk, two valid"
+            );
         }
-        assert_eq!(filtered.counters().dropped(), 0, "refused in the kernel");
+        assert_eq!(
+            filtered.counters().dropped(),
+            0,
+            "{address}: refused in the kernel"
+        );
     }
 
     /// Through the kernel: what the filter refuses never arrives, what it accepts does, in
