@@ -176,7 +176,9 @@ impl PtpSocket {
 
     /// Receives the next datagram from either socket (whichever is ready; neither starves
     /// the other). Datagrams that are too long, shorter than a PTP header, or carry a message
-    /// type of the other port are dropped and counted, and receiving goes on.
+    /// type of the other port are dropped and counted, and receiving goes on. (With the
+    /// default [`SocketConfig::kernel_structure_filter`], the kernel refuses the short,
+    /// wrong-port and other non-PTPv2 ones before they are queued: those are not counted.)
     ///
     /// Reads are batched: one `recvmmsg` system call takes up to 32 datagrams, each with its
     /// own kernel receive timestamp, into buffers allocated once per socket; the ones not
