@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -122,6 +123,17 @@ pub fn ptp4l_offsets(text: &str) -> Vec<Ptp4lOffset> {
             })
         })
         .collect()
+}
+
+/// `--uds_address=…` for one ptp4l process: a management socket path of its own. ptp4l
+/// binds `/var/run/ptp4l` by default, so two started at once (tests run in parallel, and
+/// network namespaces share the filesystem) race for it, and the loser's port 0 goes FAULTY
+/// ("uds: bind failed: Address already in use"), which the tests rightly count as a fault.
+pub fn ptp4l_uds_argument() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let index = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("aptp-{}-ptp4l-{index}.uds", std::process::id()));
+    format!("--uds_address={}", path.display())
 }
 
 /// A config file in the temporary directory, named after this test process and `name`,

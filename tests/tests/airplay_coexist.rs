@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aptp_tests::netns::{lab_or_skip, on_ci, Host, Lab, LabError, INTERFACE};
-use aptp_tests::procs::{aptp_binary, ConfigFile};
+use aptp_tests::procs::{aptp_binary, ptp4l_uds_argument, ConfigFile};
 use serde_json::Value;
 
 /// How long the receiver runs.
@@ -181,6 +181,7 @@ fn beside_ptp4l(family: Family, test: &str) {
             "-f",
             config.path(),
         ]);
+        command.arg(ptp4l_uds_argument());
         host.spawn(command).expect("ptp4l starts")
     };
     let _master = ptp4l(master_host, &master_config);

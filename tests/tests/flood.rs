@@ -42,8 +42,8 @@
 
 use aptp_tests::netns::{lab_or_skip, on_ci, Host, Lab, NsChild, INTERFACE};
 use aptp_tests::procs::{
-    aptp_binary, json_lines, output_within, p99_abs, ptp4l_offsets, ptp4l_time, resident_kib,
-    ConfigFile,
+    aptp_binary, json_lines, output_within, p99_abs, ptp4l_offsets, ptp4l_time, ptp4l_uds_argument,
+    resident_kib, ConfigFile,
 };
 use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
@@ -344,7 +344,7 @@ fn start_subject(lab: &Lab, subject: Subject, config: &ConfigFile) -> NsChild {
         Subject::Ptp4l => {
             let mut ptp4l = host.command("ptp4l");
             ptp4l.args(["-i", INTERFACE, "-4", "-S", "-m", "-s", "-f"]);
-            ptp4l.arg(config.path());
+            ptp4l.arg(config.path()).arg(ptp4l_uds_argument());
             ptp4l
         }
     };

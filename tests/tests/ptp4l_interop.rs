@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use aptp_tests::netns::{lab_or_skip, on_ci, Host, Lab, LabError, NsChild, INTERFACE};
-use aptp_tests::procs::{aptp_binary, ConfigFile};
+use aptp_tests::procs::{aptp_binary, ptp4l_uds_argument, ConfigFile};
 use serde_json::Value;
 
 /// Options every node of these tests shares: fast intervals, so a test takes seconds.
@@ -52,6 +52,7 @@ fn spawn_ptp4l(host: &Host, config: &ConfigFile, extra: &[&str]) -> NsChild {
     let mut command = host.command("ptp4l");
     command
         .args(["-i", INTERFACE, "-S", "-m", "-f", config.path()])
+        .arg(ptp4l_uds_argument())
         .args(extra);
     host.spawn(command).expect("ptp4l starts")
 }
