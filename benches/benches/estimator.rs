@@ -12,6 +12,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use aptp_clock::sim::Rng;
 use aptp_clock::{Estimator, EstimatorKind, PathDelay, Sample, Time};
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 
@@ -20,27 +21,6 @@ const WARM_UP_EXCHANGES: usize = 2_400;
 const TIMED_EXCHANGES: usize = 64;
 const RATE_OFFSET: f64 = 37e-6;
 const GRANDMASTER: u64 = 0x0011_22ff_fe33_4455;
-
-/// splitmix64 and a Box–Muller normal: a fixed, seeded stream.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn log_normal(&mut self, median_ns: f64, sigma: f64) -> f64 {
-        let normal = (-2.0 * self.uniform().ln()).sqrt()
-            * (2.0 * std::f64::consts::PI * self.uniform()).cos();
-        median_ns * (sigma * normal).exp()
-    }
-}
 
 /// Exchange `index` of the stream: remote = local × (1 − rate offset) + 5 ms.
 fn exchange(rng: &mut Rng, index: usize, two_way: bool) -> Sample {
@@ -75,7 +55,7 @@ fn bench_estimators(c: &mut Criterion) {
         let mut group = c.benchmark_group(group_name);
         group.throughput(Throughput::Elements(TIMED_EXCHANGES as u64));
         for kind in EstimatorKind::ALL {
-            let mut rng = Rng(0x5eed);
+            let mut rng = Rng::new(0x5eed);
             let mut warmed = kind.build();
             for index in 0..WARM_UP_EXCHANGES {
                 warmed.update(&exchange(&mut rng, index, two_way));
@@ -108,7 +88,7 @@ fn bench_estimators(c: &mut Criterion) {
 /// printed (the figure the soak's budget is about).
 fn print_hour() {
     for two_way in [true, false] {
-        let mut rng = Rng(0x5eed);
+        let mut rng = Rng::new(0x5eed);
         let mut estimator = EstimatorKind::DEFAULT.build();
         for index in 0..WARM_UP_EXCHANGES {
             estimator.update(&exchange(&mut rng, index, two_way));
