@@ -535,8 +535,12 @@ impl AptpLines {
     }
 }
 
-/// Checks the criteria on an aptp slave or receiver, and prints the figures.
-fn assert_aptp_holds(run: &RigRun) {
+/// Checks the criteria on an aptp slave or receiver, and prints the figures. The
+/// hard ones (alive, the attacker's rate, a line a second, never out of SLAVE, memory) are
+/// asserted here; the statistical one, flooded p99 within 2× the unflooded twin's, is
+/// returned: both p99s are the largest of about 20 one-second samples on a shared 2-core
+/// machine, and the twin's alone moves between 0.3 and 1 µs from run to run.
+fn assert_aptp_holds(run: &RigRun) -> Result<(), String> {
     let flooded = AptpLines::of(&run.flooded);
     let reference = AptpLines::of(&run.reference);
     let p99 = flooded.p99_during(&run.flooded);
@@ -599,26 +603,45 @@ fn assert_aptp_holds(run: &RigRun) {
         assert!(line["offset_ns"].is_i64(), "no offset: {context}");
     }
     assert!(growth_kib < 10 * 1024, "RSS grew {growth_kib} KiB");
-    assert!(
-        p99 <= (2.0 * reference_p99).max(P99_FLOOR_NS),
-        "flooded p99 {p99} ns vs reference {reference_p99} ns: {context}"
+    if p99 <= (2.0 * reference_p99).max(P99_FLOOR_NS) {
+        Ok(())
+    } else {
+        Err(format!(
+            "flooded p99 {p99} ns vs reference {reference_p99} ns: {context}"
+        ))
+    }
+}
+
+/// Runs the rig for an aptp subject; when only the p99 comparison fails, the whole rig (flood
+/// and twin) runs once more and must pass: a real regression fails both, one slow
+/// excursion of a few µs in 20 samples (seen once in about ten runs) does not.
+fn aptp_subject_holds(subject: Subject) {
+    let Some(run) = run_rig(subject) else {
+        return;
+    };
+    let Err(first) = assert_aptp_holds(&run) else {
+        return;
+    };
+    eprintln!(
+        "FLOOD {}: p99 comparison failed, the rig runs once more: {first}",
+        subject.name()
     );
+    let again = run_rig(subject).expect("the rig ran a moment ago");
+    if let Err(second) = assert_aptp_holds(&again) {
+        panic!("twice: first {first}\n\nthen {second}");
+    }
 }
 
 #[test]
 fn flood_aptp_slave() {
-    if let Some(run) = run_rig(Subject::AptpSlave) {
-        assert_aptp_holds(&run);
-    }
+    aptp_subject_holds(Subject::AptpSlave);
 }
 
 /// The AirPlay receiver follows only its peers: the spoofed grandmaster's Announces and the
 /// other clocks' Syncs come from an address not in its peer list.
 #[test]
 fn flood_airplay_receiver() {
-    if let Some(run) = run_rig(Subject::AirplayReceiver) {
-        assert_aptp_holds(&run);
-    }
+    aptp_subject_holds(Subject::AirplayReceiver);
 }
 
 /// What ptp4l printed: its offsets in the flood window and its state changes.
