@@ -30,19 +30,33 @@ pub enum TimeError {
     NanosecondsOutOfRange(u32),
 }
 
-/// Divides rounding to the nearest integer, ties away from zero; `denominator > 0`.
+/// Divides rounding to the nearest integer, ties away from zero; `denominator > 0`. Defined
+/// for every numerator, `i128::MIN` and `MAX` included (no intermediate overflows: the
+/// engine's fuzzer reached a saturated offset step, where `numerator + half` overflowed).
 pub(crate) const fn div_round(numerator: i128, denominator: i128) -> i128 {
-    let half = denominator / 2;
-    if numerator >= 0 {
-        (numerator + half) / denominator
+    let quotient = numerator / denominator;
+    let remainder = numerator % denominator;
+    // |remainder| < denominator ≤ i128::MAX, so twice it fits a u128. For an odd denominator
+    // `2r ≥ d` is `2r ≥ d + 1`: both round exactly the halves away from zero.
+    if remainder.unsigned_abs() * 2 < denominator.unsigned_abs() {
+        quotient
+    } else if numerator >= 0 {
+        // quotient < i128::MAX here (a remainder needs a denominator of at least 2).
+        quotient + 1
     } else {
-        -((-numerator + half) / denominator)
+        quotient - 1
     }
 }
 
-/// Divides rounding towards positive infinity; `denominator > 0`.
+/// Divides rounding towards positive infinity; `denominator > 0`. Defined for every
+/// numerator.
 pub(crate) const fn div_ceil(numerator: i128, denominator: i128) -> i128 {
-    -((-numerator).div_euclid(denominator))
+    let floor = numerator.div_euclid(denominator);
+    if numerator.rem_euclid(denominator) == 0 {
+        floor
+    } else {
+        floor + 1
+    }
 }
 
 /// A signed duration in nanoseconds with 16 fractional bits.
@@ -534,6 +548,62 @@ fn f64_to_scaled(value: f64) -> i128 {
         core::hint::black_box(value as i64) as i128
     } else {
         value as i128
+    }
+}
+
+#[cfg(test)]
+mod division_tests {
+    use super::{div_ceil, div_round};
+
+    #[test]
+    fn division_rounds_at_every_edge_without_overflow() {
+        for denominator in [1i128, 2, 3, 7, 1 << 16, 1_000_000_000, i128::MAX] {
+            for numerator in [
+                i128::MIN,
+                i128::MIN + 1,
+                -denominator,
+                denominator.saturating_mul(-3) / 2,
+                -1,
+                0,
+                1,
+                denominator / 2,
+                denominator.saturating_mul(3) / 2,
+                i128::MAX - 1,
+                i128::MAX,
+            ] {
+                // Checked in i256-free terms: n = q·d + r exactly, so compare r with d / 2.
+                let rounded = div_round(numerator, denominator);
+                let (quotient, remainder) = (numerator / denominator, numerator % denominator);
+                let expected = if remainder.unsigned_abs() * 2 < denominator.unsigned_abs() {
+                    quotient
+                } else {
+                    quotient + numerator.signum()
+                };
+                assert_eq!(rounded, expected, "{numerator} / {denominator}");
+                // The nearest, ties away from zero, wherever the product is representable.
+                if let Some(error) = rounded
+                    .checked_mul(denominator)
+                    .and_then(|product| numerator.checked_sub(product))
+                {
+                    assert!(error.unsigned_abs() * 2 <= denominator.unsigned_abs());
+                    if error.unsigned_abs() * 2 == denominator.unsigned_abs() {
+                        assert_eq!(error.signum(), -numerator.signum(), "tie of {numerator}");
+                    }
+                }
+                let ceiling = div_ceil(numerator, denominator);
+                let floor = numerator.div_euclid(denominator);
+                let exact = numerator.rem_euclid(denominator) == 0;
+                assert_eq!(ceiling, if exact { floor } else { floor + 1 });
+            }
+        }
+        assert_eq!(div_round(5, 2), 3);
+        assert_eq!(div_round(-5, 2), -3);
+        assert_eq!(div_round(4, 3), 1);
+        assert_eq!(div_round(-5, 3), -2);
+        assert_eq!(div_round(i128::MAX, 1 << 16), (i128::MAX >> 16) + 1);
+        assert_eq!(div_round(i128::MIN, 1 << 16), i128::MIN >> 16);
+        assert_eq!(div_ceil(-5, 2), -2);
+        assert_eq!(div_ceil(5, 2), 3);
     }
 }
 
