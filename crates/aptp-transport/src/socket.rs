@@ -280,21 +280,10 @@ impl PtpSocket {
                 continue;
             }
             let clock = self.config.clock;
-            let rx_timestamp = match raw
+            let kernel = raw
                 .kernel_realtime
-                .and_then(|realtime| batch.kernel_time(clock, realtime))
-            {
-                Some(time) => PacketTimestamp {
-                    time,
-                    clock,
-                    source: TimestampSource::Kernel,
-                },
-                None => PacketTimestamp {
-                    time: raw.user,
-                    clock,
-                    source: TimestampSource::UserSpace,
-                },
-            };
+                .and_then(|realtime| batch.kernel_time(clock, realtime));
+            let rx_timestamp = timestamp_of(clock, kernel, raw.user);
             self.counters.received(rx_timestamp.source);
             return Some(Received {
                 data: data.to_vec(),
@@ -431,6 +420,15 @@ pub(crate) fn packet_timestamp(
     user: Timestamp,
 ) -> PacketTimestamp {
     let kernel = kernel_realtime.and_then(|realtime| clock.from_realtime(realtime).ok());
+    timestamp_of(clock, kernel, user)
+}
+
+/// The kernel's timestamp, already on `clock`, when there is one; else the user-space one.
+fn timestamp_of(
+    clock: crate::TimestampClock,
+    kernel: Option<Timestamp>,
+    user: Timestamp,
+) -> PacketTimestamp {
     match kernel {
         Some(time) => PacketTimestamp {
             time,
