@@ -24,15 +24,34 @@ pub(crate) enum RoundTripVerdict {
     TooShort,
 }
 
-/// The newest `N` round trips, raw, with their t2 → t3 gaps.
+/// The newest `N` round trips, raw, with their t2 → t3 gaps, as `f64` nanoseconds: each
+/// judgement reads all of them at a new rate, and 128-bit arithmetic there cost more than
+/// the rest of an update (an `f64` holds a round trip of seconds to a picosecond).
 #[derive(Clone, Debug)]
 pub(crate) struct RoundTripHistory<const N: usize> {
     rule: OutlierRule,
     min_history: usize,
-    raw: [TimeDelta; N],
-    gap: [TimeDelta; N],
+    raw_ns: [f64; N],
+    gap_ns: [f64; N],
     len: usize,
     next: usize,
+}
+
+/// The median of `values` (reordered; the mean of the two middle values for an even count),
+/// as [`crate::filter::median_in_place`] takes it, in `f64`.
+fn median_in_place(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let middle = values.len() / 2;
+    let odd = values.len() % 2 == 1;
+    let (below, upper_middle, _) = values.select_nth_unstable_by(middle, f64::total_cmp);
+    let upper_middle = *upper_middle;
+    if odd {
+        return Some(upper_middle);
+    }
+    let lower_middle = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some((lower_middle + upper_middle) / 2.0)
 }
 
 impl<const N: usize> RoundTripHistory<N> {
@@ -40,43 +59,55 @@ impl<const N: usize> RoundTripHistory<N> {
         Self {
             rule,
             min_history,
-            raw: [TimeDelta::ZERO; N],
-            gap: [TimeDelta::ZERO; N],
+            raw_ns: [0.0; N],
+            gap_ns: [0.0; N],
             len: 0,
             next: 0,
         }
     }
 
-    /// The held round trips at `rate_offset`, into `out`; returns how many.
-    fn corrected(&self, rate_offset: f64, out: &mut [TimeDelta; N]) -> usize {
-        for (slot, (raw, gap)) in out.iter_mut().zip(self.raw.iter().zip(self.gap.iter())) {
-            *slot = *raw - gap.mul_f64(rate_offset);
+    /// The held round trips at `rate_offset` (ns), into `out`; returns how many.
+    fn corrected(&self, rate_offset: f64, out: &mut [f64; N]) -> usize {
+        for (slot, (raw, gap)) in out
+            .iter_mut()
+            .zip(self.raw_ns.iter().zip(self.gap_ns.iter()))
+            .take(self.len)
+        {
+            *slot = raw - gap * rate_offset;
         }
         self.len
     }
 
     /// The smallest held round trip at `rate_offset`.
     pub(crate) fn min_round_trip(&self, rate_offset: f64) -> Option<TimeDelta> {
-        let mut values = [TimeDelta::ZERO; N];
-        let count = self.corrected(rate_offset, &mut values);
-        values[..count].iter().copied().min()
+        let minimum = self
+            .raw_ns
+            .iter()
+            .zip(self.gap_ns.iter())
+            .take(self.len)
+            .map(|(raw, gap)| raw - gap * rate_offset)
+            .fold(f64::INFINITY, f64::min);
+        minimum.is_finite().then(|| TimeDelta::from_nanos_f64(minimum))
     }
 
-    /// The minimum and the allowed excess at `rate_offset`.
-    fn bounds(&self, rate_offset: f64) -> Option<(TimeDelta, TimeDelta)> {
-        let mut values = [TimeDelta::ZERO; N];
+    /// The minimum and the allowed excess at `rate_offset` (ns).
+    fn bounds(&self, rate_offset: f64) -> Option<(f64, f64)> {
+        let mut values = [0.0f64; N];
         let count = self.corrected(rate_offset, &mut values);
         let held = &mut values[..count];
-        let minimum = held.iter().copied().min()?;
+        let minimum = held.iter().copied().fold(f64::INFINITY, f64::min);
+        if !minimum.is_finite() {
+            return None;
+        }
         let excess = match self.rule {
-            OutlierRule::Threshold(threshold) => threshold,
+            OutlierRule::Threshold(threshold) => threshold.as_nanos_f64(),
             OutlierRule::MadMultiple { k, floor } => {
-                let median = crate::filter::median_in_place(held)?;
+                let median = median_in_place(held)?;
                 for value in held.iter_mut() {
                     *value = (*value - median).abs();
                 }
-                let mad = crate::filter::median_in_place(held)?;
-                mad.mul_f64(k).max(floor)
+                let mad = median_in_place(held)?;
+                (mad * k).max(floor.as_nanos_f64())
             }
         };
         Some((minimum, excess))
@@ -95,7 +126,7 @@ impl<const N: usize> RoundTripHistory<N> {
         let Some((minimum, excess)) = self.bounds(rate_offset) else {
             return RoundTripVerdict::Accepted;
         };
-        let round_trip = raw - gap.mul_f64(rate_offset);
+        let round_trip = raw.as_nanos_f64() - gap.as_nanos_f64() * rate_offset;
         if round_trip - minimum > excess {
             RoundTripVerdict::TooLong
         } else if minimum - round_trip > excess {
@@ -110,8 +141,8 @@ impl<const N: usize> RoundTripHistory<N> {
         if N == 0 {
             return;
         }
-        self.raw[self.next] = raw;
-        self.gap[self.next] = gap;
+        self.raw_ns[self.next] = raw.as_nanos_f64();
+        self.gap_ns[self.next] = gap.as_nanos_f64();
         self.next = (self.next + 1) % N;
         self.len = (self.len + 1).min(N);
     }
