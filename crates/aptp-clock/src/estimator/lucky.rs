@@ -565,32 +565,48 @@ impl LuckyRegression {
         }
     }
 
-    /// The line through each second's least-delayed Sync and Delay_Req over `window`.
-    fn fit_bins(&self, now: Time, window: TimeDelta, fallback_slope: f64) -> Option<Line> {
-        let since = now - window;
+    /// The lines through each second's least-delayed Sync and Delay_Req, for every window
+    /// longer than [`POINT_HORIZON`] at once (the others stay `None`): the bins are read once,
+    /// for the longest, and a shorter window (a prefix of it, newest first) shares its weights
+    /// but for its own last segment, the only one `queueing_weights` cuts differently.
+    fn fit_bin_windows(&self, now: Time, fallback_slope: f64) -> [Option<Line>; WINDOW_COUNT] {
+        let mut lines = [None; WINDOW_COUNT];
+        let Some(longest) = self
+            .config
+            .windows
+            .iter()
+            .copied()
+            .filter(|window| *window > POINT_HORIZON)
+            .max()
+        else {
+            return lines;
+        };
         // Each direction's observations (x from `now`, y from `offset_ref`) and, first, their
         // values along the current rate, which `queueing_weights` turns into weights.
         let mut forward_x = [f64::NAN; BIN_COUNT];
         let mut forward_y = [f64::NAN; BIN_COUNT];
         let mut backward_x = [f64::NAN; BIN_COUNT];
         let mut backward_y = [f64::NAN; BIN_COUNT];
-        let mut forward_weights = [f64::NAN; BIN_COUNT];
-        let mut backward_weights = [f64::NAN; BIN_COUNT];
+        let mut forward_along = [f64::NAN; BIN_COUNT];
+        let mut backward_along = [f64::NAN; BIN_COUNT];
+        // How many of the bins read each window holds.
+        let mut ends = [0usize; WINDOW_COUNT];
+        let starts_since = self.config.windows.map(|window| now - window);
         let rate = self.rate_offset;
         let mut count = 0;
-        for bin in self.bins.since(since) {
+        for bin in self.bins.since(now - longest) {
             for (observation, x, y, along) in [
                 (
                     bin.forward,
                     &mut forward_x,
                     &mut forward_y,
-                    &mut forward_weights,
+                    &mut forward_along,
                 ),
                 (
                     bin.backward,
                     &mut backward_x,
                     &mut backward_y,
-                    &mut backward_weights,
+                    &mut backward_along,
                 ),
             ] {
                 if let Some(observation) = observation {
@@ -600,33 +616,64 @@ impl LuckyRegression {
                 }
             }
             count += 1;
+            for (end, since) in ends.iter_mut().zip(starts_since.iter()) {
+                if bin.start() >= *since {
+                    *end = count;
+                }
+            }
         }
+        let fraction = self.config.lucky_bin_fraction;
+        let min_scale = self.config.min_queueing_scale.as_nanos_f64();
         let mut sorted = [0.0f64; BIN_COUNT];
+        let mut full_forward = forward_along;
+        let mut full_backward = backward_along;
         queueing_weights_both(
-            &mut forward_weights[..count],
-            &mut backward_weights[..count],
-            self.config.lucky_bin_fraction,
-            self.config.min_queueing_scale.as_nanos_f64(),
+            &mut full_forward[..count],
+            &mut full_backward[..count],
+            fraction,
+            min_scale,
             &mut sorted,
             LUCKY_SEGMENT_BINS,
         );
-        let mut forward = RunningMoments::default();
-        let mut backward = RunningMoments::default();
-        for index in 0..count {
-            forward.add(forward_x[index], forward_y[index], forward_weights[index]);
-            backward.add(
-                backward_x[index],
-                backward_y[index],
-                backward_weights[index],
-            );
+        let min_rate_span = self.config.min_rate_span.as_nanos_f64();
+        for (index, window) in self.config.windows.iter().enumerate() {
+            if *window <= POINT_HORIZON {
+                continue;
+            }
+            let end = ends[index];
+            let mut forward_weights = full_forward;
+            let mut backward_weights = full_backward;
+            if end < count {
+                let last = bins::last_segment_start(end, LUCKY_SEGMENT_BINS);
+                forward_weights[last..end].copy_from_slice(&forward_along[last..end]);
+                backward_weights[last..end].copy_from_slice(&backward_along[last..end]);
+                queueing_weights_both(
+                    &mut forward_weights[last..end],
+                    &mut backward_weights[last..end],
+                    fraction,
+                    min_scale,
+                    &mut sorted,
+                    end - last,
+                );
+            }
+            let mut forward = RunningMoments::default();
+            let mut backward = RunningMoments::default();
+            for index in 0..end {
+                forward.add(forward_x[index], forward_y[index], forward_weights[index]);
+                backward.add(
+                    backward_x[index],
+                    backward_y[index],
+                    backward_weights[index],
+                );
+            }
+            lines[index] = forward
+                .moments()
+                .zip(backward.moments())
+                .map(|(forward, backward)| {
+                    fit_two_way_moments(forward, backward, min_rate_span, fallback_slope)
+                });
         }
-        let (forward, backward) = (forward.moments()?, backward.moments()?);
-        Some(fit_two_way_moments(
-            forward,
-            backward,
-            self.config.min_rate_span.as_nanos_f64(),
-            fallback_slope,
-        ))
+        lines
     }
 
     fn refit(&mut self, now: Time) {
@@ -670,7 +717,10 @@ impl LuckyRegression {
         }
         // The lines over the bins change only when a bin opens (or a step moved them): in
         // between, the last ones are carried over to this fit's frame (x relative to `now`).
-        let refit_bins = self.bins.take_refit_due();
+        let bin_lines = self
+            .bins
+            .take_refit_due()
+            .then(|| self.fit_bin_windows(now, fallback_slope));
         let moved_ns = (now - self.fitted_at).as_nanos_f64();
         // The windows over the exchanges are prefixes of the newest-first points: one pass
         // gives every window's moments.
@@ -678,8 +728,8 @@ impl LuckyRegression {
         let mut prefix_windows = 0;
         for (index, window) in self.config.windows.iter().enumerate() {
             if *window > POINT_HORIZON {
-                self.candidates[index].line = if refit_bins {
-                    self.fit_bins(now, *window, fallback_slope)
+                self.candidates[index].line = if let Some(lines) = bin_lines {
+                    lines[index]
                 } else {
                     self.candidates[index].line.map(|line| Line {
                         x_center: line.x_center - moved_ns,

@@ -31,6 +31,11 @@ pub(super) struct Bin {
 }
 
 impl Bin {
+    /// When the bin opened.
+    pub(super) fn start(&self) -> Time {
+        self.start
+    }
+
     /// Keeps `forward` if it lies higher (less delayed) along `rate_offset` than the one held,
     /// `backward` if it lies lower.
     fn offer(&mut self, forward: Observation, backward: Observation, rate_offset: f64) {
@@ -217,6 +222,17 @@ pub(super) fn queueing_weights(
         start = end;
     }
     newest
+}
+
+/// Where [`queueing_weights`] starts the last segment of `count` values cut in `segment`s
+/// (a short remainder joins the segment before it).
+pub(super) fn last_segment_start(count: usize, segment: usize) -> usize {
+    let segment = segment.max(1);
+    let mut start = 0;
+    while count - start >= segment + segment / 2 {
+        start += segment;
+    }
+    start
 }
 
 /// The value that would stand at `index` if `values` were sorted (NaN last), without sorting
