@@ -235,14 +235,7 @@ pub(super) fn last_segment_start(count: usize, segment: usize) -> usize {
     start
 }
 
-/// The value that would stand at `index` if `values` were sorted (NaN last), without sorting
-/// them all: `select_nth_unstable`, O(n). `None` when `index` is beyond the slice.
-pub(super) fn nth_smallest(values: &mut [f64], index: usize) -> Option<f64> {
-    if index >= values.len() {
-        return None;
-    }
-    Some(*values.select_nth_unstable_by(index, f64::total_cmp).1)
-}
+pub(super) use crate::estimator::select::nth_smallest;
 
 fn weigh_segment(
     values: &mut [f64],

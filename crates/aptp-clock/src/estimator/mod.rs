@@ -7,6 +7,7 @@ mod nqptp;
 mod pi;
 mod regression;
 mod round_trips;
+mod select;
 mod shared;
 
 pub use any::{AnyEstimator, EstimatorKind};

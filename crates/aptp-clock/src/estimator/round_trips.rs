@@ -37,23 +37,6 @@ pub(crate) struct RoundTripHistory<const N: usize> {
     next: usize,
 }
 
-/// The median of `values` (reordered; the mean of the two middle values for an even count),
-/// as [`crate::filter::median_in_place`] takes it, in `f64`.
-fn median_in_place(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let middle = values.len() / 2;
-    let odd = values.len() % 2 == 1;
-    let (below, upper_middle, _) = values.select_nth_unstable_by(middle, f64::total_cmp);
-    let upper_middle = *upper_middle;
-    if odd {
-        return Some(upper_middle);
-    }
-    let lower_middle = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    Some((lower_middle + upper_middle) / 2.0)
-}
-
 impl<const N: usize> RoundTripHistory<N> {
     pub(crate) fn new(rule: OutlierRule, min_history: usize) -> Self {
         Self {
@@ -87,7 +70,9 @@ impl<const N: usize> RoundTripHistory<N> {
             .take(self.len)
             .map(|(raw, gap)| raw - gap * rate_offset)
             .fold(f64::INFINITY, f64::min);
-        minimum.is_finite().then(|| TimeDelta::from_nanos_f64(minimum))
+        minimum
+            .is_finite()
+            .then(|| TimeDelta::from_nanos_f64(minimum))
     }
 
     /// The minimum and the allowed excess at `rate_offset` (ns).
@@ -102,11 +87,11 @@ impl<const N: usize> RoundTripHistory<N> {
         let excess = match self.rule {
             OutlierRule::Threshold(threshold) => threshold.as_nanos_f64(),
             OutlierRule::MadMultiple { k, floor } => {
-                let median = median_in_place(held)?;
+                let median = super::select::median(held)?;
                 for value in held.iter_mut() {
                     *value = (*value - median).abs();
                 }
-                let mad = median_in_place(held)?;
+                let mad = super::select::median(held)?;
                 (mad * k).max(floor.as_nanos_f64())
             }
         };
