@@ -27,30 +27,64 @@ use aptp::engine::{Destination, PortKind, Transmit};
 use aptp_clock::{Time, TimeDelta};
 use aptp_wire::ClockIdentity;
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Live heap bytes of the whole test process.
 struct CountingAllocator;
 
-static LIVE_HEAP_BYTES: AtomicI64 = AtomicI64::new(0);
+/// One thread's share of the live heap, on a cache line of its own: the soak's worlds
+/// allocate a datagram at a time on two cores, and one shared counter bounced between them.
+#[repr(align(64))]
+struct HeapSlot(AtomicI64);
+
+const HEAP_SLOTS: usize = 16;
+static LIVE_HEAP: [HeapSlot; HEAP_SLOTS] = [const { HeapSlot(AtomicI64::new(0)) }; HEAP_SLOTS];
+static NEXT_HEAP_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static HEAP_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// The calling thread's counter (slot 0 while its thread-locals are being torn down).
+fn heap_slot() -> &'static AtomicI64 {
+    let index = HEAP_SLOT
+        .try_with(|slot| {
+            if slot.get() == usize::MAX {
+                slot.set(NEXT_HEAP_SLOT.fetch_add(1, Ordering::Relaxed) % HEAP_SLOTS);
+            }
+            slot.get()
+        })
+        .unwrap_or(0);
+    &LIVE_HEAP[index].0
+}
+
+/// Live heap bytes of the whole process (memory freed by another thread than allocated it
+/// counts in both slots, and the sum is right).
+fn live_heap_bytes() -> i64 {
+    LIVE_HEAP
+        .iter()
+        .map(|slot| slot.0.load(Ordering::Relaxed))
+        .sum()
+}
 
 // SAFETY: every call forwards to the system allocator unchanged; only a counter is added.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_HEAP_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        heap_slot().fetch_add(layout.size() as i64, Ordering::Relaxed);
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_HEAP_BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        heap_slot().fetch_sub(layout.size() as i64, Ordering::Relaxed);
         // SAFETY: same contract as ours.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_HEAP_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        heap_slot().fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
         // SAFETY: same contract as ours.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -72,13 +106,22 @@ const SAMPLE_RATE_HZ: u32 = 44_100;
 const SENDER_START_NS: i128 = 3_600_000_000_000;
 const RECEIVER_START_NS: i128 = 12_345_678_901_234;
 
-/// splitmix64.
-struct Rng(u64);
+/// splitmix64, with Box–Muller normals (both of each pair used).
+struct Rng {
+    state: u64,
+    spare_normal: Option<f64>,
+}
 
 impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng {
+            state: seed,
+            spare_normal: None,
+        }
+    }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
@@ -87,9 +130,15 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
     fn normal(&mut self) -> f64 {
+        if let Some(spare) = self.spare_normal.take() {
+            return spare;
+        }
         let u1 = 1.0 - self.uniform();
         let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        let radius = (-2.0 * u1.ln()).sqrt();
+        let (sin, cos) = (2.0 * std::f64::consts::PI * u2).sin_cos();
+        self.spare_normal = Some(radius * sin);
+        radius * cos
     }
 }
 
@@ -195,13 +244,17 @@ struct World {
     served: Vec<u64>,
 }
 
-/// FNV-1a over `bytes`, continuing from `hash`.
-fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+/// `bytes` mixed into `hash` eight at a time (a multiply-rotate mix: this is a check that
+/// two worlds' senders agree, not a defence against anyone).
+fn mix(mut hash: u64, bytes: &[u8]) -> u64 {
+    for chunk in bytes.chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        hash = (hash ^ u64::from_le_bytes(word))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
     }
-    hash
+    hash ^ bytes.len() as u64
 }
 
 /// messageType of a PTP datagram (low nibble of its first byte).
@@ -216,7 +269,7 @@ impl World {
     /// numbers). Every receiver's clock, path and start are drawn from `seed` whatever part
     /// of them a world simulates, so that splitting the group over threads changes nothing.
     fn new(receivers: usize, live: std::ops::RangeInclusive<usize>, seed: u64) -> Self {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut sender = AirplaySender::new(
             SenderConfig::new(ClockIdentity([0x5e, 0x4d, 0, 0, 0, 0, 0, 8])),
             sender_time(0),
@@ -235,7 +288,7 @@ impl World {
             .map(|peer| {
                 let start_ns = RECEIVER_START_NS + (rng.uniform() * 1e9) as i128;
                 let rate_ppb = 50_000.0 * (2.0 * rng.uniform() - 1.0);
-                let path = Rng(rng.next_u64());
+                let path = Rng::new(rng.next_u64());
                 (peer, start_ns, rate_ppb, path)
             })
             .filter(|(peer, ..)| live.contains(peer))
@@ -281,7 +334,7 @@ impl World {
 
     fn send(&mut self, tau_ns: i128, from: usize, to: usize, port: PortKind, bytes: Vec<u8>) {
         if from == 0 && bytes.first().is_some_and(|byte| byte & 0x0f != DELAY_RESP) {
-            self.served[to] = fnv1a(self.served[to], &bytes);
+            self.served[to] = mix(self.served[to], &bytes);
         }
         let peer = if from == 0 { to } else { from };
         // The sender's datagrams to a peer another world simulates go nowhere here.
@@ -540,7 +593,7 @@ fn run_world(
                 errors.clear();
                 // Every world at this instant: the heap is read once, by one of them.
                 if shared.period_end.wait().is_leader() {
-                    let heap = LIVE_HEAP_BYTES.load(Ordering::Relaxed);
+                    let heap = live_heap_bytes();
                     if period == 0 {
                         shared.heap_after_day_one.store(heap, Ordering::Relaxed);
                     }
