@@ -83,10 +83,13 @@ pub struct LuckyRegressionConfig {
     pub report_step_beyond: TimeDelta,
     /// Two way, an exchange whose Sync and Delay_Req both lie more than this many queueing
     /// scales from their direction's least delayed (weights below 1/257 at 2) joins the
-    /// points without a new fit: it would not move the lines. The fit waits at most
-    /// `refit_interval` for a lucky one (so windows still slide). One way, every exchange fits.
+    /// points without a new fit: it would not move the lines. One within joins the windows
+    /// over exchanges on its own, weighed against the last full fit's edges (a few dozen
+    /// operations, not a fit over every point); a new least delayed calls for a full fit.
+    /// One way, every exchange fits in full.
     pub refit_lucky_within: f64,
-    /// See `refit_lucky_within`.
+    /// Two way, the longest between full fits (at most an eighth of the selected window):
+    /// they slide the windows and weigh every exchange again at the current rate.
     pub refit_interval: TimeDelta,
     /// Exchanges held at most, 1 to [`LuckyRegression::MAX_POINTS`] (the default: 64 s at
     /// 8 Hz); when full, the oldest is forgotten. The windows over exchanges see no more.
@@ -167,7 +170,7 @@ impl Default for LuckyRegressionConfig {
             unsettled_spread_multiple: 4.0,
             report_step_beyond: TimeDelta::from_millis(20),
             refit_lucky_within: 2.0,
-            refit_interval: TimeDelta::from_secs(1),
+            refit_interval: TimeDelta::from_secs(2),
             max_points: CAPACITY,
             max_bins: BIN_COUNT,
         }
@@ -236,6 +239,14 @@ struct LuckyEdges {
     at: Time,
 }
 
+impl LuckyEdges {
+    /// `value` (at `at`) along the rate from the fit's instant, as the fit weighed its
+    /// direction's values: y from `offset_ref` less the drift since `self.at`.
+    fn along(&self, value: TimeDelta, at: Time, offset_ref: TimeDelta) -> f64 {
+        (value - offset_ref).as_nanos_f64() - self.rate * (at - self.at).as_nanos_f64()
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct Candidate {
     line: Option<Line>,
@@ -299,6 +310,12 @@ pub struct LuckyRegression {
     /// first accepted exchanges after it measure what that estimate missed.
     step_refinement: Option<StepRefinement>,
     fitted_at: Time,
+    /// When the last full fit was: `refit_interval` counts from it.
+    full_fit_at: Time,
+    /// Two way, each window over the exchanges' moments (forward, backward) as the last fit
+    /// left them, x from `fitted_at`, and the span rule it fitted them with: a lucky exchange
+    /// joins them without a full fit (`join_lucky`).
+    prefix_moments: [Option<(RunningMoments, RunningMoments, f64)>; WINDOW_COUNT],
     /// Two way, where the last fit put each direction's lucky exchanges (its rate and
     /// instant with them): what a new exchange is judged against for a new fit.
     lucky_edges: Option<LuckyEdges>,
@@ -344,6 +361,8 @@ impl LuckyRegression {
             falling_syncs: [None; step::FALLING_SYNCS],
             step_refinement: None,
             fitted_at: Time::EPOCH,
+            full_fit_at: Time::EPOCH,
+            prefix_moments: [None; WINDOW_COUNT],
             lucky_edges: None,
             candidates: [Candidate::default(); WINDOW_COUNT],
             selected: 0,
@@ -477,31 +496,123 @@ impl LuckyRegression {
         }
     }
 
-    /// Whether `point` calls for a new fit (see `refit_lucky_within`).
-    fn refit_due(&self, point: &Point, now: Time) -> bool {
+    /// What `point` calls for (see `refit_lucky_within`).
+    fn fit_due(&self, point: &Point, now: Time) -> FitDue {
         if self.mapping.is_none()
             || self.step_refinement.is_some()
             || self.points.len() < SETTLED_POINTS
-            || now - self.fitted_at >= self.config.refit_interval
+            || now - self.full_fit_at >= self.full_fit_interval()
         {
-            return true;
+            return FitDue::Full;
         }
         let Some(edges) = self.lucky_edges else {
-            return true;
+            return FitDue::Full;
         };
         let (Some(forward), Some((at, backward))) = (point.forward(), point.backward()) else {
             // Without its Delay_Req it has no part in the two-way lines.
-            return false;
+            return FitDue::None;
         };
-        let along = |at: Time, value: TimeDelta| {
-            (value - self.offset_ref).as_nanos_f64() - edges.rate * (at - edges.at).as_nanos_f64()
-        };
-        let within = self.config.refit_lucky_within;
-        edges
+        let forward = edges
             .forward
-            .scales_from_best(along(point.local, forward), true)
-            <= within
-            || edges.backward.scales_from_best(along(at, backward), false) <= within
+            .scales_from_best(edges.along(forward, point.local, self.offset_ref), true);
+        let backward = edges
+            .backward
+            .scales_from_best(edges.along(backward, at, self.offset_ref), false);
+        let within = self.config.refit_lucky_within;
+        if forward > within && backward > within {
+            FitDue::None
+        } else if forward < 0.0 || backward < 0.0 || self.prefix_moments.iter().all(Option::is_none)
+        {
+            // A new least delayed moves its segment's edge, and so every weight there.
+            FitDue::Full
+        } else {
+            FitDue::Lucky
+        }
+    }
+
+    /// How long lucky exchanges may join without a full fit: `refit_interval`, but at most
+    /// an eighth of the selected window (a short window, chosen while the oscillator drifts,
+    /// must slide and reweigh sooner).
+    fn full_fit_interval(&self) -> TimeDelta {
+        let eighth = TimeDelta::from_scaled_nanos(self.selected_window().scaled_nanos() / 8);
+        self.config.refit_interval.min(eighth)
+    }
+
+    /// Two way, a lucky exchange (within `refit_lucky_within` of its direction's edge, not
+    /// beyond it) joins the windows over the exchanges with the weights the last full fit's
+    /// edges give it, the windows are chosen again and the mapping follows: what a full fit
+    /// would give but for the older exchanges' weights (a rate a second older) and for
+    /// windows sliding at the next full fit, at a few dozen operations instead of the whole
+    /// fit.
+    fn join_lucky(&mut self, point: &Point, now: Time) {
+        let (Some(edges), Some(forward), Some((at, backward))) =
+            (self.lucky_edges, point.forward(), point.backward())
+        else {
+            return self.refit(now);
+        };
+        let weight = |edge: LuckyEdge, along: f64, lucky_high: bool| {
+            let ratio = edge.scales_from_best(along, lucky_high).abs();
+            if ratio.is_finite() {
+                let squared = ratio * ratio;
+                let fourth = squared * squared;
+                1.0 / (1.0 + fourth * fourth)
+            } else {
+                0.0
+            }
+        };
+        let forward_weight = weight(
+            edges.forward,
+            edges.along(forward, point.local, self.offset_ref),
+            true,
+        );
+        let backward_weight = weight(
+            edges.backward,
+            edges.along(backward, at, self.offset_ref),
+            false,
+        );
+        let moved_ns = (now - self.fitted_at).as_nanos_f64();
+        let forward_x = (point.local - now).as_nanos_f64();
+        let forward_y = (forward - self.offset_ref).as_nanos_f64();
+        let backward_x = (at - now).as_nanos_f64();
+        let backward_y = (backward - self.offset_ref).as_nanos_f64();
+        let fallback_slope = self.selected_line().map_or(0.0, |line| line.slope);
+        // The lines over the bins as in a full fit: anew when a bin opened, else carried.
+        let bin_lines = self
+            .bins
+            .take_refit_due()
+            .then(|| self.fit_bin_windows(now, fallback_slope));
+        for (index, (candidate, moments)) in self
+            .candidates
+            .iter_mut()
+            .zip(self.prefix_moments.iter_mut())
+            .enumerate()
+        {
+            match moments {
+                Some((forward_moments, backward_moments, min_span)) => {
+                    forward_moments.shift_x(moved_ns);
+                    backward_moments.shift_x(moved_ns);
+                    forward_moments.add(forward_x, forward_y, forward_weight);
+                    backward_moments.add(backward_x, backward_y, backward_weight);
+                    candidate.line = forward_moments
+                        .moments()
+                        .zip(backward_moments.moments())
+                        .map(|(f, b)| fit_two_way_moments(f, b, *min_span, fallback_slope));
+                }
+                None => {
+                    candidate.line = match bin_lines {
+                        Some(lines) if self.config.windows[index] > POINT_HORIZON => lines[index],
+                        _ => candidate.line.map(|line| Line {
+                            x_center: line.x_center - moved_ns,
+                            ..line
+                        }),
+                    };
+                }
+            }
+        }
+        self.fitted_at = now;
+        if self.select_window() {
+            self.map_selected(now, 0.0);
+        }
     }
 
     /// Scores every window on how well it predicted `point` (before it joins the fit).
@@ -589,36 +700,40 @@ impl LuckyRegression {
         let mut backward_y = [f64::NAN; BIN_COUNT];
         let mut forward_along = [f64::NAN; BIN_COUNT];
         let mut backward_along = [f64::NAN; BIN_COUNT];
-        // How many of the bins read each window holds.
+        // How many of the bins read each window holds; the windows over bins and the
+        // instant each starts at.
         let mut ends = [0usize; WINDOW_COUNT];
-        let starts_since = self.config.windows.map(|window| now - window);
+        let mut long_windows = [(0usize, now); WINDOW_COUNT];
+        let mut long_count = 0;
+        for (index, window) in self.config.windows.iter().enumerate() {
+            if *window > POINT_HORIZON {
+                long_windows[long_count] = (index, now - *window);
+                long_count += 1;
+            }
+        }
+        let long_windows = &long_windows[..long_count];
         let rate = self.rate_offset;
         let mut count = 0;
+        // x from `now`, y from `offset_ref`, and y along the current rate.
+        let numbers = |observation: Observation| {
+            let x = (observation.at - now).as_nanos_f64();
+            let y = (observation.value - self.offset_ref).as_nanos_f64();
+            (x, y, y - rate * x)
+        };
         for bin in self.bins.since(now - longest) {
-            for (observation, x, y, along) in [
-                (
-                    bin.forward,
-                    &mut forward_x,
-                    &mut forward_y,
-                    &mut forward_along,
-                ),
-                (
-                    bin.backward,
-                    &mut backward_x,
-                    &mut backward_y,
-                    &mut backward_along,
-                ),
-            ] {
-                if let Some(observation) = observation {
-                    x[count] = (observation.at - now).as_nanos_f64();
-                    y[count] = (observation.value - self.offset_ref).as_nanos_f64();
-                    along[count] = y[count] - rate * x[count];
-                }
+            // (Not a loop over the two directions: building that array of tuples for each
+            // bin cost more than the rest of the pass.)
+            if let Some(observation) = bin.forward {
+                (forward_x[count], forward_y[count], forward_along[count]) = numbers(observation);
+            }
+            if let Some(observation) = bin.backward {
+                (backward_x[count], backward_y[count], backward_along[count]) =
+                    numbers(observation);
             }
             count += 1;
-            for (end, since) in ends.iter_mut().zip(starts_since.iter()) {
-                if bin.start() >= *since {
-                    *end = count;
+            for &(index, since) in long_windows {
+                if bin.start() >= since {
+                    ends[index] = count;
                 }
             }
         }
@@ -785,6 +900,7 @@ impl LuckyRegression {
             } else {
                 f64::INFINITY
             };
+            self.prefix_moments[index] = two_way.then_some((forward, backward, min_span));
             self.candidates[index].line = if two_way {
                 forward
                     .moments()
@@ -797,23 +913,11 @@ impl LuckyRegression {
             };
         }
         self.fitted_at = now;
-        // The longest window whose smoothed error is within 10 % of the best so far.
-        let mut best: Option<(usize, f64)> = None;
-        for (index, candidate) in self.candidates.iter().enumerate() {
-            if candidate.line.is_none() {
-                continue;
-            }
-            let error = candidate.error.unwrap_or(f64::INFINITY);
-            best = match best {
-                Some((_, best_error)) if error > best_error * 1.1 => best,
-                Some((_, best_error)) => Some((index, error.min(best_error))),
-                None => Some((index, error)),
-            };
-        }
-        let Some((selected, _)) = best else {
+        self.full_fit_at = now;
+        if !self.select_window() {
             return;
-        };
-        self.selected = selected;
+        }
+        let selected = self.selected;
         let Some(line) = self.selected_line() else {
             return;
         };
@@ -845,9 +949,51 @@ impl LuckyRegression {
         } else {
             0.0
         };
+        self.map_selected(now, lift);
+    }
+
+    /// Selects the longest window whose smoothed error is within 10 % of the best so far;
+    /// false when no window has a line.
+    fn select_window(&mut self) -> bool {
+        let mut best: Option<(usize, f64)> = None;
+        for (index, candidate) in self.candidates.iter().enumerate() {
+            if candidate.line.is_none() {
+                continue;
+            }
+            let error = candidate.error.unwrap_or(f64::INFINITY);
+            best = match best {
+                Some((_, best_error)) if error > best_error * 1.1 => best,
+                Some((_, best_error)) => Some((index, error.min(best_error))),
+                None => Some((index, error)),
+            };
+        }
+        let Some((selected, _)) = best else {
+            return false;
+        };
+        self.selected = selected;
+        true
+    }
+
+    /// The mapping from the selected line at `now` (x = 0 in the fit's frame), raised by
+    /// `lift` ns.
+    fn map_selected(&mut self, now: Time, lift: f64) {
+        let Some(line) = self.selected_line() else {
+            return;
+        };
         let remote = now + self.offset_ref + TimeDelta::from_nanos_f64(line.at(0.0) + lift);
         self.mapping = Some(ClockMapping::with_rate_offset(now, remote, line.slope));
     }
+}
+
+/// What a new exchange calls for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FitDue {
+    /// Nothing: it joins the points for the next fit.
+    None,
+    /// It joins the windows over the exchanges on its own (`join_lucky`).
+    Lucky,
+    /// A full fit.
+    Full,
 }
 
 impl Estimator for LuckyRegression {
@@ -929,10 +1075,12 @@ impl Estimator for LuckyRegression {
         let before = self.mapping;
         self.refine_step(&point);
         self.score(&point);
-        let refit = self.refit_due(&point, sample.t2);
+        let due = self.fit_due(&point, sample.t2);
         self.push(point);
-        if refit {
-            self.refit(sample.t2);
+        match due {
+            FitDue::None => {}
+            FitDue::Lucky => self.join_lucky(&point, sample.t2),
+            FitDue::Full => self.refit(sample.t2),
         }
         // The first mapping waits for a few exchanges, two way: one delayed 50 ms would
         // otherwise be the mapping until the next ones moved it (a step, reported).

@@ -60,8 +60,8 @@ impl LuckyRegression {
         // itself while a forged timestamp (or a real step) is held back from the first mapping.
         let settled = self.points.len() >= SETTLED_POINTS
             && self
-                .newest()
-                .last()
+                .points
+                .oldest()
                 .is_some_and(|oldest| sample.t2 - oldest.local >= self.config.windows[0]);
         let predicted = self.predict(sample.t2)?;
         let residual = point.offset(self.rate_offset) - predicted;
