@@ -544,6 +544,9 @@ impl LuckyRegression {
     /// would give but for the older exchanges' weights (a rate a second older) and for
     /// windows sliding at the next full fit, at a few dozen operations instead of the whole
     /// fit.
+    // Not inlined: its arrays (tens of kB) would otherwise sit in the frame of every
+    // update, probed page by page, though most updates never fit.
+    #[inline(never)]
     fn join_lucky(&mut self, point: &Point, now: Time) {
         let (Some(edges), Some(forward), Some((at, backward))) =
             (self.lucky_edges, point.forward(), point.backward())
@@ -680,6 +683,9 @@ impl LuckyRegression {
     /// longer than [`POINT_HORIZON`] at once (the others stay `None`): the bins are read once,
     /// for the longest, and a shorter window (a prefix of it, newest first) shares its weights
     /// but for its own last segment, the only one `queueing_weights` cuts differently.
+    // Not inlined: its arrays (tens of kB) would otherwise sit in the frame of every
+    // update, probed page by page, though most updates never fit.
+    #[inline(never)]
     fn fit_bin_windows(&self, now: Time, fallback_slope: f64) -> [Option<Line>; WINDOW_COUNT] {
         let mut lines = [None; WINDOW_COUNT];
         let Some(longest) = self
@@ -791,6 +797,9 @@ impl LuckyRegression {
         lines
     }
 
+    // Not inlined: its arrays (tens of kB) would otherwise sit in the frame of every
+    // update, probed page by page, though most updates never fit.
+    #[inline(never)]
     fn refit(&mut self, now: Time) {
         let table = PointTable::gather(self, now);
         let count = table.count;
@@ -1109,6 +1118,9 @@ impl Estimator for LuckyRegression {
         self.mapping
     }
 
+    // Not inlined: a whole estimator (about 86 kB) is built here, and inlined into `update`
+    // (which resets on a new grandmaster) it made every update probe a 172 kB frame.
+    #[inline(never)]
     fn reset(&mut self) {
         *self = Self::new(self.config);
     }
