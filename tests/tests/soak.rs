@@ -470,10 +470,67 @@ struct Soak {
 struct Shared {
     /// One per period, allocated before the run (so the heap check does not see them).
     errors: std::sync::Mutex<Vec<Histogram>>,
-    period_end: std::sync::Barrier,
+    period_end: Meeting,
     heap_after_day_one: AtomicI64,
     /// Read at the last period's end, every world still alive.
     heap_at_end: AtomicI64,
+}
+
+/// A barrier that a failing world can call off: `std::sync::Barrier` would leave the other
+/// worlds waiting for ever when one panics (an assertion failed), and the test would hang
+/// instead of failing.
+struct Meeting {
+    parties: usize,
+    /// (arrived, generation, called off)
+    state: std::sync::Mutex<(usize, u64, bool)>,
+    wake: std::sync::Condvar,
+}
+
+impl Meeting {
+    fn new(parties: usize) -> Self {
+        Meeting {
+            parties,
+            state: std::sync::Mutex::new((0, 0, false)),
+            wake: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Waits until every world has arrived; true for exactly one of them. Panics when another
+    /// world failed.
+    fn wait(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(!state.2, "another soak world failed");
+        let generation = state.1;
+        state.0 += 1;
+        if state.0 == self.parties {
+            state.0 = 0;
+            state.1 += 1;
+            self.wake.notify_all();
+            return true;
+        }
+        while state.1 == generation && !state.2 {
+            state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        assert!(!state.2, "another soak world failed");
+        false
+    }
+
+    /// Calls the meeting off: every world waiting or yet to wait panics instead.
+    fn call_off(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).2 = true;
+        self.wake.notify_all();
+    }
+}
+
+/// Calls the meeting off when its world unwinds from a panic.
+struct CallOffOnPanic<'a>(&'a Meeting);
+
+impl Drop for CallOffOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.call_off();
+        }
+    }
 }
 
 /// The sender's non-Delay_Resp datagrams to each peer, hashed, as one world saw them.
@@ -491,7 +548,7 @@ fn soak(receivers: usize, threads: usize, periods: u64, period_s: u64, seed: u64
     let threads = threads.clamp(1, receivers);
     let shared = Shared {
         errors: std::sync::Mutex::new((0..periods).map(|_| Histogram::new()).collect()),
-        period_end: std::sync::Barrier::new(threads),
+        period_end: Meeting::new(threads),
         heap_after_day_one: AtomicI64::new(0),
         heap_at_end: AtomicI64::new(0),
     };
@@ -549,6 +606,7 @@ fn run_world(
     shared: &Shared,
     started: Instant,
 ) -> (Served, u64) {
+    let _call_off = CallOffOnPanic(&shared.period_end);
     let mut world = World::new(receivers, live, seed);
     let mut errors = Histogram::new();
     let warmup_ns: i128 = 60_000_000_000;
@@ -587,18 +645,18 @@ fn run_world(
                     updates_at_period_start[index] = node.mapping_updates;
                 }
                 {
-                    let mut all = shared.errors.lock().expect("no world panicked holding it");
+                    let mut all = shared.errors.lock().unwrap_or_else(|e| e.into_inner());
                     all[period].add_all(&errors);
                 }
                 errors.clear();
                 // Every world at this instant: the heap is read once, by one of them.
-                if shared.period_end.wait().is_leader() {
+                if shared.period_end.wait() {
                     let heap = live_heap_bytes();
                     if period == 0 {
                         shared.heap_after_day_one.store(heap, Ordering::Relaxed);
                     }
                     shared.heap_at_end.store(heap, Ordering::Relaxed);
-                    let p99 = shared.errors.lock().expect("no world panicked holding it")[period]
+                    let p99 = shared.errors.lock().unwrap_or_else(|e| e.into_inner())[period]
                         .quantile_ns(0.99);
                     eprintln!(
                         "soak {receivers} receivers: period {} p99 |mapping error| {:.0} µs, live heap {heap} B, {:.1} s",
@@ -653,8 +711,8 @@ fn check(soak: &Soak, periods: u64) {
 
 /// Seven simulated days of the sender with all eight receivers (73 sequenceId wraps, 6 RTP
 /// wraps), checked every day, the receivers split over as many threads as there are cores.
-/// One test, not several, so that the live-heap measurement sees no other test's
-/// allocations.
+/// One test for the whole week, so that the live-heap measurement sees no other test's
+/// allocations (the meeting's test below is over in milliseconds, long before day 1 ends).
 #[test]
 fn week_of_a_sender_with_eight_receivers() {
     let started = Instant::now();
@@ -676,4 +734,28 @@ fn week_of_a_sender_with_eight_receivers() {
     assert!(week.sequence_wraps >= 70, "{}", week.sequence_wraps);
     assert!(week.rtp_wraps >= 6, "{}", week.rtp_wraps);
     check(&week, 7);
+}
+
+/// A world that fails calls the meeting off: the others fail too instead of waiting for it
+/// for ever.
+#[test]
+fn a_failing_world_calls_the_meeting_off() {
+    let meeting = Meeting::new(2);
+    let (failing, waiting) = std::thread::scope(|scope| {
+        let failing = scope.spawn(|| {
+            let _call_off = CallOffOnPanic(&meeting);
+            panic!("an assertion in one world");
+        });
+        let waiting = scope.spawn(|| meeting.wait());
+        (failing.join(), waiting.join())
+    });
+    assert!(failing.is_err() && waiting.is_err());
+    // Without a failure, exactly one of the two leads.
+    let meeting = Meeting::new(2);
+    let leaders = std::thread::scope(|scope| {
+        let first = scope.spawn(|| meeting.wait());
+        let second = meeting.wait();
+        usize::from(first.join().expect("no panic")) + usize::from(second)
+    });
+    assert_eq!(leaders, 1);
 }
