@@ -36,8 +36,8 @@ const TIME_REF_REBASE: TimeDelta = TimeDelta::from_nanos(1 << 50);
 /// Tuning of [`LuckyRegression`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LuckyRegressionConfig {
-    /// The window lengths that compete, shortest first: each is fitted on every sample, and the
-    /// mapping comes from the one that has predicted the lucky exchanges best lately (the
+    /// The window lengths that compete, shortest first: each is fitted at every fit (a lucky
+    /// exchange joins them on its own, see `refit_lucky_within`), and the mapping comes from the one that has predicted the lucky exchanges best lately (the
     /// longest within 10 % of the best). A noisy link picks a long window, a drifting
     /// oscillator a short one. Windows up to 64 s fit the exchanges held (`CAPACITY`
     /// points); longer ones, up to 256 s, each second's least-delayed Sync and Delay_Req.
@@ -92,7 +92,8 @@ pub struct LuckyRegressionConfig {
     /// they slide the windows and weigh every exchange again at the current rate.
     pub refit_interval: TimeDelta,
     /// Exchanges held at most, 1 to [`LuckyRegression::MAX_POINTS`] (the default: 64 s at
-    /// 8 Hz); when full, the oldest is forgotten. The windows over exchanges see no more.
+    /// 8 Hz); when full, the oldest is forgotten. The windows over exchanges see no more at a
+    /// full fit (lucky exchanges joining between two full fits add to them until the next).
     pub max_points: usize,
     /// One-second bins held at most, 1 to [`LuckyRegression::MAX_BINS`] (the default); when
     /// full, the oldest is forgotten. The windows over bins see no more.
@@ -309,6 +310,7 @@ pub struct LuckyRegression {
     /// After a step: the points from before it were moved by the detector's estimate; the
     /// first accepted exchanges after it measure what that estimate missed.
     step_refinement: Option<StepRefinement>,
+    /// When the lines were last fitted or joined: their x counts from it.
     fitted_at: Time,
     /// When the last full fit was: `refit_interval` counts from it.
     full_fit_at: Time,
@@ -316,7 +318,7 @@ pub struct LuckyRegression {
     /// left them, x from `fitted_at`, and the span rule it fitted them with: a lucky exchange
     /// joins them without a full fit (`join_lucky`).
     prefix_moments: [Option<(RunningMoments, RunningMoments, f64)>; WINDOW_COUNT],
-    /// Two way, where the last fit put each direction's lucky exchanges (its rate and
+    /// Two way, where the last full fit put each direction's lucky exchanges (its rate and
     /// instant with them): what a new exchange is judged against for a new fit.
     lucky_edges: Option<LuckyEdges>,
     candidates: [Candidate; WINDOW_COUNT],
@@ -541,11 +543,11 @@ impl LuckyRegression {
     /// Two way, a lucky exchange (within `refit_lucky_within` of its direction's edge, not
     /// beyond it) joins the windows over the exchanges with the weights the last full fit's
     /// edges give it, the windows are chosen again and the mapping follows: what a full fit
-    /// would give but for the older exchanges' weights (a rate a second older) and for
+    /// would give but for the older exchanges' weights (a rate up to `refit_interval` older) and for
     /// windows sliding at the next full fit, at a few dozen operations instead of the whole
     /// fit.
-    // Not inlined: its arrays (tens of kB) would otherwise sit in the frame of every
-    // update, probed page by page, though most updates never fit.
+    // Not inlined: `fit_bin_windows`, which it may call, has arrays of tens of kB that would
+    // otherwise sit in the frame of every update, probed page by page.
     #[inline(never)]
     fn join_lucky(&mut self, point: &Point, now: Time) {
         let (Some(edges), Some(forward), Some((at, backward))) =

@@ -225,6 +225,10 @@ impl LuckyRegression {
                 line.intercept += correction_ns;
             }
         }
+        // The windows' running sums and the lucky edges still hold the uncorrected points:
+        // the next exchange must fit in full, not join them.
+        self.prefix_moments = [None; super::WINDOW_COUNT];
+        self.lucky_edges = None;
     }
 
     /// A sample kept out of the fit: it still counts towards a step, and is applied when it
