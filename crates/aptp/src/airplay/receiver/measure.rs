@@ -255,8 +255,11 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         let Some((t1, t2)) = self.unpaired_sync else {
             return;
         };
-        if t2 >= t3 {
-            // The Sync arrived after this Delay_Req left: wait for the next exchange.
+        if t2 > t3 {
+            // The Sync arrived after this Delay_Req left: wait for the next exchange. (Left at
+            // the very instant the Sync completed is in order: a coarse clock does that, and
+            // so does a simulator with no processing time, where a Sync arriving after its
+            // Follow_Up had half the exchanges dropped.)
             return;
         }
         self.unpaired_sync = None;

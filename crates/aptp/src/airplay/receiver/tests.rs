@@ -539,3 +539,52 @@ fn the_estimator_holds_the_configured_points_and_bins() {
         assert_eq!(AirplayReceiver::<u8>::new(config, at(0)).err(), Some(error));
     }
 }
+
+#[test]
+fn an_exchange_leaving_as_its_sync_completes_is_measured() {
+    // The Follow_Up arrives first and the Sync completes the pair; the Delay_Req it triggers
+    // is timestamped at that same instant (a coarse clock, or a simulator with no processing
+    // time). The pair is in order (the Sync did not arrive after the Delay_Req left), so
+    // every exchange must become a measurement: with `t2 >= t3` taken for out of order,
+    // half of the simulators' exchanges were dropped.
+    let mut receiver: AirplayReceiver<u8> =
+        AirplayReceiver::new(ReceiverConfig::new(ME), at(0)).unwrap();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 1_000, 248);
+    let delay = TimeDelta::from_micros(300);
+    let rounds = 80;
+    for t in (0..rounds * 125).step_by(125) {
+        if t % 250 == 0 {
+            receiver.handle_datagram(at(t), &gm.announce(), 1, PortKind::General, at(t));
+        }
+        let (sync, follow_up) = gm.sync_follow_up(at(t));
+        let arrival = at(t) + delay;
+        receiver.handle_datagram(arrival, &follow_up, 1, PortKind::General, arrival);
+        receiver.handle_datagram(arrival, &sync, 1, PortKind::Event, arrival);
+        while let Some(transmit) = receiver.poll_transmit(arrival) {
+            let request = Message::parse(&transmit.bytes).unwrap();
+            receiver.handle_transmit_timestamp(arrival, transmit.timestamp_token.unwrap(), arrival);
+            let (secs, nanos) = (arrival + delay + gm.offset).to_secs_nanos().unwrap();
+            let response = Message::delay_resp(
+                gm.port,
+                request.header.sequence_id,
+                Timestamp::new(secs, nanos).unwrap(),
+                request.header.source_port_identity,
+            );
+            let mut bytes = vec![0; response.buffer_len()];
+            response.emit(&mut bytes).unwrap();
+            let back = arrival + delay + delay;
+            receiver.handle_datagram(back, &bytes, 1, PortKind::General, back);
+        }
+        receiver.handle_timeout(at(t + 1));
+        events(&mut receiver);
+    }
+    let status = receiver.status(at(rounds * 125));
+    assert!(status.two_way, "{status:?}");
+    // One way until the first exchange completes, then one measurement per Sync.
+    assert!(
+        status.counters.measurements >= rounds - 2,
+        "{:?}",
+        status.counters
+    );
+}
