@@ -577,19 +577,25 @@ fn two_way_run(
     (gap, error)
 }
 
+/// The default estimator, and one that fits in full at every exchange (even the ones that
+/// carry no weight).
+fn default_and_every_exchange() -> [LuckyRegression; 2] {
+    let every_exchange = LuckyRegressionConfig {
+        refit_interval: TimeDelta::ZERO,
+        ..LuckyRegressionConfig::default()
+    };
+    [
+        LuckyRegression::default(),
+        LuckyRegression::new(every_exchange),
+    ]
+}
+
 #[test]
 fn lucky_exchanges_joining_without_a_full_fit_track_a_fit_at_every_exchange() {
     // The second fits in full at every exchange (even the ones that carry no weight); the
     // default joins lucky ones on their own and fits in full every 2 s. Measured:
     // 12 µs apart at most, 30 µs from the truth at most.
-    let every_exchange = LuckyRegressionConfig {
-        refit_interval: TimeDelta::ZERO,
-        ..LuckyRegressionConfig::default()
-    };
-    let mut estimators = [
-        LuckyRegression::default(),
-        LuckyRegression::new(every_exchange),
-    ];
+    let mut estimators = default_and_every_exchange();
     let (gap, error) = two_way_run(&mut estimators, true, None);
     assert!(gap < TimeDelta::from_micros(25), "{gap:?}");
     assert!(error < TimeDelta::from_micros(60), "{error:?}");
@@ -610,14 +616,7 @@ fn after_a_master_step_lucky_exchanges_track_a_fit_at_every_exchange() {
     // the points moved, the estimate refined) the exchanges that join on their own must keep
     // the mapping where a full fit at every exchange puts it. Measured: 1.5 µs apart at most,
     // 1.5 µs from the truth at most.
-    let every_exchange = LuckyRegressionConfig {
-        refit_interval: TimeDelta::ZERO,
-        ..LuckyRegressionConfig::default()
-    };
-    let mut estimators = [
-        LuckyRegression::default(),
-        LuckyRegression::new(every_exchange),
-    ];
+    let mut estimators = default_and_every_exchange();
     let (gap, error) = two_way_run(&mut estimators, false, Some(300));
     assert!(gap < TimeDelta::from_micros(5), "{gap:?}");
     assert!(error < TimeDelta::from_micros(10), "{error:?}");

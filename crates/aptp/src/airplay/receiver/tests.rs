@@ -433,6 +433,33 @@ fn a_full_event_queue_drops_the_oldest_and_counts_them() {
 /// Runs a grandmaster 50 ppm fast that answers every Delay_Req (300 µs each way) for 30 s
 /// of 8 Hz Syncs, with the estimator's capacities `points` and `bins`; the receiver's state
 /// and the rate of its mapping at the end.
+/// Sends the receiver's Delay_Req polled at `now` (timestamped `sent`) to `gm` from peer 1,
+/// whose clock reads local + `offset`, and hands back its Delay_Resp, `delay` each way.
+fn answer_delay_requests(
+    receiver: &mut AirplayReceiver<u8>,
+    gm: &Apple,
+    now: Time,
+    sent: Time,
+    delay: TimeDelta,
+    offset: TimeDelta,
+) {
+    while let Some(transmit) = receiver.poll_transmit(now) {
+        let request = Message::parse(&transmit.bytes).unwrap();
+        receiver.handle_transmit_timestamp(sent, transmit.timestamp_token.unwrap(), sent);
+        let (secs, nanos) = (sent + delay + offset).to_secs_nanos().unwrap();
+        let response = Message::delay_resp(
+            gm.port,
+            request.header.sequence_id,
+            Timestamp::new(secs, nanos).unwrap(),
+            request.header.source_port_identity,
+        );
+        let mut bytes = vec![0; response.buffer_len()];
+        response.emit(&mut bytes).unwrap();
+        let back = sent + delay + delay;
+        receiver.handle_datagram(back, &bytes, 1, PortKind::General, back);
+    }
+}
+
 fn two_way_against_a_fast_grandmaster(points: usize, bins: usize) -> (PortState, f64) {
     let config = ReceiverConfig {
         estimator_points: points,
@@ -453,22 +480,8 @@ fn two_way_against_a_fast_grandmaster(points: usize, bins: usize) -> (PortState,
         let arrival = at(t) + delay;
         receiver.handle_datagram(arrival, &sync, 1, PortKind::Event, arrival);
         receiver.handle_datagram(arrival, &follow_up, 1, PortKind::General, arrival);
-        while let Some(transmit) = receiver.poll_transmit(arrival) {
-            let request = Message::parse(&transmit.bytes).unwrap();
-            let sent = arrival + TimeDelta::from_micros(10);
-            receiver.handle_transmit_timestamp(sent, transmit.timestamp_token.unwrap(), sent);
-            let (secs, nanos) = (sent + delay + offset_at(t)).to_secs_nanos().unwrap();
-            let response = Message::delay_resp(
-                gm.port,
-                request.header.sequence_id,
-                Timestamp::new(secs, nanos).unwrap(),
-                request.header.source_port_identity,
-            );
-            let mut bytes = vec![0; response.buffer_len()];
-            response.emit(&mut bytes).unwrap();
-            let back = sent + delay + delay;
-            receiver.handle_datagram(back, &bytes, 1, PortKind::General, back);
-        }
+        let sent = arrival + TimeDelta::from_micros(10);
+        answer_delay_requests(&mut receiver, &gm, arrival, sent, delay, offset_at(t));
         receiver.handle_timeout(at(t + 1));
         events(&mut receiver);
     }
@@ -561,21 +574,7 @@ fn an_exchange_leaving_as_its_sync_completes_is_measured() {
         let arrival = at(t) + delay;
         receiver.handle_datagram(arrival, &follow_up, 1, PortKind::General, arrival);
         receiver.handle_datagram(arrival, &sync, 1, PortKind::Event, arrival);
-        while let Some(transmit) = receiver.poll_transmit(arrival) {
-            let request = Message::parse(&transmit.bytes).unwrap();
-            receiver.handle_transmit_timestamp(arrival, transmit.timestamp_token.unwrap(), arrival);
-            let (secs, nanos) = (arrival + delay + gm.offset).to_secs_nanos().unwrap();
-            let response = Message::delay_resp(
-                gm.port,
-                request.header.sequence_id,
-                Timestamp::new(secs, nanos).unwrap(),
-                request.header.source_port_identity,
-            );
-            let mut bytes = vec![0; response.buffer_len()];
-            response.emit(&mut bytes).unwrap();
-            let back = arrival + delay + delay;
-            receiver.handle_datagram(back, &bytes, 1, PortKind::General, back);
-        }
+        answer_delay_requests(&mut receiver, &gm, arrival, arrival, delay, gm.offset);
         receiver.handle_timeout(at(t + 1));
         events(&mut receiver);
     }
