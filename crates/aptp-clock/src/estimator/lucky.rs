@@ -36,8 +36,8 @@ const TIME_REF_REBASE: TimeDelta = TimeDelta::from_nanos(1 << 50);
 /// Tuning of [`LuckyRegression`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LuckyRegressionConfig {
-    /// The window lengths that compete, shortest first: each is fitted at every fit (a lucky
-    /// exchange joins them on its own, see `refit_lucky_within`), and the mapping comes from the one that has predicted the lucky exchanges best lately (the
+    /// The window lengths that compete, shortest first: each is fitted at every fit (see
+    /// `refit_lucky_within`), and the mapping comes from the one that has predicted the lucky exchanges best lately (the
     /// longest within 10 % of the best). A noisy link picks a long window, a drifting
     /// oscillator a short one. Windows up to 64 s fit the exchanges held (`CAPACITY`
     /// points); longer ones, up to 256 s, each second's least-delayed Sync and Delay_Req.
@@ -83,17 +83,13 @@ pub struct LuckyRegressionConfig {
     pub report_step_beyond: TimeDelta,
     /// Two way, an exchange whose Sync and Delay_Req both lie more than this many queueing
     /// scales from their direction's least delayed (weights below 1/257 at 2) joins the
-    /// points without a new fit: it would not move the lines. One within joins the windows
-    /// over exchanges on its own, weighed against the last full fit's edges (a few dozen
-    /// operations, not a fit over every point); a new least delayed calls for a full fit.
-    /// One way, every exchange fits in full.
+    /// points without a new fit: it would not move the lines. The fit waits at most
+    /// `refit_interval` for a lucky one (so windows still slide). One way, every exchange fits.
     pub refit_lucky_within: f64,
-    /// Two way, the longest between full fits (at most an eighth of the selected window):
-    /// they slide the windows and weigh every exchange again at the current rate.
+    /// See `refit_lucky_within`.
     pub refit_interval: TimeDelta,
     /// Exchanges held at most, 1 to [`LuckyRegression::MAX_POINTS`] (the default: 64 s at
-    /// 8 Hz); when full, the oldest is forgotten. The windows over exchanges see no more at a
-    /// full fit (lucky exchanges joining between two full fits add to them until the next).
+    /// 8 Hz); when full, the oldest is forgotten. The windows over exchanges see no more.
     pub max_points: usize,
     /// One-second bins held at most, 1 to [`LuckyRegression::MAX_BINS`] (the default); when
     /// full, the oldest is forgotten. The windows over bins see no more.
@@ -171,7 +167,7 @@ impl Default for LuckyRegressionConfig {
             unsettled_spread_multiple: 4.0,
             report_step_beyond: TimeDelta::from_millis(20),
             refit_lucky_within: 2.0,
-            refit_interval: TimeDelta::from_secs(2),
+            refit_interval: TimeDelta::from_secs(1),
             max_points: CAPACITY,
             max_bins: BIN_COUNT,
         }
@@ -310,15 +306,9 @@ pub struct LuckyRegression {
     /// After a step: the points from before it were moved by the detector's estimate; the
     /// first accepted exchanges after it measure what that estimate missed.
     step_refinement: Option<StepRefinement>,
-    /// When the lines were last fitted or joined: their x counts from it.
+    /// When the lines were last fitted: their x counts from it, and `refit_interval` too.
     fitted_at: Time,
-    /// When the last full fit was: `refit_interval` counts from it.
-    full_fit_at: Time,
-    /// Two way, each window over the exchanges' moments (forward, backward) as the last fit
-    /// left them, x from `fitted_at`, and the span rule it fitted them with: a lucky exchange
-    /// joins them without a full fit (`join_lucky`).
-    prefix_moments: [Option<(RunningMoments, RunningMoments, f64)>; WINDOW_COUNT],
-    /// Two way, where the last full fit put each direction's lucky exchanges (its rate and
+    /// Two way, where the last fit put each direction's lucky exchanges (its rate and
     /// instant with them): what a new exchange is judged against for a new fit.
     lucky_edges: Option<LuckyEdges>,
     candidates: [Candidate; WINDOW_COUNT],
@@ -363,8 +353,6 @@ impl LuckyRegression {
             falling_syncs: [None; step::FALLING_SYNCS],
             step_refinement: None,
             fitted_at: Time::EPOCH,
-            full_fit_at: Time::EPOCH,
-            prefix_moments: [None; WINDOW_COUNT],
             lucky_edges: None,
             candidates: [Candidate::default(); WINDOW_COUNT],
             selected: 0,
@@ -498,126 +486,31 @@ impl LuckyRegression {
         }
     }
 
-    /// What `point` calls for (see `refit_lucky_within`).
-    fn fit_due(&self, point: &Point, now: Time) -> FitDue {
+    /// Whether `point` calls for a new fit (see `refit_lucky_within`).
+    fn refit_due(&self, point: &Point, now: Time) -> bool {
         if self.mapping.is_none()
             || self.step_refinement.is_some()
             || self.points.len() < SETTLED_POINTS
-            || now - self.full_fit_at >= self.full_fit_interval()
+            || now - self.fitted_at >= self.config.refit_interval
         {
-            return FitDue::Full;
+            return true;
         }
         let Some(edges) = self.lucky_edges else {
-            return FitDue::Full;
+            return true;
         };
         let (Some(forward), Some((at, backward))) = (point.forward(), point.backward()) else {
             // Without its Delay_Req it has no part in the two-way lines.
-            return FitDue::None;
+            return false;
         };
-        let forward = edges
-            .forward
-            .scales_from_best(edges.along(forward, point.local, self.offset_ref), true);
-        let backward = edges
-            .backward
-            .scales_from_best(edges.along(backward, at, self.offset_ref), false);
         let within = self.config.refit_lucky_within;
-        if forward > within && backward > within {
-            FitDue::None
-        } else if forward < 0.0 || backward < 0.0 || self.prefix_moments.iter().all(Option::is_none)
-        {
-            // A new least delayed moves its segment's edge, and so every weight there.
-            FitDue::Full
-        } else {
-            FitDue::Lucky
-        }
-    }
-
-    /// How long lucky exchanges may join without a full fit: `refit_interval`, but at most
-    /// an eighth of the selected window (a short window, chosen while the oscillator drifts,
-    /// must slide and reweigh sooner).
-    fn full_fit_interval(&self) -> TimeDelta {
-        let eighth = TimeDelta::from_scaled_nanos(self.selected_window().scaled_nanos() / 8);
-        self.config.refit_interval.min(eighth)
-    }
-
-    /// Two way, a lucky exchange (within `refit_lucky_within` of its direction's edge, not
-    /// beyond it) joins the windows over the exchanges with the weights the last full fit's
-    /// edges give it, the windows are chosen again and the mapping follows: what a full fit
-    /// would give but for the older exchanges' weights (a rate up to `refit_interval` older) and for
-    /// windows sliding at the next full fit, at a few dozen operations instead of the whole
-    /// fit.
-    // Not inlined: `fit_bin_windows`, which it may call, has arrays of tens of kB that would
-    // otherwise sit in the frame of every update, probed page by page.
-    #[inline(never)]
-    fn join_lucky(&mut self, point: &Point, now: Time) {
-        let (Some(edges), Some(forward), Some((at, backward))) =
-            (self.lucky_edges, point.forward(), point.backward())
-        else {
-            return self.refit(now);
-        };
-        let weight = |edge: LuckyEdge, along: f64, lucky_high: bool| {
-            let ratio = edge.scales_from_best(along, lucky_high).abs();
-            if ratio.is_finite() {
-                let squared = ratio * ratio;
-                let fourth = squared * squared;
-                1.0 / (1.0 + fourth * fourth)
-            } else {
-                0.0
-            }
-        };
-        let forward_weight = weight(
-            edges.forward,
-            edges.along(forward, point.local, self.offset_ref),
-            true,
-        );
-        let backward_weight = weight(
-            edges.backward,
-            edges.along(backward, at, self.offset_ref),
-            false,
-        );
-        let moved_ns = (now - self.fitted_at).as_nanos_f64();
-        let forward_x = (point.local - now).as_nanos_f64();
-        let forward_y = (forward - self.offset_ref).as_nanos_f64();
-        let backward_x = (at - now).as_nanos_f64();
-        let backward_y = (backward - self.offset_ref).as_nanos_f64();
-        let fallback_slope = self.selected_line().map_or(0.0, |line| line.slope);
-        // The lines over the bins as in a full fit: anew when a bin opened, else carried.
-        let bin_lines = self
-            .bins
-            .take_refit_due()
-            .then(|| self.fit_bin_windows(now, fallback_slope));
-        for (index, (candidate, moments)) in self
-            .candidates
-            .iter_mut()
-            .zip(self.prefix_moments.iter_mut())
-            .enumerate()
-        {
-            match moments {
-                Some((forward_moments, backward_moments, min_span)) => {
-                    forward_moments.shift_x(moved_ns);
-                    backward_moments.shift_x(moved_ns);
-                    forward_moments.add(forward_x, forward_y, forward_weight);
-                    backward_moments.add(backward_x, backward_y, backward_weight);
-                    candidate.line = forward_moments
-                        .moments()
-                        .zip(backward_moments.moments())
-                        .map(|(f, b)| fit_two_way_moments(f, b, *min_span, fallback_slope));
-                }
-                None => {
-                    candidate.line = match bin_lines {
-                        Some(lines) if self.config.windows[index] > POINT_HORIZON => lines[index],
-                        _ => candidate.line.map(|line| Line {
-                            x_center: line.x_center - moved_ns,
-                            ..line
-                        }),
-                    };
-                }
-            }
-        }
-        self.fitted_at = now;
-        if self.select_window() {
-            self.map_selected(now, 0.0);
-        }
+        edges
+            .forward
+            .scales_from_best(edges.along(forward, point.local, self.offset_ref), true)
+            <= within
+            || edges
+                .backward
+                .scales_from_best(edges.along(backward, at, self.offset_ref), false)
+                <= within
     }
 
     /// Scores every window on how well it predicted `point` (before it joins the fit).
@@ -911,7 +804,6 @@ impl LuckyRegression {
             } else {
                 f64::INFINITY
             };
-            self.prefix_moments[index] = two_way.then_some((forward, backward, min_span));
             self.candidates[index].line = if two_way {
                 forward
                     .moments()
@@ -924,7 +816,6 @@ impl LuckyRegression {
             };
         }
         self.fitted_at = now;
-        self.full_fit_at = now;
         if !self.select_window() {
             return;
         }
@@ -994,17 +885,6 @@ impl LuckyRegression {
         let remote = now + self.offset_ref + TimeDelta::from_nanos_f64(line.at(0.0) + lift);
         self.mapping = Some(ClockMapping::with_rate_offset(now, remote, line.slope));
     }
-}
-
-/// What a new exchange calls for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FitDue {
-    /// Nothing: it joins the points for the next fit.
-    None,
-    /// It joins the windows over the exchanges on its own (`join_lucky`).
-    Lucky,
-    /// A full fit.
-    Full,
 }
 
 impl Estimator for LuckyRegression {
@@ -1086,12 +966,10 @@ impl Estimator for LuckyRegression {
         let before = self.mapping;
         self.refine_step(&point);
         self.score(&point);
-        let due = self.fit_due(&point, sample.t2);
+        let refit = self.refit_due(&point, sample.t2);
         self.push(point);
-        match due {
-            FitDue::None => {}
-            FitDue::Lucky => self.join_lucky(&point, sample.t2),
-            FitDue::Full => self.refit(sample.t2),
+        if refit {
+            self.refit(sample.t2);
         }
         // The first mapping waits for a few exchanges, two way: one delayed 50 ms would
         // otherwise be the mapping until the next ones moved it (a step, reported).

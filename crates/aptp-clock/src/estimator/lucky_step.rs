@@ -225,9 +225,8 @@ impl LuckyRegression {
                 line.intercept += correction_ns;
             }
         }
-        // The windows' running sums and the lucky edges still hold the uncorrected points:
-        // the next exchange must fit in full, not join them.
-        self.prefix_moments = [None; super::WINDOW_COUNT];
+        // The lucky edges still place the uncorrected points: the next exchange must fit,
+        // not be judged against them (and perhaps skip the fit that maps the correction).
         self.lucky_edges = None;
     }
 

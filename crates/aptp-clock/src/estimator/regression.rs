@@ -170,15 +170,6 @@ impl RunningMoments {
         self.x_max = self.x_max.max(x);
     }
 
-    /// Moves every point's x by `-by` (the fit's instant moved `by` later).
-    pub(crate) fn shift_x(&mut self, by: f64) {
-        self.xx_sum += by * (by * self.weight - 2.0 * self.x_sum);
-        self.xy_sum -= by * self.y_sum;
-        self.x_sum -= by * self.weight;
-        self.x_min -= by;
-        self.x_max -= by;
-    }
-
     /// The moments so far; `None` before any point weighed.
     pub(crate) fn moments(&self) -> Option<Moments> {
         let y_ref = self.y_ref?;
