@@ -241,20 +241,7 @@ struct World {
     order: u64,
     /// Per peer (index 0 unused): a hash of every datagram the sender sent it other than
     /// Delay_Resp, in order, whether or not that peer lives in this world.
-    served: Vec<u64>,
-}
-
-/// `bytes` mixed into `hash` eight at a time (a multiply-rotate mix: this is a check that
-/// two worlds' senders agree, not a defence against anyone).
-fn mix(mut hash: u64, bytes: &[u8]) -> u64 {
-    for chunk in bytes.chunks(8) {
-        let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        hash = (hash ^ u64::from_le_bytes(word))
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29);
-    }
-    hash ^ bytes.len() as u64
+    served: Vec<std::hash::DefaultHasher>,
 }
 
 /// messageType of a PTP datagram (low nibble of its first byte).
@@ -322,7 +309,7 @@ impl World {
             first_peer,
             queue: BinaryHeap::new(),
             order: 0,
-            served: vec![0xcbf2_9ce4_8422_2325; receivers + 1],
+            served: vec![std::hash::DefaultHasher::new(); receivers + 1],
         }
     }
 
@@ -334,7 +321,7 @@ impl World {
 
     fn send(&mut self, tau_ns: i128, from: usize, to: usize, port: PortKind, bytes: Vec<u8>) {
         if from == 0 && bytes.first().is_some_and(|byte| byte & 0x0f != DELAY_RESP) {
-            self.served[to] = mix(self.served[to], &bytes);
+            std::hash::Hash::hash(bytes.as_slice(), &mut self.served[to]);
         }
         let peer = if from == 0 { to } else { from };
         // The sender's datagrams to a peer another world simulates go nowhere here.
@@ -430,12 +417,12 @@ impl World {
     fn evaluate(&mut self, tau_ns: i128, errors: &mut Histogram) {
         let remote = sender_time(tau_ns);
         for node in self.nodes.iter_mut() {
-            let index = node.peer;
+            let peer = node.peer;
             let truth = node.local(tau_ns);
             let status = node.receiver.status(truth);
             assert!(
                 status.timing_peers <= node.receiver.config().max_timing_peers,
-                "receiver {index}: {} timing peers",
+                "receiver {peer}: {} timing peers",
                 status.timing_peers
             );
             if let Some(mapping) = node.receiver.mapping() {
@@ -446,7 +433,7 @@ impl World {
                     let advance = rtp.wrapping_sub(previous) as i32;
                     assert!(
                         advance > 0,
-                        "receiver {index}: RTP frame went from {previous} to {rtp} at τ {tau_ns} ns"
+                        "receiver {peer}: RTP frame went from {previous} to {rtp} at τ {tau_ns} ns"
                     );
                 }
                 node.last_rtp = Some(rtp);
@@ -682,7 +669,8 @@ fn run_world(
             "receiver {peer}: {counters:?}"
         );
     }
-    (world.served, world.sender.counters().syncs)
+    let served = world.served.iter().map(std::hash::Hasher::finish).collect();
+    (served, world.sender.counters().syncs)
 }
 
 fn check(soak: &Soak, periods: u64) {

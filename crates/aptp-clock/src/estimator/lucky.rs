@@ -2,6 +2,7 @@
 
 use super::regression::{fit_moments, fit_two_way_moments, Line, RunningMoments};
 use super::round_trips::{RoundTripHistory, RoundTripVerdict};
+use super::select::nth_smallest;
 use super::shared::PointRing;
 use super::{Estimator, Sample, Update};
 use crate::filter::{OutlierRule, StepDetector, StepDetectorConfig, StepVerdict};
@@ -37,8 +38,8 @@ const TIME_REF_REBASE: TimeDelta = TimeDelta::from_nanos(1 << 50);
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LuckyRegressionConfig {
     /// The window lengths that compete, shortest first: each is fitted at every fit (see
-    /// `refit_lucky_within`), and the mapping comes from the one that has predicted the lucky exchanges best lately (the
-    /// longest within 10 % of the best). A noisy link picks a long window, a drifting
+    /// `refit_lucky_within`), and the mapping comes from the one that has predicted the lucky
+    /// exchanges best lately (the longest within 10 % of the best). A noisy link picks a long window, a drifting
     /// oscillator a short one. Windows up to 64 s fit the exchanges held (`CAPACITY`
     /// points); longer ones, up to 256 s, each second's least-delayed Sync and Delay_Req.
     pub windows: [TimeDelta; WINDOW_COUNT],
@@ -234,14 +235,6 @@ struct LuckyEdges {
     backward: LuckyEdge,
     rate: f64,
     at: Time,
-}
-
-impl LuckyEdges {
-    /// `value` (at `at`) along the rate from the fit's instant, as the fit weighed its
-    /// direction's values: y from `offset_ref` less the drift since `self.at`.
-    fn along(&self, value: TimeDelta, at: Time, offset_ref: TimeDelta) -> f64 {
-        (value - offset_ref).as_nanos_f64() - self.rate * (at - self.at).as_nanos_f64()
-    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -502,15 +495,15 @@ impl LuckyRegression {
             // Without its Delay_Req it has no part in the two-way lines.
             return false;
         };
+        let along = |at: Time, value: TimeDelta| {
+            (value - self.offset_ref).as_nanos_f64() - edges.rate * (at - edges.at).as_nanos_f64()
+        };
         let within = self.config.refit_lucky_within;
         edges
             .forward
-            .scales_from_best(edges.along(forward, point.local, self.offset_ref), true)
+            .scales_from_best(along(point.local, forward), true)
             <= within
-            || edges
-                .backward
-                .scales_from_best(edges.along(backward, at, self.offset_ref), false)
-                <= within
+            || edges.backward.scales_from_best(along(at, backward), false) <= within
     }
 
     /// Scores every window on how well it predicted `point` (before it joins the fit).
@@ -652,10 +645,7 @@ impl LuckyRegression {
             LUCKY_SEGMENT_BINS,
         );
         let min_rate_span = self.config.min_rate_span.as_nanos_f64();
-        for (index, window) in self.config.windows.iter().enumerate() {
-            if *window <= POINT_HORIZON {
-                continue;
-            }
+        for &(index, _) in long_windows {
             let end = ends[index];
             let mut forward_weights = full_forward;
             let mut backward_weights = full_backward;
@@ -674,13 +664,9 @@ impl LuckyRegression {
             }
             let mut forward = RunningMoments::default();
             let mut backward = RunningMoments::default();
-            for index in 0..end {
-                forward.add(forward_x[index], forward_y[index], forward_weights[index]);
-                backward.add(
-                    backward_x[index],
-                    backward_y[index],
-                    backward_weights[index],
-                );
+            for bin in 0..end {
+                forward.add(forward_x[bin], forward_y[bin], forward_weights[bin]);
+                backward.add(backward_x[bin], backward_y[bin], backward_weights[bin]);
             }
             lines[index] = forward
                 .moments()
@@ -710,7 +696,7 @@ impl LuckyRegression {
             sorted[finite] = *excess;
             finite += 1;
         }
-        let median = bins::nth_smallest(&mut sorted[..finite], finite / 2).unwrap_or(0.0);
+        let median = nth_smallest(&mut sorted[..finite], finite / 2).unwrap_or(0.0);
         let scale = (median * self.config.queueing_scale_fraction)
             .max(self.config.min_queueing_scale.as_nanos_f64());
         self.queueing_scale_ns = scale;
@@ -816,10 +802,23 @@ impl LuckyRegression {
             };
         }
         self.fitted_at = now;
-        if !self.select_window() {
-            return;
+        // The longest window whose smoothed error is within 10 % of the best so far.
+        let mut best: Option<(usize, f64)> = None;
+        for (index, candidate) in self.candidates.iter().enumerate() {
+            if candidate.line.is_none() {
+                continue;
+            }
+            let error = candidate.error.unwrap_or(f64::INFINITY);
+            best = match best {
+                Some((_, best_error)) if error > best_error * 1.1 => best,
+                Some((_, best_error)) => Some((index, error.min(best_error))),
+                None => Some((index, error)),
+            };
         }
-        let selected = self.selected;
+        let Some((selected, _)) = best else {
+            return;
+        };
+        self.selected = selected;
         let Some(line) = self.selected_line() else {
             return;
         };
@@ -837,8 +836,7 @@ impl LuckyRegression {
                 lucky += 1;
             }
         }
-        self.residual_mad_ns =
-            bins::nth_smallest(&mut residuals[..lucky], lucky / 2).unwrap_or(0.0);
+        self.residual_mad_ns = nth_smallest(&mut residuals[..lucky], lucky / 2).unwrap_or(0.0);
         // One way, queueing only ever delays: the truth is the upper envelope of the points,
         // not their (weighted) middle. Lift the line to the least delayed point.
         let lift = if self.min_round_trip.is_none() {
@@ -850,37 +848,6 @@ impl LuckyRegression {
                 .fold(0.0f64, f64::max)
         } else {
             0.0
-        };
-        self.map_selected(now, lift);
-    }
-
-    /// Selects the longest window whose smoothed error is within 10 % of the best so far;
-    /// false when no window has a line.
-    fn select_window(&mut self) -> bool {
-        let mut best: Option<(usize, f64)> = None;
-        for (index, candidate) in self.candidates.iter().enumerate() {
-            if candidate.line.is_none() {
-                continue;
-            }
-            let error = candidate.error.unwrap_or(f64::INFINITY);
-            best = match best {
-                Some((_, best_error)) if error > best_error * 1.1 => best,
-                Some((_, best_error)) => Some((index, error.min(best_error))),
-                None => Some((index, error)),
-            };
-        }
-        let Some((selected, _)) = best else {
-            return false;
-        };
-        self.selected = selected;
-        true
-    }
-
-    /// The mapping from the selected line at `now` (x = 0 in the fit's frame), raised by
-    /// `lift` ns.
-    fn map_selected(&mut self, now: Time, lift: f64) {
-        let Some(line) = self.selected_line() else {
-            return;
         };
         let remote = now + self.offset_ref + TimeDelta::from_nanos_f64(line.at(0.0) + lift);
         self.mapping = Some(ClockMapping::with_rate_offset(now, remote, line.slope));

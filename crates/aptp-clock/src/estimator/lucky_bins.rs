@@ -7,6 +7,7 @@
 //! at 8 Hz would take 2048 points; the best of each direction per second keeps what a
 //! lucky-packet fit uses in 256 fixed slots.
 
+use crate::estimator::select::nth_smallest;
 use crate::estimator::shared::PointRing;
 use crate::time::{Time, TimeDelta};
 
@@ -234,8 +235,6 @@ pub(super) fn last_segment_start(count: usize, segment: usize) -> usize {
     }
     start
 }
-
-pub(super) use crate::estimator::select::nth_smallest;
 
 fn weigh_segment(
     values: &mut [f64],

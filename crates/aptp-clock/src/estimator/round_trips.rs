@@ -49,27 +49,18 @@ impl<const N: usize> RoundTripHistory<N> {
         }
     }
 
-    /// The held round trips at `rate_offset` (ns), into `out`; returns how many.
-    fn corrected(&self, rate_offset: f64, out: &mut [f64; N]) -> usize {
-        for (slot, (raw, gap)) in out
-            .iter_mut()
-            .zip(self.raw_ns.iter().zip(self.gap_ns.iter()))
+    /// The held round trips at `rate_offset` (ns).
+    fn at_rate(&self, rate_offset: f64) -> impl Iterator<Item = f64> + '_ {
+        self.raw_ns
+            .iter()
+            .zip(self.gap_ns.iter())
             .take(self.len)
-        {
-            *slot = raw - gap * rate_offset;
-        }
-        self.len
+            .map(move |(raw, gap)| raw - gap * rate_offset)
     }
 
     /// The smallest held round trip at `rate_offset`.
     pub(crate) fn min_round_trip(&self, rate_offset: f64) -> Option<TimeDelta> {
-        let minimum = self
-            .raw_ns
-            .iter()
-            .zip(self.gap_ns.iter())
-            .take(self.len)
-            .map(|(raw, gap)| raw - gap * rate_offset)
-            .fold(f64::INFINITY, f64::min);
+        let minimum = self.at_rate(rate_offset).fold(f64::INFINITY, f64::min);
         minimum
             .is_finite()
             .then(|| TimeDelta::from_nanos_f64(minimum))
@@ -78,8 +69,10 @@ impl<const N: usize> RoundTripHistory<N> {
     /// The minimum and the allowed excess at `rate_offset` (ns).
     fn bounds(&self, rate_offset: f64) -> Option<(f64, f64)> {
         let mut values = [0.0f64; N];
-        let count = self.corrected(rate_offset, &mut values);
-        let held = &mut values[..count];
+        for (slot, value) in values.iter_mut().zip(self.at_rate(rate_offset)) {
+            *slot = value;
+        }
+        let held = &mut values[..self.len];
         let minimum = held.iter().copied().fold(f64::INFINITY, f64::min);
         if !minimum.is_finite() {
             return None;
