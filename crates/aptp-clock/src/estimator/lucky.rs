@@ -89,6 +89,16 @@ pub struct LuckyRegressionConfig {
     pub refit_lucky_within: f64,
     /// See `refit_lucky_within`.
     pub refit_interval: TimeDelta,
+    /// Two way, on a noisy link (the lucky residuals' MAD above `noisy_link_mad`) whose
+    /// selected window runs over the bins (longer than 64 s), the fit waits this long whatever
+    /// the exchanges: a line through minutes of Wi-Fi moves by nanoseconds in a few seconds
+    /// (the simulator's Wi-Fi p99 within 1 % of a fit every second or at every lucky
+    /// exchange), and those fits were most of a Wi-Fi receiver's work. A quiet link keeps
+    /// `refit_interval` and the lucky exchanges' fits.
+    pub noisy_refit_interval: TimeDelta,
+    /// See `noisy_refit_interval`. Wired links' residuals stay within a few µs, Wi-Fi's are
+    /// hundreds.
+    pub noisy_link_mad: TimeDelta,
     /// Exchanges held at most, 1 to [`LuckyRegression::MAX_POINTS`] (the default: 64 s at
     /// 8 Hz); when full, the oldest is forgotten. The windows over exchanges see no more.
     pub max_points: usize,
@@ -169,6 +179,8 @@ impl Default for LuckyRegressionConfig {
             report_step_beyond: TimeDelta::from_millis(20),
             refit_lucky_within: 2.0,
             refit_interval: TimeDelta::from_secs(1),
+            noisy_refit_interval: TimeDelta::from_secs(4),
+            noisy_link_mad: TimeDelta::from_micros(20),
             max_points: CAPACITY,
             max_bins: BIN_COUNT,
         }
@@ -484,13 +496,22 @@ impl LuckyRegression {
         if self.mapping.is_none()
             || self.step_refinement.is_some()
             || self.points.len() < SETTLED_POINTS
-            || now - self.fitted_at >= self.config.refit_interval
         {
             return true;
         }
         let Some(edges) = self.lucky_edges else {
+            // One way: every exchange fits.
             return true;
         };
+        let since_fit = now - self.fitted_at;
+        if self.selected_window() > POINT_HORIZON
+            && self.residual_mad_ns > self.config.noisy_link_mad.as_nanos_f64()
+        {
+            return since_fit >= self.config.noisy_refit_interval;
+        }
+        if since_fit >= self.config.refit_interval {
+            return true;
+        }
         let (Some(forward), Some((at, backward))) = (point.forward(), point.backward()) else {
             // Without its Delay_Req it has no part in the two-way lines.
             return false;
