@@ -27,6 +27,11 @@ pub(crate) enum RoundTripVerdict {
 /// The newest `N` round trips, raw, with their t2 → t3 gaps, as `f64` nanoseconds: each
 /// judgement reads all of them at a new rate, and 128-bit arithmetic there cost more than
 /// the rest of an update (an `f64` holds a round trip of seconds to a picosecond).
+///
+/// The slots are also kept in order of their round trip at the rate last judged at, so that
+/// a judgement at the same rate (every one between two fits) reads the minimum, the median and
+/// the MAD off the order instead of selecting twice among `N` values: one insertion per
+/// record, and a sort only when the rate changed.
 #[derive(Clone, Debug)]
 pub(crate) struct RoundTripHistory<const N: usize> {
     rule: OutlierRule,
@@ -35,6 +40,10 @@ pub(crate) struct RoundTripHistory<const N: usize> {
     gap_ns: [f64; N],
     len: usize,
     next: usize,
+    /// The first `len` are the held slots, by their round trip at `order_rate`
+    /// ([`f64::total_cmp`]); `None` when not ordered at any rate yet.
+    order: [usize; N],
+    order_rate: Option<f64>,
 }
 
 impl<const N: usize> RoundTripHistory<N> {
@@ -46,6 +55,8 @@ impl<const N: usize> RoundTripHistory<N> {
             gap_ns: [0.0; N],
             len: 0,
             next: 0,
+            order: [0; N],
+            order_rate: None,
         }
     }
 
@@ -58,6 +69,11 @@ impl<const N: usize> RoundTripHistory<N> {
             .map(move |(raw, gap)| raw - gap * rate_offset)
     }
 
+    /// The round trip held in `slot` at `rate_offset` (ns).
+    fn slot_at_rate(&self, slot: usize, rate_offset: f64) -> f64 {
+        self.raw_ns[slot] - self.gap_ns[slot] * rate_offset
+    }
+
     /// The smallest held round trip at `rate_offset`.
     pub(crate) fn min_round_trip(&self, rate_offset: f64) -> Option<TimeDelta> {
         let minimum = self.at_rate(rate_offset).fold(f64::INFINITY, f64::min);
@@ -66,25 +82,79 @@ impl<const N: usize> RoundTripHistory<N> {
             .then(|| TimeDelta::from_nanos_f64(minimum))
     }
 
-    /// The minimum and the allowed excess at `rate_offset` (ns).
-    fn bounds(&self, rate_offset: f64) -> Option<(f64, f64)> {
-        let mut values = [0.0f64; N];
-        for (slot, value) in values.iter_mut().zip(self.at_rate(rate_offset)) {
-            *slot = value;
+    /// Orders the held slots at `rate_offset`, unless they already are.
+    fn order_at(&mut self, rate_offset: f64) {
+        if self.order_rate == Some(rate_offset) {
+            return;
         }
-        let held = &mut values[..self.len];
-        let minimum = held.iter().copied().fold(f64::INFINITY, f64::min);
+        // While filling, the held slots are 0..len; once full, all of them.
+        for (position, slot) in self.order.iter_mut().enumerate().take(self.len) {
+            *slot = position;
+        }
+        let (raw_ns, gap_ns) = (&self.raw_ns, &self.gap_ns);
+        self.order[..self.len].sort_unstable_by(|a, b| {
+            let a = raw_ns[*a] - gap_ns[*a] * rate_offset;
+            let b = raw_ns[*b] - gap_ns[*b] * rate_offset;
+            a.total_cmp(&b)
+        });
+        self.order_rate = Some(rate_offset);
+    }
+
+    /// The `rank`-th smallest (from 0) of the held round trips' distances from `median`, all
+    /// at `rate_offset`, off the order: the distances grow both ways from the median.
+    fn nth_distance(&self, median: f64, rate_offset: f64, rank: usize) -> f64 {
+        let order = &self.order[..self.len];
+        let distance =
+            |position: usize| (self.slot_at_rate(order[position], rate_offset) - median).abs();
+        // Below `above` the round trips lie under the median, from `above` on at or over it.
+        let above = order.partition_point(|slot| self.slot_at_rate(*slot, rate_offset) < median);
+        let (mut down, mut up) = (above, above);
+        let mut last = 0.0;
+        for _ in 0..=rank {
+            let take_down = match (down > 0, up < order.len()) {
+                (true, true) => distance(down - 1) <= distance(up),
+                (true, false) => true,
+                (false, _) => false,
+            };
+            if take_down {
+                down -= 1;
+                last = distance(down);
+            } else {
+                last = distance(up);
+                up += 1;
+            }
+        }
+        last
+    }
+
+    /// The minimum and the allowed excess at `rate_offset` (ns).
+    fn bounds(&mut self, rate_offset: f64) -> Option<(f64, f64)> {
+        if self.len == 0 {
+            return None;
+        }
+        self.order_at(rate_offset);
+        let value = |position: usize| self.slot_at_rate(self.order[position], rate_offset);
+        let minimum = value(0);
         if !minimum.is_finite() {
             return None;
         }
         let excess = match self.rule {
             OutlierRule::Threshold(threshold) => threshold.as_nanos_f64(),
             OutlierRule::MadMultiple { k, floor } => {
-                let median = super::select::median(held)?;
-                for value in held.iter_mut() {
-                    *value = (*value - median).abs();
-                }
-                let mad = super::select::median(held)?;
+                // Each the mean of the two middle values for an even count (`select::median`).
+                let middle = self.len / 2;
+                let even = self.len % 2 == 0;
+                let median = if even {
+                    (value(middle - 1) + value(middle)) / 2.0
+                } else {
+                    value(middle)
+                };
+                let upper = self.nth_distance(median, rate_offset, middle);
+                let mad = if even {
+                    (self.nth_distance(median, rate_offset, middle - 1) + upper) / 2.0
+                } else {
+                    upper
+                };
                 (mad * k).max(floor.as_nanos_f64())
             }
         };
@@ -93,7 +163,7 @@ impl<const N: usize> RoundTripHistory<N> {
 
     /// Judges a round trip (raw, with its gap) at `rate_offset`, without recording it.
     pub(crate) fn judge(
-        &self,
+        &mut self,
         raw: TimeDelta,
         gap: TimeDelta,
         rate_offset: f64,
@@ -119,16 +189,87 @@ impl<const N: usize> RoundTripHistory<N> {
         if N == 0 {
             return;
         }
-        self.raw_ns[self.next] = raw.as_nanos_f64();
-        self.gap_ns[self.next] = gap.as_nanos_f64();
+        let slot = self.next;
+        if let Some(rate_offset) = self.order_rate {
+            // The slot's old round trip leaves the order, the new one joins it in place.
+            if self.len == N {
+                if let Some(position) = self.order.iter().position(|held| *held == slot) {
+                    self.order.copy_within(position + 1..N, position);
+                    self.len -= 1;
+                }
+            }
+            self.raw_ns[slot] = raw.as_nanos_f64();
+            self.gap_ns[slot] = gap.as_nanos_f64();
+            let value = self.slot_at_rate(slot, rate_offset);
+            let position = self.order[..self.len].partition_point(|held| {
+                self.slot_at_rate(*held, rate_offset)
+                    .total_cmp(&value)
+                    .is_lt()
+            });
+            self.order.copy_within(position..self.len, position + 1);
+            self.order[position] = slot;
+            self.len += 1;
+        } else {
+            self.raw_ns[slot] = raw.as_nanos_f64();
+            self.gap_ns[slot] = gap.as_nanos_f64();
+            self.len = (self.len + 1).min(N);
+        }
         self.next = (self.next + 1) % N;
-        self.len = (self.len + 1).min(N);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    /// The bounds as they were computed before the order was kept: two selections over the
+    /// held round trips at the rate.
+    fn selected_bounds<const N: usize>(
+        history: &RoundTripHistory<N>,
+        rate_offset: f64,
+    ) -> Option<(f64, f64)> {
+        let mut held: Vec<f64> = history.at_rate(rate_offset).collect();
+        let minimum = held.iter().copied().fold(f64::INFINITY, f64::min);
+        if !minimum.is_finite() {
+            return None;
+        }
+        let excess = match history.rule {
+            OutlierRule::Threshold(threshold) => threshold.as_nanos_f64(),
+            OutlierRule::MadMultiple { k, floor } => {
+                let median = crate::estimator::select::median(&mut held)?;
+                for value in held.iter_mut() {
+                    *value = (*value - median).abs();
+                }
+                let mad = crate::estimator::select::median(&mut held)?;
+                (mad * k).max(floor.as_nanos_f64())
+            }
+        };
+        Some((minimum, excess))
+    }
+
+    proptest! {
+        /// Read off the kept order, the bounds are bit for bit the selections' at every rate,
+        /// whether the rate changes between judgements (a sort) or not (insertions only).
+        #[test]
+        fn ordered_bounds_equal_selected_bounds(
+            steps in proptest::collection::vec(
+                (0i64..5_000_000, -2_000_000_000i64..2_000_000_000, 0usize..4),
+                1..200,
+            ),
+        ) {
+            let rule = OutlierRule::MadMultiple { k: 3.0, floor: TimeDelta::from_micros(2) };
+            let mut history = RoundTripHistory::<16>::new(rule, 1);
+            let rates = [0.0, 20e-6, -35e-6, 1e-9];
+            for (raw_ns, gap_ns, rate) in steps {
+                let rate_offset = rates[rate];
+                let expected = selected_bounds(&history, rate_offset);
+                prop_assert_eq!(history.bounds(rate_offset), expected);
+                history.record(TimeDelta::from_nanos(raw_ns), TimeDelta::from_nanos(gap_ns));
+            }
+        }
+    }
 
     #[test]
     fn round_trips_are_judged_at_the_current_rate() {
