@@ -101,30 +101,16 @@ impl<const N: usize> RoundTripHistory<N> {
     }
 
     /// The `rank`-th smallest (from 0) of the held round trips' distances from `median`, all
-    /// at `rate_offset`, off the order: the distances grow both ways from the median.
+    /// at `rate_offset`, off the order: from the median outwards the distances grow on both
+    /// sides, so it is the `rank`-th of two ascending sequences (a binary search, no walk).
     fn nth_distance(&self, median: f64, rate_offset: f64, rank: usize) -> f64 {
         let order = &self.order[..self.len];
-        let distance =
-            |position: usize| (self.slot_at_rate(order[position], rate_offset) - median).abs();
+        let value = |position: usize| self.slot_at_rate(order[position], rate_offset);
         // Below `above` the round trips lie under the median, from `above` on at or over it.
         let above = order.partition_point(|slot| self.slot_at_rate(*slot, rate_offset) < median);
-        let (mut down, mut up) = (above, above);
-        let mut last = 0.0;
-        for _ in 0..=rank {
-            let take_down = match (down > 0, up < order.len()) {
-                (true, true) => distance(down - 1) <= distance(up),
-                (true, false) => true,
-                (false, _) => false,
-            };
-            if take_down {
-                down -= 1;
-                last = distance(down);
-            } else {
-                last = distance(up);
-                up += 1;
-            }
-        }
-        last
+        let below = |index: usize| (value(above - 1 - index) - median).abs();
+        let over = |index: usize| (value(above + index) - median).abs();
+        nth_of_two(above, below, order.len() - above, over, rank)
     }
 
     /// The minimum and the allowed excess at `rate_offset` (ns).
@@ -218,6 +204,43 @@ impl<const N: usize> RoundTripHistory<N> {
     }
 }
 
+/// The `rank`-th smallest (from 0) of two ascending sequences of `first_len` and
+/// `second_len` values (`rank` below their total): how many of it come from the first is
+/// found by bisection, the taken ones of each side all lying at or below the other's next.
+fn nth_of_two(
+    first_len: usize,
+    first: impl Fn(usize) -> f64,
+    second_len: usize,
+    second: impl Fn(usize) -> f64,
+    rank: usize,
+) -> f64 {
+    let take = rank + 1;
+    let (mut low, mut high) = (take.saturating_sub(second_len), take.min(first_len));
+    // The first split whose next value of the first is not below the last taken of the
+    // second (taking more of the first then would skip a smaller value of the second).
+    while low < high {
+        let from_first = low + (high - low) / 2;
+        if first(from_first) < second(take - from_first - 1) {
+            low = from_first + 1;
+        } else {
+            high = from_first;
+        }
+    }
+    let from_first = low;
+    let from_second = take - from_first;
+    let last_first = if from_first > 0 {
+        first(from_first - 1)
+    } else {
+        f64::NEG_INFINITY
+    };
+    let last_second = if from_second > 0 {
+        second(from_second - 1)
+    } else {
+        f64::NEG_INFINITY
+    };
+    last_first.max(last_second)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +273,27 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn nth_of_two_equals_the_merged_sort(
+            mut first in proptest::collection::vec(0u16..50, 0..20),
+            mut second in proptest::collection::vec(0u16..50, 0..20),
+            rank in 0usize..40,
+        ) {
+            first.sort_unstable();
+            second.sort_unstable();
+            let mut merged: Vec<u16> = first.iter().chain(second.iter()).copied().collect();
+            merged.sort_unstable();
+            prop_assume!(rank < merged.len());
+            let value = nth_of_two(
+                first.len(),
+                |index| f64::from(first[index]),
+                second.len(),
+                |index| f64::from(second[index]),
+                rank,
+            );
+            prop_assert_eq!(value, f64::from(merged[rank]));
+        }
+
         /// Read off the kept order, the bounds are bit for bit the selections' at every rate,
         /// whether the rate changes between judgements (a sort) or not (insertions only).
         #[test]
