@@ -5,9 +5,10 @@ use crate::engine::rate_limit::AnswerRateLimiter;
 use crate::engine::{Destination, PortKind, Transmit, TransmitToken};
 use aptp_clock::{Time, TimeDelta};
 use aptp_wire::airplay::APPLE_MAJOR_SDO_ID;
+use aptp_wire::field::{header as header_field, sync as sync_field};
 use aptp_wire::{
     AnnounceBody, Body, ClockAccuracy, ClockIdentity, ClockQuality, Flags, FollowUpInformation,
-    Message, PathTrace, PortIdentity, TimeSource, Timestamp, TlvBuf, TlvRepr,
+    Message, PathTrace, PortIdentity, TimeInterval, TimeSource, Timestamp, TlvBuf, TlvRepr,
 };
 use core::fmt::Debug;
 use std::collections::VecDeque;
@@ -203,6 +204,14 @@ pub struct AirplaySender<A> {
     awaited: Option<AwaitedSync<A>>,
     next_token: u64,
     urgent: VecDeque<Transmit<A>>,
+    /// This sender's Follow_Up with sequenceId 0 and a zero preciseOriginTimestamp, built
+    /// once: each one sent is a copy with its sequenceId, timestamp and correctionField
+    /// written in (its TLVs and every other byte are the same for every peer and every
+    /// round, and building them per Follow_Up was most of a round's cost). `None` if it
+    /// could not be built; then no Follow_Up can be.
+    follow_up_template: Option<Vec<u8>>,
+    /// The same for Sync (only its sequenceId and originTimestamp differ).
+    sync_template: Option<Vec<u8>>,
     /// Per-source allowance of Delay_Resp.
     answer_limiter: AnswerRateLimiter<A>,
     counters: SenderCounters,
@@ -224,8 +233,9 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
     /// The [`SenderConfigError`] of an invalid configuration.
     pub fn new(config: SenderConfig, now: Time) -> Result<Self, SenderConfigError> {
         config.validate()?;
+        let port_identity = PortIdentity::new(config.clock_identity, config.port_number);
         Ok(AirplaySender {
-            port_identity: PortIdentity::new(config.clock_identity, config.port_number),
+            port_identity,
             peers: Vec::new(),
             round: VecDeque::new(),
             round_count: 0,
@@ -236,6 +246,20 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
             awaited: None,
             next_token: 0,
             urgent: VecDeque::new(),
+            follow_up_template: build_follow_up(
+                port_identity,
+                config.domain_number,
+                0,
+                Timestamp::ZERO,
+                TimeInterval::ZERO,
+            ),
+            sync_template: build_sync(
+                port_identity,
+                config.domain_number,
+                config.log_sync_interval,
+                0,
+                Timestamp::ZERO,
+            ),
             answer_limiter: AnswerRateLimiter::new(config.rate_limited_sources),
             counters: SenderCounters::default(),
             config,
@@ -492,14 +516,9 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
         let token = self.next_token;
         self.next_token += 1;
         let (origin, _) = timestamp_of(now).unwrap_or((Timestamp::ZERO, Default::default()));
-        let sync = Message::sync(self.port_identity, sequence_id, origin)
-            .with_major_sdo_id(APPLE_MAJOR_SDO_ID)
-            .with_domain_number(self.config.domain_number)
-            .with_flags(Flags(
-                Flags::TWO_STEP.0 | Flags::UNICAST.0 | Flags::PTP_TIMESCALE.0,
-            ))
-            .with_log_message_interval(self.config.log_sync_interval);
-        let bytes = emit(&sync)?;
+        let mut bytes = self.sync_template.clone()?;
+        bytes[header_field::SEQUENCE_ID].copy_from_slice(&sequence_id.to_be_bytes());
+        bytes[sync_field::ORIGIN_TIMESTAMP].copy_from_slice(&origin.to_bytes().ok()?);
         self.awaited = Some(AwaitedSync {
             token,
             address,
@@ -572,19 +591,11 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
 
     fn follow_up(&self, address: A, sequence_id: u16, tx_timestamp: Time) -> Option<Transmit<A>> {
         let (precise_origin, rest) = timestamp_of(tx_timestamp)?;
-        let follow_up = aptp_wire::airplay::follow_up(
-            self.port_identity,
-            sequence_id,
-            precise_origin,
-            FollowUpInformation::default(),
-        )
-        .ok()?;
-        let mut bytes = vec![0; follow_up.buffer_len()];
-        follow_up.emit(&mut bytes).ok()?;
-        // The sub-nanosecond rest of the timestamp in correctionField (bytes 8..16), and the
-        // configured domain (byte 4).
-        bytes[8..16].copy_from_slice(&rest.0.to_be_bytes());
-        bytes[4] = self.config.domain_number;
+        let mut bytes = self.follow_up_template.clone()?;
+        bytes[header_field::SEQUENCE_ID].copy_from_slice(&sequence_id.to_be_bytes());
+        bytes[sync_field::ORIGIN_TIMESTAMP].copy_from_slice(&precise_origin.to_bytes().ok()?);
+        // The sub-nanosecond rest of the timestamp.
+        bytes[header_field::CORRECTION_FIELD].copy_from_slice(&rest.0.to_be_bytes());
         Some(Transmit {
             destination: Destination::Unicast(address),
             port: PortKind::General,
@@ -592,6 +603,48 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
             timestamp_token: None,
         })
     }
+}
+
+/// A Sync as the AirPlay profile sends it: majorSdoId 1, flags two-step, unicast and
+/// ptpTimescale, in `domain_number` at `log_sync_interval`.
+fn build_sync(
+    port_identity: PortIdentity,
+    domain_number: u8,
+    log_sync_interval: i8,
+    sequence_id: u16,
+    origin: Timestamp,
+) -> Option<Vec<u8>> {
+    let sync = Message::sync(port_identity, sequence_id, origin)
+        .with_major_sdo_id(APPLE_MAJOR_SDO_ID)
+        .with_domain_number(domain_number)
+        .with_flags(Flags(
+            Flags::TWO_STEP.0 | Flags::UNICAST.0 | Flags::PTP_TIMESCALE.0,
+        ))
+        .with_log_message_interval(log_sync_interval);
+    emit(&sync)
+}
+
+/// A Follow_Up as Apple sends it (`aptp_wire::airplay::follow_up`: the 802.1AS information
+/// TLV and Apple's clock-identity TLV) in `domain_number`, with `correction_field`.
+fn build_follow_up(
+    port_identity: PortIdentity,
+    domain_number: u8,
+    sequence_id: u16,
+    precise_origin: Timestamp,
+    correction_field: TimeInterval,
+) -> Option<Vec<u8>> {
+    let follow_up = aptp_wire::airplay::follow_up(
+        port_identity,
+        sequence_id,
+        precise_origin,
+        FollowUpInformation::default(),
+    )
+    .ok()?;
+    let mut bytes = vec![0; follow_up.buffer_len()];
+    follow_up.emit(&mut bytes).ok()?;
+    bytes[header_field::CORRECTION_FIELD].copy_from_slice(&correction_field.0.to_be_bytes());
+    bytes[header_field::DOMAIN_NUMBER] = domain_number;
+    Some(bytes)
 }
 
 /// The next periodic deadline after `previous`, skipping missed ones.

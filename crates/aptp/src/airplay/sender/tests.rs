@@ -383,3 +383,71 @@ fn delay_req_answers_are_rate_limited_per_source_in_a_bounded_table() {
         Err(SenderConfigError::Zero("answer_rate_limit_per_s"))
     );
 }
+
+proptest::proptest! {
+    /// A Follow_Up written into the template is byte for byte the one built from scratch,
+    /// for any sequenceId, transmit instant and domain.
+    #[test]
+    fn follow_ups_from_the_template_are_the_built_ones(
+        sequence_id in 0u16..=u16::MAX,
+        nanos in 0u64..=(1u64 << 62),
+        domain_number in 0u8..=127,
+    ) {
+        let config = SenderConfig {
+            domain_number,
+            ..SenderConfig::new(ME)
+        };
+        let sender = AirplaySender::<u8>::new(config, at(0)).unwrap();
+        let tx_timestamp = Time::from_nanos(nanos);
+        let sent = sender.follow_up(7, sequence_id, tx_timestamp).unwrap();
+        let (precise_origin, rest) = timestamp_of(tx_timestamp).unwrap();
+        let built = build_follow_up(
+            sender.port_identity(),
+            domain_number,
+            sequence_id,
+            precise_origin,
+            rest,
+        )
+        .unwrap();
+        proptest::prop_assert_eq!(sent.bytes, built);
+    }
+
+    /// The same for Sync, whatever the sync interval.
+    #[test]
+    fn syncs_from_the_template_are_the_built_ones(
+        rounds in 1usize..40,
+        nanos in 0u64..=(1u64 << 62),
+        domain_number in 0u8..=127,
+        log_sync_interval in -7i8..=4,
+    ) {
+        let config = SenderConfig {
+            domain_number,
+            log_sync_interval,
+            ..SenderConfig::new(ME)
+        };
+        let mut now = Time::from_nanos(nanos);
+        let mut sender = AirplaySender::<u8>::new(config, now).unwrap();
+        sender.set_peers([9]);
+        let mut syncs = 0;
+        // Each deadline (a Sync round, an Announce) until `rounds` Syncs went out.
+        while syncs < rounds {
+            sender.handle_timeout(now);
+            let sent = drain(&mut sender, now);
+            for sync in sent.iter().filter(|transmit| kind(transmit) == MessageType::SYNC) {
+                syncs += 1;
+                let sequence_id = Message::parse(&sync.bytes).unwrap().header.sequence_id;
+                let (origin, _) = timestamp_of(now).unwrap();
+                let built = build_sync(
+                    sender.port_identity(),
+                    domain_number,
+                    log_sync_interval,
+                    sequence_id,
+                    origin,
+                )
+                .unwrap();
+                proptest::prop_assert_eq!(&sync.bytes, &built);
+            }
+            now = sender.poll_timeout().unwrap();
+        }
+    }
+}
