@@ -100,17 +100,20 @@ impl<const N: usize> RoundTripHistory<N> {
         self.order_rate = Some(rate_offset);
     }
 
-    /// The `rank`-th smallest (from 0) of the held round trips' distances from `median`, all
-    /// at `rate_offset`, off the order: from the median outwards the distances grow on both
-    /// sides, so it is the `rank`-th of two ascending sequences (a binary search, no walk).
-    fn nth_distance(&self, median: f64, rate_offset: f64, rank: usize) -> f64 {
+    /// The median absolute deviation from `median` of the held round trips at `rate_offset`
+    /// (`middle_of` the distances), off the
+    /// order: from the median outwards the distances grow on both sides, so each middle one
+    /// is the rank-th of two ascending sequences (a bisection, no walk).
+    fn mad(&self, median: f64, rate_offset: f64) -> f64 {
         let order = &self.order[..self.len];
         let value = |position: usize| self.slot_at_rate(order[position], rate_offset);
         // Below `above` the round trips lie under the median, from `above` on at or over it.
         let above = order.partition_point(|slot| self.slot_at_rate(*slot, rate_offset) < median);
         let below = |index: usize| (value(above - 1 - index) - median).abs();
         let over = |index: usize| (value(above + index) - median).abs();
-        nth_of_two(above, below, order.len() - above, over, rank)
+        middle_of(order.len(), |rank| {
+            nth_of_two(above, below, order.len() - above, over, rank)
+        })
     }
 
     /// The minimum and the allowed excess at `rate_offset` (ns).
@@ -127,21 +130,8 @@ impl<const N: usize> RoundTripHistory<N> {
         let excess = match self.rule {
             OutlierRule::Threshold(threshold) => threshold.as_nanos_f64(),
             OutlierRule::MadMultiple { k, floor } => {
-                // Each the mean of the two middle values for an even count (`select::median`).
-                let middle = self.len / 2;
-                let even = self.len % 2 == 0;
-                let median = if even {
-                    (value(middle - 1) + value(middle)) / 2.0
-                } else {
-                    value(middle)
-                };
-                let upper = self.nth_distance(median, rate_offset, middle);
-                let mad = if even {
-                    (self.nth_distance(median, rate_offset, middle - 1) + upper) / 2.0
-                } else {
-                    upper
-                };
-                (mad * k).max(floor.as_nanos_f64())
+                let median = middle_of(self.len, value);
+                (self.mad(median, rate_offset) * k).max(floor.as_nanos_f64())
             }
         };
         Some((minimum, excess))
@@ -176,16 +166,17 @@ impl<const N: usize> RoundTripHistory<N> {
             return;
         }
         let slot = self.next;
-        if let Some(rate_offset) = self.order_rate {
-            // The slot's old round trip leaves the order, the new one joins it in place.
-            if self.len == N {
-                if let Some(position) = self.order.iter().position(|held| *held == slot) {
-                    self.order.copy_within(position + 1..N, position);
-                    self.len -= 1;
-                }
+        // Ordered, the slot's old round trip leaves the order and the new one joins it in
+        // place; otherwise the next judgement sorts.
+        if self.order_rate.is_some() && self.len == N {
+            if let Some(position) = self.order.iter().position(|held| *held == slot) {
+                self.order.copy_within(position + 1..N, position);
+                self.len -= 1;
             }
-            self.raw_ns[slot] = raw.as_nanos_f64();
-            self.gap_ns[slot] = gap.as_nanos_f64();
+        }
+        self.raw_ns[slot] = raw.as_nanos_f64();
+        self.gap_ns[slot] = gap.as_nanos_f64();
+        if let Some(rate_offset) = self.order_rate {
             let value = self.slot_at_rate(slot, rate_offset);
             let position = self.order[..self.len].partition_point(|held| {
                 self.slot_at_rate(*held, rate_offset)
@@ -196,11 +187,20 @@ impl<const N: usize> RoundTripHistory<N> {
             self.order[position] = slot;
             self.len += 1;
         } else {
-            self.raw_ns[slot] = raw.as_nanos_f64();
-            self.gap_ns[slot] = gap.as_nanos_f64();
             self.len = (self.len + 1).min(N);
         }
         self.next = (self.next + 1) % N;
+    }
+}
+
+/// The median of `count` (at least one) values given in ascending order by `nth`: the middle
+/// one, or the mean of the two middle ones for an even count, as `select::median`.
+fn middle_of(count: usize, nth: impl Fn(usize) -> f64) -> f64 {
+    let middle = count / 2;
+    if count % 2 == 0 {
+        (nth(middle - 1) + nth(middle)) / 2.0
+    } else {
+        nth(middle)
     }
 }
 

@@ -516,9 +516,7 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
         let token = self.next_token;
         self.next_token += 1;
         let (origin, _) = timestamp_of(now).unwrap_or((Timestamp::ZERO, Default::default()));
-        let mut bytes = self.sync_template.clone()?;
-        bytes[header_field::SEQUENCE_ID].copy_from_slice(&sequence_id.to_be_bytes());
-        bytes[sync_field::ORIGIN_TIMESTAMP].copy_from_slice(&origin.to_bytes().ok()?);
+        let bytes = stamped(self.sync_template.as_deref()?, sequence_id, origin)?;
         self.awaited = Some(AwaitedSync {
             token,
             address,
@@ -591,9 +589,11 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
 
     fn follow_up(&self, address: A, sequence_id: u16, tx_timestamp: Time) -> Option<Transmit<A>> {
         let (precise_origin, rest) = timestamp_of(tx_timestamp)?;
-        let mut bytes = self.follow_up_template.clone()?;
-        bytes[header_field::SEQUENCE_ID].copy_from_slice(&sequence_id.to_be_bytes());
-        bytes[sync_field::ORIGIN_TIMESTAMP].copy_from_slice(&precise_origin.to_bytes().ok()?);
+        let mut bytes = stamped(
+            self.follow_up_template.as_deref()?,
+            sequence_id,
+            precise_origin,
+        )?;
         // The sub-nanosecond rest of the timestamp.
         bytes[header_field::CORRECTION_FIELD].copy_from_slice(&rest.0.to_be_bytes());
         Some(Transmit {
@@ -603,6 +603,16 @@ impl<A: Copy + Eq + Debug> AirplaySender<A> {
             timestamp_token: None,
         })
     }
+}
+
+/// A copy of a Sync or Follow_Up `template` with `sequence_id` and the (precise)
+/// originTimestamp written in (the two share their offsets); `None` for a timestamp beyond
+/// 48-bit seconds.
+fn stamped(template: &[u8], sequence_id: u16, origin: Timestamp) -> Option<Vec<u8>> {
+    let mut bytes = template.to_vec();
+    bytes[header_field::SEQUENCE_ID].copy_from_slice(&sequence_id.to_be_bytes());
+    bytes[sync_field::ORIGIN_TIMESTAMP].copy_from_slice(&origin.to_bytes().ok()?);
+    Some(bytes)
 }
 
 /// A Sync as the AirPlay profile sends it: majorSdoId 1, flags two-step, unicast and

@@ -384,6 +384,15 @@ fn delay_req_answers_are_rate_limited_per_source_in_a_bounded_table() {
     );
 }
 
+/// The default sender in `domain_number`, Sync every `2^log_sync_interval` s.
+fn profile(domain_number: u8, log_sync_interval: i8) -> SenderConfig {
+    SenderConfig {
+        domain_number,
+        log_sync_interval,
+        ..SenderConfig::new(ME)
+    }
+}
+
 proptest::proptest! {
     /// A Follow_Up written into the template is byte for byte the one built from scratch,
     /// for any sequenceId, transmit instant and domain.
@@ -393,11 +402,7 @@ proptest::proptest! {
         nanos in 0u64..=(1u64 << 62),
         domain_number in 0u8..=127,
     ) {
-        let config = SenderConfig {
-            domain_number,
-            ..SenderConfig::new(ME)
-        };
-        let sender = AirplaySender::<u8>::new(config, at(0)).unwrap();
+        let sender = AirplaySender::<u8>::new(profile(domain_number, -3), at(0)).unwrap();
         let tx_timestamp = Time::from_nanos(nanos);
         let sent = sender.follow_up(7, sequence_id, tx_timestamp).unwrap();
         let (precise_origin, rest) = timestamp_of(tx_timestamp).unwrap();
@@ -420,12 +425,8 @@ proptest::proptest! {
         domain_number in 0u8..=127,
         log_sync_interval in -7i8..=4,
     ) {
-        let config = SenderConfig {
-            domain_number,
-            log_sync_interval,
-            ..SenderConfig::new(ME)
-        };
         let mut now = Time::from_nanos(nanos);
+        let config = profile(domain_number, log_sync_interval);
         let mut sender = AirplaySender::<u8>::new(config, now).unwrap();
         sender.set_peers([9]);
         let mut syncs = 0;
