@@ -525,33 +525,35 @@ mod tests {
         let name = unique("busy");
         let path = format!("/dev/shm{name}");
         fs::write(&path, [0u8; NQPTP_SHM_SIZE]).unwrap();
-        // A child process that holds the object open, as a running nqptp would.
+        // A child process that holds the object open, as a running nqptp would. It says so on
+        // its stdout once the descriptor is open, so the test never races its start-up (and
+        // never touches the file while the child may still be opening it).
         let mut child = std::process::Command::new("sh")
             .arg("-c")
-            .arg(format!("exec 3<{path}; sleep 30"))
+            .arg(format!("exec 3<{path} && echo holding && exec sleep 30"))
+            .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let mut refused = None;
-        for _ in 0..100 {
-            match NqptpPublisher::create(&name) {
-                Err(error @ ShmError::InUse { .. }) => {
-                    refused = Some(error);
-                    break;
-                }
-                Ok(publisher) => {
-                    // The child had not opened it yet: put the object back and try again.
-                    drop(publisher);
-                    fs::write(&path, [0u8; NQPTP_SHM_SIZE]).unwrap();
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(other) => panic!("unexpected error {other}"),
-            }
-        }
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        let refused = if line.trim() == "holding" {
+            NqptpPublisher::create(&name).err()
+        } else {
+            None
+        };
         child.kill().unwrap();
         child.wait().unwrap();
         let _ = fs::remove_file(&path);
+        assert_eq!(line.trim(), "holding", "the child could not open {path}");
+        let refused = match refused {
+            Some(error @ ShmError::InUse { .. }) => Some(error),
+            Some(other) => panic!("unexpected error {other}"),
+            None => None,
+        };
         let message = refused.expect("a held object must be refused").to_string();
         assert!(message.contains(&child.id().to_string()), "{message}");
+        // Before or after the child's `exec sleep`.
         assert!(
             message.contains("sleep") || message.contains("sh"),
             "{message}"
