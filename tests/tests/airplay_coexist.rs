@@ -160,15 +160,19 @@ fn beside_ptp4l(family: Family, test: &str) {
 
     // ptp4l: a master on its own host, a free-running slave (a line a second) on the
     // receiver's host, where it holds 319/320.
-    // Announces at 4 Hz, so the slave selects its master within a couple of seconds.
+    // Announces at 4 Hz, so the slave selects its master within a couple of seconds, and
+    // Delay_Req at 4 Hz on both sides (ptp4l's slave starts with its own interval, then takes
+    // the master's from the Delay_Resp, and sends each at a random instant within twice it:
+    // up to 2 s at the default 1 Hz, which with a loaded machine's start-up could leave the
+    // first offset line after STARTUP_S).
     let master_config = ptp4l_config(
         &format!("{}-master", family.ptp4l_flag()),
-        "priority1 1\nfree_running 1\nlogAnnounceInterval -2\n",
+        "priority1 1\nfree_running 1\nlogAnnounceInterval -2\nlogMinDelayReqInterval -2\n",
     );
     let slave_config = ptp4l_config(
         &format!("{}-slave", family.ptp4l_flag()),
-        "slaveOnly 1\nfree_running 1\nlogAnnounceInterval -2\nfreq_est_interval 0\n\
-         tx_timestamp_timeout 100\n",
+        "slaveOnly 1\nfree_running 1\nlogAnnounceInterval -2\nlogMinDelayReqInterval -2\n\
+         freq_est_interval 0\ntx_timestamp_timeout 100\n",
     );
     let ptp4l = |host: &Host, config: &ConfigFile| {
         let mut command = host.command("ptp4l");

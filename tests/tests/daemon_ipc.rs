@@ -290,6 +290,10 @@ fn version_mismatch_names_both_versions() {
     );
 }
 
+/// The killed client's lease: short, but long enough that the session is surely still there
+/// when the parent, woken by the child's line on a loaded machine, looks it up.
+const LEASE_MS: u64 = 2_000;
+
 /// Run as a child process by `a_killed_client_frees_its_session`: opens a session with a short
 /// lease, says its id, then waits to be killed.
 #[test]
@@ -300,7 +304,7 @@ fn child_opens_a_session_and_hangs() {
     let mut client = Client::connect(socket).unwrap();
     let session = client
         .open(&OpenSession {
-            lease_ms: Some(300),
+            lease_ms: Some(LEASE_MS),
             ..follower("doomed")
         })
         .unwrap();
@@ -350,7 +354,9 @@ fn a_killed_client_frees_its_session() {
     child.0.kill().unwrap();
     child.0.wait().unwrap();
     assert!(
-        daemon.wait_for(Duration::from_secs(5), |state| state.registry().is_empty()),
+        daemon.wait_for(Duration::from_millis(5 * LEASE_MS), |state| state
+            .registry()
+            .is_empty()),
         "the killed client's session outlived its lease"
     );
     let mut closed = None;

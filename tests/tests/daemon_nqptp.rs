@@ -114,7 +114,8 @@ fn two_players_by_name_one_clears_the_other_keeps_its_clock() {
     // A datagram that is not a command harms nobody.
     send("garbage");
     send(&format!("{office} Q"));
-    std::thread::sleep(Duration::from_millis(200));
+    wait_for("the two bad datagrams counted", || {
+        client.status().unwrap().requests_refused >= 2
+    });
     assert!(read(&office).unwrap().is_valid());
-    assert!(client.status().unwrap().requests_refused >= 2);
 }

@@ -536,9 +536,9 @@ impl AptpLines {
 }
 
 /// Checks the criteria on an aptp slave or receiver, and prints the figures. The
-/// hard ones (alive, the attacker's rate, a line a second, never out of SLAVE, memory) are
-/// asserted here; the statistical one, flooded p99 within 2× the unflooded twin's, is
-/// returned: both p99s are the largest of about 20 one-second samples on a shared 2-core
+/// hard ones (alive, a line a second, never out of SLAVE, memory) are asserted here; an
+/// attacker below the 50 000 datagrams a second (a busy machine) and the statistical
+/// one, flooded p99 within 2× the unflooded twin's, are returned: both p99s are the largest of about 20 one-second samples on a shared 2-core
 /// machine, and the twin's alone moves between 0.3 and 1 µs from run to run.
 fn assert_aptp_holds(run: &RigRun) -> Result<(), String> {
     let flooded = AptpLines::of(&run.flooded);
@@ -580,11 +580,10 @@ fn assert_aptp_holds(run: &RigRun) -> Result<(), String> {
         "{}: {context}",
         run.subject.name()
     );
-    assert!(
-        run.rate() >= 50_000.0,
-        "attacker too slow: {:.0}/s",
-        run.rate()
-    );
+    if run.rate() < 50_000.0 {
+        // The attacker, not the subject, fell short: the machine was busy. Run again.
+        return Err(format!("attacker too slow: {:.0}/s", run.rate()));
+    }
     assert!(
         during >= FLOOD_SECONDS as usize - 2,
         "too few lines during the flood: {context}"
@@ -612,9 +611,10 @@ fn assert_aptp_holds(run: &RigRun) -> Result<(), String> {
     }
 }
 
-/// Runs the rig for an aptp subject; when only the p99 comparison fails, the whole rig (flood
-/// and twin) runs once more and must pass: a real regression fails both, one slow
-/// excursion of a few µs in 20 samples (seen once in about ten runs) does not.
+/// Runs the rig for an aptp subject; when only the attacker's rate or the p99 comparison
+/// fails, the whole rig (flood and twin) runs once more and must pass: a real regression
+/// fails both, one slow excursion of a few µs in 20 samples (seen once in about ten runs)
+/// does not.
 fn aptp_subject_holds(subject: Subject) {
     let Some(run) = run_rig(subject) else {
         return;
@@ -623,7 +623,7 @@ fn aptp_subject_holds(subject: Subject) {
         return;
     };
     eprintln!(
-        "FLOOD {}: p99 comparison failed, the rig runs once more: {first}",
+        "FLOOD {}: attacker rate or p99 comparison failed, the rig runs once more: {first}",
         subject.name()
     );
     let again = run_rig(subject).expect("the rig ran a moment ago");

@@ -97,7 +97,7 @@ fn control_protocol_end_to_end() {
 
     // B: a valid record at once.
     command("B");
-    let record = wait_record(&reader, Duration::from_millis(200), NqptpRecord::is_valid)
+    let record = wait_record(&reader, AT_ONCE, NqptpRecord::is_valid)
         .expect("a valid record at once after B");
     assert_eq!(clock_id(&record), id_a);
     let (median_a, max_a) = accuracy(&reader, TimestampClock::Realtime, 50);
@@ -163,8 +163,10 @@ fn control_protocol_end_to_end() {
         "flood: {sent} datagrams sent, {} received; longest time without a new record {longest_gap:?}",
         after_flood.control.received
     );
+    // A stalled receive path would show the whole 2 s; a descheduled worker on a loaded
+    // machine shows a few hundred ms.
     assert!(
-        longest_gap < Duration::from_millis(600),
+        longest_gap < Duration::from_millis(1_500),
         "timing stalled for {longest_gap:?} under the flood"
     );
     let (median_flood, _) = accuracy(&reader, TimestampClock::Realtime, 20);
@@ -187,13 +189,10 @@ fn control_protocol_end_to_end() {
 
     // E: zeros at once; B again: valid at once.
     command("E");
-    wait_record(&reader, Duration::from_millis(200), |r| {
-        *r == NqptpRecord::default()
-    })
-    .expect("zeros at once after E");
+    wait_record(&reader, AT_ONCE, |r| *r == NqptpRecord::default()).expect("zeros at once after E");
     command("B");
-    let record = wait_record(&reader, Duration::from_millis(200), NqptpRecord::is_valid)
-        .expect("valid at once after B");
+    let record =
+        wait_record(&reader, AT_ONCE, NqptpRecord::is_valid).expect("valid at once after B");
     assert_eq!(clock_id(&record), id_b);
 
     // IPv6 peer, written in a non-canonical form.
@@ -206,10 +205,7 @@ fn control_protocol_end_to_end() {
 
     // T alone: no peers, zeros.
     command("T");
-    wait_record(&reader, Duration::from_millis(200), |r| {
-        *r == NqptpRecord::default()
-    })
-    .expect("zeros after T alone");
+    wait_record(&reader, AT_ONCE, |r| *r == NqptpRecord::default()).expect("zeros after T alone");
     wait_status(&status, Duration::from_secs(2), |s| {
         s.timing_peers.is_empty()
     });
@@ -355,8 +351,7 @@ fn play_after_a_stalled_clock_relocks_at_once() {
         s.state.name_lower() == "slave"
     });
     command("B");
-    let record = wait_record(&reader, Duration::from_millis(200), NqptpRecord::is_valid)
-        .expect("valid at once");
+    let record = wait_record(&reader, AT_ONCE, NqptpRecord::is_valid).expect("valid at once");
     assert!(error_against(&record, 0).abs() < BOUND_NS);
 
     command("E");

@@ -123,7 +123,8 @@ fn a_hung_child_times_out_with_its_output() {
         .run(
             "sh",
             ["-c", "echo started; sleep 30"],
-            Duration::from_millis(500),
+            // Time enough for `ip netns exec` and sh to print on a loaded machine.
+            Duration::from_secs(3),
         )
         .unwrap_err();
     assert!(

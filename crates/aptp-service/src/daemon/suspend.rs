@@ -68,7 +68,10 @@ impl SuspendDetector {
                 .ok()
                 .map(|time| i128::from(time.tv_sec()) * 1_000_000_000 + i128::from(time.tv_nsec()))
         };
-        let boottime = read(ClockId::CLOCK_BOOTTIME)? + self.shift_ns();
+        // The shift (file I/O) before the clocks, which are read back to back: whatever
+        // separates the two readings shows in the difference the detector watches.
+        let shift = self.shift_ns();
+        let boottime = read(ClockId::CLOCK_BOOTTIME)? + shift;
         let monotonic = read(ClockId::CLOCK_MONOTONIC)?;
         self.observe(boottime, monotonic)
     }

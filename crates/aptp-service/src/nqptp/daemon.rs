@@ -123,8 +123,10 @@ pub struct NqptpDaemon {
 }
 
 impl NqptpDaemon {
-    /// Claims the shared memory, the PTP ports and the control address, then starts the
-    /// tasks. Must be called inside a tokio runtime with I/O and timers enabled.
+    /// Claims the PTP ports, the control address and then the shared memory, and starts the
+    /// tasks. Must be called inside a tokio runtime with I/O and timers enabled. The shared
+    /// memory comes last, so a player (or a script) that sees it exist can already send
+    /// control datagrams: they wait in the bound socket.
     ///
     /// # Errors
     /// [`NqptpError`] saying what is taken or missing; nothing is left behind.
@@ -132,8 +134,8 @@ impl NqptpDaemon {
         // The ports first: when nqptp runs, "port in use" is the clearest reason, and the
         // shared memory of a nqptp under another user is then never touched.
         let sockets = bind_ptp(&options)?;
-        let publisher = NqptpPublisher::create(&options.shm_name)?;
         let control = bind_control(options.control)?;
+        let publisher = NqptpPublisher::create(&options.shm_name)?;
         let ptp_ports = (
             sockets.ipv4.local_addr(PortKind::Event).port(),
             sockets.ipv4.local_addr(PortKind::General).port(),
