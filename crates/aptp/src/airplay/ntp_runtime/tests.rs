@@ -75,9 +75,16 @@ async fn a_receiver_follows_a_sender_on_loopback_from_another_clock() {
     // delays the next request for good, so a fixed time is not a fixed count.
     let started = Instant::now();
     let mut updates = run(&mut sender, &mut receiver, started + Duration::from_secs(3)).await;
-    while (receiver.counters().replies_used < 40 || sender.counters().requests_answered < 40)
-        && started.elapsed() < Duration::from_secs(20)
-    {
+    let enough = |sender: &NtpTimingDriver, receiver: &NtpTimingDriver| {
+        let (sent, answered) = (receiver.counters(), sender.counters());
+        let (received, served) = (receiver.transport_counters(), sender.transport_counters());
+        sent.replies_used >= 40
+            && answered.requests_answered >= 40
+            && received.tx_kernel_timestamps >= 40
+            && received.rx_kernel_timestamps >= 40
+            && served.rx_kernel_timestamps >= 40
+    };
+    while !enough(&sender, &receiver) && started.elapsed() < Duration::from_secs(20) {
         updates += run(
             &mut sender,
             &mut receiver,
