@@ -538,8 +538,9 @@ impl AptpLines {
 /// Checks the criteria on an aptp slave or receiver, and prints the figures. The
 /// hard ones (alive, a line a second, never out of SLAVE, memory) are asserted here; an
 /// attacker below the 50 000 datagrams a second (a busy machine) and the statistical
-/// one, flooded p99 within 2× the unflooded twin's, are returned: both p99s are the largest of about 20 one-second samples on a shared 2-core
-/// machine, and the twin's alone moves between 0.3 and 1 µs from run to run.
+/// one, flooded p99 within 2× the unflooded twin's, are returned: both p99s are the largest
+/// of about 20 one-second samples on a shared 2-core machine, and the twin's alone moves
+/// between 0.3 and 1 µs from run to run.
 fn assert_aptp_holds(run: &RigRun) -> Result<(), String> {
     let flooded = AptpLines::of(&run.flooded);
     let reference = AptpLines::of(&run.reference);

@@ -537,21 +537,17 @@ mod tests {
         let mut line = String::new();
         let stdout = child.stdout.take().unwrap();
         std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-        let refused = if line.trim() == "holding" {
-            NqptpPublisher::create(&name).err()
-        } else {
-            None
-        };
+        let holding = line.trim() == "holding";
+        let created = holding.then(|| NqptpPublisher::create(&name));
         child.kill().unwrap();
         child.wait().unwrap();
         let _ = fs::remove_file(&path);
-        assert_eq!(line.trim(), "holding", "the child could not open {path}");
-        let refused = match refused {
-            Some(error @ ShmError::InUse { .. }) => Some(error),
-            Some(other) => panic!("unexpected error {other}"),
-            None => None,
+        assert!(holding, "the child could not open {path}: {line:?}");
+        let message = match created {
+            Some(Err(error @ ShmError::InUse { .. })) => error.to_string(),
+            Some(Err(other)) => panic!("unexpected error {other}"),
+            Some(Ok(_)) | None => panic!("a held object must be refused"),
         };
-        let message = refused.expect("a held object must be refused").to_string();
         assert!(message.contains(&child.id().to_string()), "{message}");
         // Before or after the child's `exec sleep`.
         assert!(
