@@ -58,6 +58,38 @@ fn the_wifi_skew_is_estimator_noise_not_asymmetry_nor_slew() {
 }
 
 #[test]
+fn no_estimator_beats_the_oracle_told_the_distribution() {
+    let config = GroupSimConfig {
+        duration_s: 180.0,
+        warmup_s: 60.0,
+        oracle: true,
+        ..GroupSimConfig::new(PathModel::wifi(), 7)
+    };
+    let rows = run_group(&config);
+    eprintln!("{}", format_table(&rows));
+    let names: Vec<_> = rows.iter().map(|row| row.estimator).collect();
+    assert_eq!(
+        names,
+        [
+            "lucky-regression",
+            "nqptp",
+            "oracle-distribution",
+            "oracle-base-delays"
+        ]
+    );
+    let oracle = &rows[2];
+    assert_eq!(oracle.unscheduled, 0);
+    // The floor is below every estimator, and not absurdly so: on these packets it measured
+    // 0.6–0.8 × aptp's default (README).
+    for row in &rows[..2] {
+        assert!(oracle.p99_skew_us < row.p99_skew_us, "{rows:?}");
+    }
+    assert!(oracle.p99_skew_us > rows[0].p99_skew_us / 3.0, "{rows:?}");
+    // Knowing the whole distribution is worth more than knowing the base delays alone.
+    assert!(oracle.p99_skew_us < rows[3].p99_skew_us, "{rows:?}");
+}
+
+#[test]
 fn wifi_bursty_group_stays_within_a_millisecond() {
     let rows = run(PathModel::wifi_bursty(), 180.0);
     assert!(rows[0].p99_skew_us < 1_000.0, "{rows:?}");
