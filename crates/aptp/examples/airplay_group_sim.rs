@@ -1,7 +1,7 @@
 //! The AirPlay group measure in virtual time: one sender, eight receivers (±50 ppm, each on
 //! its own path), aptp's default estimator against the nqptp smoother on the same packets,
-//! and on the Wi-Fi paths the efficient oracle (`GroupSimConfig::oracle`): the floor no
-//! estimator can beat. Prints the README's table.
+//! and on the Wi-Fi paths the two maximum-likelihood oracles (`GroupSimConfig::oracle`):
+//! yardsticks for the best any estimator could do. Prints the README's table.
 //!
 //! Run: `cargo run -p aptp --release --example airplay_group_sim [SEED]`.
 
