@@ -30,6 +30,10 @@ const POINT_HORIZON: TimeDelta = TimeDelta::from_secs(64);
 const LUCKY_SEGMENT_POINTS: usize = 128;
 /// … and of this many bins (16 s).
 const LUCKY_SEGMENT_BINS: usize = 16;
+/// On a noisy link, a fit over the bins is renewed once the time since it is this fraction
+/// (1/64) of the span the fit reads: every second while a young window grows (its line
+/// still moves by tens of µs a second), every 4 s over 256 s.
+const NOISY_REFIT_DIVISOR: i128 = 64;
 /// The points' `f64` local times count from an instant at most this far back (2^50 ns,
 /// 13 days: an `f64` holds every nanosecond up to 2^53).
 const TIME_REF_REBASE: TimeDelta = TimeDelta::from_nanos(1 << 50);
@@ -90,11 +94,14 @@ pub struct LuckyRegressionConfig {
     /// See `refit_lucky_within`.
     pub refit_interval: TimeDelta,
     /// Two way, on a noisy link (the lucky residuals' MAD above `noisy_link_mad`) whose
-    /// selected window runs over the bins (longer than 64 s), the fit waits this long whatever
-    /// the exchanges: a line through minutes of Wi-Fi moves by nanoseconds in a few seconds
-    /// (the simulator's Wi-Fi p99 within 1 % of a fit every second or at every lucky
-    /// exchange), and those fits were most of a Wi-Fi receiver's work. A quiet link keeps
-    /// `refit_interval` and the lucky exchanges' fits.
+    /// selected window runs over the bins (longer than 64 s), the fit waits whatever the
+    /// exchanges until the time since it is 1/64 of the span of bins it reads, at least
+    /// `refit_interval` and at most this: a line through minutes of Wi-Fi moves by
+    /// nanoseconds in a few seconds (the simulator's Wi-Fi p99 within 1 % of a fit every
+    /// second or at every lucky exchange), and those fits were most of a Wi-Fi receiver's
+    /// work; a young window's line, with a minute or two of packets, still moves by tens of
+    /// µs, and is refitted every second or two. A quiet link keeps `refit_interval` and the
+    /// lucky exchanges' fits.
     pub noisy_refit_interval: TimeDelta,
     /// See `noisy_refit_interval`. Wired links' residuals stay within a few µs, Wi-Fi's are
     /// hundreds.
@@ -491,6 +498,20 @@ impl LuckyRegression {
         }
     }
 
+    /// The noisy link's refit interval now: the span of the bins read over
+    /// [`NOISY_REFIT_DIVISOR`], within `refit_interval ..= noisy_refit_interval`.
+    fn noisy_refit_interval(&self, now: Time) -> TimeDelta {
+        let span = self
+            .bins
+            .oldest_start()
+            .map_or(TimeDelta::ZERO, |start| now - start)
+            .min(self.selected_window());
+        let interval = TimeDelta::from_scaled_nanos(span.scaled_nanos() / NOISY_REFIT_DIVISOR);
+        interval
+            .max(self.config.refit_interval)
+            .min(self.config.noisy_refit_interval)
+    }
+
     /// Whether `point` calls for a new fit (see `refit_lucky_within`).
     fn refit_due(&self, point: &Point, now: Time) -> bool {
         if self.mapping.is_none()
@@ -507,7 +528,12 @@ impl LuckyRegression {
         if self.selected_window() > POINT_HORIZON
             && self.residual_mad_ns > self.config.noisy_link_mad.as_nanos_f64()
         {
-            return since_fit >= self.config.noisy_refit_interval;
+            // The least it can be first: the span is read only when a fit may be due.
+            let least = self
+                .config
+                .refit_interval
+                .min(self.config.noisy_refit_interval);
+            return since_fit >= least && since_fit >= self.noisy_refit_interval(now);
         }
         if since_fit >= self.config.refit_interval {
             return true;

@@ -618,10 +618,13 @@ fn the_lazy_refit_tracks_a_fit_at_every_exchange() {
     let run = two_way_run(&mut estimators, true, None);
     assert!(run.gap < TimeDelta::from_micros(30), "{:?}", run.gap);
     assert!(run.error < TimeDelta::from_micros(60), "{:?}", run.error);
-    // On this noisy link the 256 s window is selected and the default fits every 4 s
-    // (`noisy_refit_interval`), whatever the exchanges: 121 new mappings in 480 s.
+    // On this noisy link the 256 s window is selected and the default fits every span/64
+    // of the bins it reads (`NOISY_REFIT_DIVISOR`), whatever the exchanges: from 120 s to
+    // 256 s every 1.9–4 s (64 × ln(256/120) ≈ 49 fits), then every 4 s
+    // (`noisy_refit_interval`, 86 fits to 600 s). Measured: 133 new mappings in 480 s
+    // (121 when the interval was 4 s throughout).
     assert!(
-        (100..=125).contains(&run.new_mappings),
+        (126..=145).contains(&run.new_mappings),
         "{}",
         run.new_mappings
     );
