@@ -31,8 +31,8 @@ const LUCKY_SEGMENT_POINTS: usize = 128;
 /// … and of this many bins (16 s).
 const LUCKY_SEGMENT_BINS: usize = 16;
 /// On a noisy link, a fit over the bins is renewed once the time since it is this fraction
-/// (1/64) of the span the fit reads: every second while a young window grows (its line
-/// still moves by tens of µs a second), every 4 s over 256 s.
+/// (1/64) of the span the fit read: every second while a young window grows (its line
+/// still moves by tens of µs between fits), every 2 s over 128 s, every 4 s over 256 s.
 const NOISY_REFIT_DIVISOR: i128 = 64;
 /// The points' `f64` local times count from an instant at most this far back (2^50 ns,
 /// 13 days: an `f64` holds every nanosecond up to 2^53).
@@ -95,13 +95,13 @@ pub struct LuckyRegressionConfig {
     pub refit_interval: TimeDelta,
     /// Two way, on a noisy link (the lucky residuals' MAD above `noisy_link_mad`) whose
     /// selected window runs over the bins (longer than 64 s), the fit waits whatever the
-    /// exchanges until the time since it is 1/64 of the span of bins it reads, at least
-    /// `refit_interval` and at most this: a line through minutes of Wi-Fi moves by
+    /// exchanges until the time since it is 1/64 of the span of bins it read, at least
+    /// `refit_interval` and at most this (this, if the two cross): a line through minutes of Wi-Fi moves by
     /// nanoseconds in a few seconds (the simulator's Wi-Fi p99 within 1 % of a fit every
     /// second or at every lucky exchange), and those fits were most of a Wi-Fi receiver's
     /// work; a young window's line, with a minute or two of packets, still moves by tens of
-    /// µs, and is refitted every second or two. A quiet link keeps `refit_interval` and the
-    /// lucky exchanges' fits.
+    /// µs, and is refitted every second or two (and a link that settles on the 128 s window
+    /// every 2 s). A quiet link keeps `refit_interval` and the lucky exchanges' fits.
     pub noisy_refit_interval: TimeDelta,
     /// See `noisy_refit_interval`. Wired links' residuals stay within a few µs, Wi-Fi's are
     /// hundreds.
@@ -320,6 +320,8 @@ pub struct LuckyRegression {
     step_refinement: Option<StepRefinement>,
     /// When the lines were last fitted: their x counts from it, and `refit_interval` too.
     fitted_at: Time,
+    /// On a noisy link, how long the last fit stands (see `noisy_refit_wait`).
+    noisy_refit_wait: TimeDelta,
     /// Two way, where the last fit put each direction's lucky exchanges (its rate and
     /// instant with them): what a new exchange is judged against for a new fit.
     lucky_edges: Option<LuckyEdges>,
@@ -365,6 +367,7 @@ impl LuckyRegression {
             falling_syncs: [None; step::FALLING_SYNCS],
             step_refinement: None,
             fitted_at: Time::EPOCH,
+            noisy_refit_wait: config.noisy_refit_interval,
             lucky_edges: None,
             candidates: [Candidate::default(); WINDOW_COUNT],
             selected: 0,
@@ -498,17 +501,18 @@ impl LuckyRegression {
         }
     }
 
-    /// The noisy link's refit interval now: the span of the bins read over
-    /// [`NOISY_REFIT_DIVISOR`], within `refit_interval ..= noisy_refit_interval`.
-    fn noisy_refit_interval(&self, now: Time) -> TimeDelta {
+    /// How long a fit made `now` stands on a noisy link: the span of the bins the selected
+    /// window reads over [`NOISY_REFIT_DIVISOR`], within `refit_interval ..=
+    /// noisy_refit_interval` (the latter wins if they cross). Read once per fit.
+    fn noisy_refit_wait(&self, now: Time) -> TimeDelta {
+        let window = self.selected_window();
         let span = self
             .bins
-            .oldest_start()
-            .map_or(TimeDelta::ZERO, |start| now - start)
-            .min(self.selected_window());
-        let interval = TimeDelta::from_scaled_nanos(span.scaled_nanos() / NOISY_REFIT_DIVISOR);
-        interval
-            .max(self.config.refit_interval)
+            .since(now - window)
+            .last()
+            .map_or(TimeDelta::ZERO, |oldest| now - oldest.start());
+        let wait = TimeDelta::from_scaled_nanos(span.scaled_nanos() / NOISY_REFIT_DIVISOR);
+        wait.max(self.config.refit_interval)
             .min(self.config.noisy_refit_interval)
     }
 
@@ -528,12 +532,7 @@ impl LuckyRegression {
         if self.selected_window() > POINT_HORIZON
             && self.residual_mad_ns > self.config.noisy_link_mad.as_nanos_f64()
         {
-            // The least it can be first: the span is read only when a fit may be due.
-            let least = self
-                .config
-                .refit_interval
-                .min(self.config.noisy_refit_interval);
-            return since_fit >= least && since_fit >= self.noisy_refit_interval(now);
+            return since_fit >= self.noisy_refit_wait;
         }
         if since_fit >= self.config.refit_interval {
             return true;
@@ -866,6 +865,7 @@ impl LuckyRegression {
             return;
         };
         self.selected = selected;
+        self.noisy_refit_wait = self.noisy_refit_wait(now);
         let Some(line) = self.selected_line() else {
             return;
         };

@@ -135,16 +135,6 @@ impl Bins {
             .take(self.capacity)
     }
 
-    /// When the oldest bin that is read opened (`None` before the first exchange).
-    pub(super) fn oldest_start(&self) -> Option<Time> {
-        self.open
-            .iter()
-            .chain(self.closed.newest(BIN_COUNT))
-            .take(self.capacity)
-            .last()
-            .map(|bin| bin.start)
-    }
-
     /// Moves every observation made before `before` (all with `None`) by `by`: the master
     /// stepped.
     pub(super) fn shift(&mut self, by: TimeDelta, before: Option<Time>) {
