@@ -96,12 +96,13 @@ pub struct LuckyRegressionConfig {
     /// Two way, on a noisy link (the lucky residuals' MAD above `noisy_link_mad`) whose
     /// selected window runs over the bins (longer than 64 s), the fit waits whatever the
     /// exchanges until the time since it is 1/64 of the span of bins it read, at least
-    /// `refit_interval` and at most this (this, if the two cross): a line through minutes of Wi-Fi moves by
-    /// nanoseconds in a few seconds (the simulator's Wi-Fi p99 within 1 % of a fit every
-    /// second or at every lucky exchange), and those fits were most of a Wi-Fi receiver's
-    /// work; a young window's line, with a minute or two of packets, still moves by tens of
-    /// µs, and is refitted every second or two (and a link that settles on the 128 s window
-    /// every 2 s). A quiet link keeps `refit_interval` and the lucky exchanges' fits.
+    /// `refit_interval` and at most this (this, if the two cross): a line through minutes
+    /// of Wi-Fi moves by nanoseconds in a few seconds (the simulator's Wi-Fi p99 within 1 %
+    /// of a fit every second or at every lucky exchange), and those fits were most of a
+    /// Wi-Fi receiver's work; a young window's line, with a minute or two of packets, still
+    /// moves by tens of µs, and is refitted every second or two (and a link that settles on
+    /// the 128 s window every 2 s). A quiet link keeps `refit_interval` and the lucky
+    /// exchanges' fits.
     pub noisy_refit_interval: TimeDelta,
     /// See `noisy_refit_interval`. Wired links' residuals stay within a few µs, Wi-Fi's are
     /// hundreds.

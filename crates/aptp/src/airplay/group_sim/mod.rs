@@ -125,7 +125,7 @@ struct Clock {
 
 impl Clock {
     fn at(&self, tau_ns: f64) -> Time {
-        let scaled = (tau_ns * (1.0 + self.rate_ppb * 1e-9) * 65_536.0) as i128;
+        let scaled = (self.since_start_ns(tau_ns) * 65_536.0) as i128;
         Time::from_scaled_nanos((self.start_ns << 16) + scaled)
     }
 

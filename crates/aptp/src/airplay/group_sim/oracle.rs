@@ -41,12 +41,7 @@ impl DelayDensity {
         let Queueing::LogNormal { median_ns, sigma } = path.queueing else {
             return None;
         };
-        let ratio = path.asymmetry_ratio;
-        let factor = if towards_receiver {
-            2.0 * ratio / (1.0 + ratio)
-        } else {
-            2.0 / (1.0 + ratio)
-        };
+        let factor = path.direction_factor(towards_receiver);
         let (spike_probability, spike_low_ns, spike_high_ns) =
             path.spikes.unwrap_or((0.0, 0.0, 1.0));
         Some(DelayDensity {
@@ -150,6 +145,22 @@ impl Oracle {
         Some((remote_ns - alpha) / (1.0 + gamma))
     }
 
+    /// One direction: its points, its density, and the sign that turns `mapped − remote`
+    /// into its delay (Sync: mapped receive − remote send; Delay_Req: remote receive −
+    /// mapped send).
+    fn direction(&self, sync: bool) -> (&[(f64, f64)], &DelayDensity, f64) {
+        if sync {
+            (&self.syncs, &self.forward, 1.0)
+        } else {
+            (&self.delay_requests, &self.reverse, -1.0)
+        }
+    }
+
+    /// The delay a point had if remote = alpha + local × (1 + gamma).
+    fn delay(alpha: f64, gamma: f64, (local, remote): (f64, f64), sign: f64) -> f64 {
+        sign * (alpha + local * (1.0 + gamma) - remote)
+    }
+
     /// The log-likelihood of (alpha, gamma) and its gradient and Hessian, or `None` outside
     /// the feasible region (some delay at or below its base).
     fn evaluate(&self, alpha: f64, gamma: f64) -> Option<(f64, [f64; 2], [f64; 3])> {
@@ -158,17 +169,12 @@ impl Oracle {
         let mut hessian = [0.0; 3];
         // x in seconds keeps the Hessian well conditioned; gamma is per ns, so the second
         // parameter is gamma × 1e9 (ns per second) in the derivatives below.
-        for (points, density, sign) in [
-            (&self.syncs, &self.forward, 1.0),
-            (&self.delay_requests, &self.reverse, -1.0),
-        ] {
-            for &(local, remote) in points.iter() {
-                let mapped = alpha + local * (1.0 + gamma);
-                // Sync: delay = mapped receive − remote send; Delay_Req: remote receive −
-                // mapped send.
-                let delay = sign * (mapped - remote);
-                let (log, first, second) = density.log_density(delay)?;
-                let x = local * 1e-9;
+        for sync in [true, false] {
+            let (points, density, sign) = self.direction(sync);
+            for &point in points {
+                let (log, first, second) =
+                    density.log_density(Self::delay(alpha, gamma, point, sign))?;
+                let x = point.0 * 1e-9;
                 value += log;
                 gradient[0] += sign * first;
                 gradient[1] += sign * first * x;
@@ -227,15 +233,10 @@ impl Oracle {
     /// estimate but for a hard cut at half the spikes' least extra delay (10 ms on `wifi`,
     /// where the log-normal keeps about 0.1 % of its packets).
     fn queueing_of(&self, alpha: f64, gamma: f64, sync: bool) -> Option<(f64, f64)> {
-        let (points, density, sign) = if sync {
-            (&self.syncs, &self.forward, 1.0)
-        } else {
-            (&self.delay_requests, &self.reverse, -1.0)
-        };
+        let (points, density, sign) = self.direction(sync);
         let (mut weight_sum, mut sum, mut square_sum) = (0.0, 0.0, 0.0);
-        for &(local, remote) in points.iter() {
-            let delay = sign * (alpha + local * (1.0 + gamma) - remote);
-            let r = delay - density.base_ns;
+        for &point in points {
+            let r = Self::delay(alpha, gamma, point, sign) - density.base_ns;
             if r <= 0.0 {
                 return None;
             }

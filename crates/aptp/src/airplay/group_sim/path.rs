@@ -99,15 +99,21 @@ impl PathModel {
         .find(|m| m.name == name)
     }
 
-    /// The delay (ns) of a packet sent at `at_s` seconds of true time, or `None` if it is
-    /// lost. `towards_receiver` picks the direction.
-    pub(crate) fn draw(&self, rng: &mut Rng, at_s: f64, towards_receiver: bool) -> Option<f64> {
+    /// What one direction's base and queueing are multiplied by, so that sender-to-receiver
+    /// over receiver-to-sender is `asymmetry_ratio` and their mean is the model's.
+    pub(crate) fn direction_factor(&self, towards_receiver: bool) -> f64 {
         let ratio = self.asymmetry_ratio;
-        let factor = if towards_receiver {
+        if towards_receiver {
             2.0 * ratio / (1.0 + ratio)
         } else {
             2.0 / (1.0 + ratio)
-        };
+        }
+    }
+
+    /// The delay (ns) of a packet sent at `at_s` seconds of true time, or `None` if it is
+    /// lost. `towards_receiver` picks the direction.
+    pub(crate) fn draw(&self, rng: &mut Rng, at_s: f64, towards_receiver: bool) -> Option<f64> {
+        let factor = self.direction_factor(towards_receiver);
         let queueing = match self.queueing {
             Queueing::Exponential { mean_ns } => -mean_ns * (1.0 - rng.uniform()).ln(),
             Queueing::LogNormal { median_ns, sigma } => median_ns * (sigma * rng.normal()).exp(),
