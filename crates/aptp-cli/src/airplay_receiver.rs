@@ -169,9 +169,14 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
                 }
                 ReceiverEvent::GrandmasterChanged { grandmaster } => {
                     tracing::info!(?grandmaster, "grandmaster changed");
-                    if grandmaster.is_none() {
+                    // A grandmaster that fell silent is held: play on its mapping meanwhile.
+                    if grandmaster.is_none() && driver.receiver().mapping().is_none() {
                         schedule.clear_mapping();
                     }
+                }
+                ReceiverEvent::HoldoverEnded { .. } => {
+                    tracing::info!("the grandmaster did not come back");
+                    schedule.clear_mapping();
                 }
                 other => tracing::info!(?other, "event"),
             }

@@ -17,6 +17,7 @@ fn main() {
         PathModel::wifi(),
         PathModel::wifi_bursty(),
         PathModel::wifi_symmetric(),
+        PathModel::wifi_outages(),
         PathModel::loopback(),
     ] {
         rows.extend(run_group(&GroupSimConfig {

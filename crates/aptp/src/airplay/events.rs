@@ -20,7 +20,14 @@ pub enum ReceiverEvent<A> {
         at: Time,
     },
     /// The elected grandmaster changed: `None` when no listed peer announces any more. The
-    /// mapping restarts from scratch for a new grandmaster.
+    /// mapping restarts from scratch for a new grandmaster. A grandmaster that fell silent
+    /// and comes back within
+    /// [`ReceiverConfig::grandmaster_holdover_ns`](super::ReceiverConfig::grandmaster_holdover_ns)
+    /// is not new: it is followed again with what was measured of it, and a
+    /// [`MappingUpdated`](Self::MappingUpdated) with the held mapping follows at once.
+    /// Meanwhile [`AirplayReceiver::mapping`](super::AirplayReceiver::mapping) still gives
+    /// the held mapping, on which audio can go on playing until
+    /// [`HoldoverEnded`](Self::HoldoverEnded).
     GrandmasterChanged {
         /// The new grandmaster.
         grandmaster: Option<GrandmasterInfo<A>>,
@@ -64,6 +71,16 @@ pub enum ReceiverEvent<A> {
     /// kept ([`AirplayReceiver::restart_measurement`](super::AirplayReceiver::restart_measurement),
     /// or a stalled grandmaster resumed): the next Sync exchange locks afresh.
     MeasurementRestarted {
+        /// When.
+        at: Time,
+    },
+    /// The grandmaster held since it fell silent did not come back within
+    /// [`ReceiverConfig::grandmaster_holdover_ns`](super::ReceiverConfig::grandmaster_holdover_ns):
+    /// what was measured of it, the mapping included, is forgotten. An application that kept
+    /// playing on the held mapping stops here.
+    HoldoverEnded {
+        /// The grandmaster's identity.
+        identity: ClockIdentity,
         /// When.
         at: Time,
     },

@@ -59,6 +59,9 @@ pub struct GroupSimConfig {
     /// shape from the packets, told their family. Only their skew is comparable (they have
     /// no asymmetry error). About 10 s more per simulated 300 s in release.
     pub oracle: bool,
+    /// The receivers' [`ReceiverConfig::grandmaster_holdover_ns`] (its default, 60 s, unless
+    /// set): 0 forgets a grandmaster the moment its Announces time out.
+    pub grandmaster_holdover_ns: u64,
 }
 
 impl GroupSimConfig {
@@ -75,6 +78,8 @@ impl GroupSimConfig {
             max_slew_ppb: 500_000.0,
             step_threshold_ns: 20_000_000,
             oracle: false,
+            grandmaster_holdover_ns: ReceiverConfig::new(ClockIdentity([0; 8]))
+                .grandmaster_holdover_ns,
         }
     }
 }
@@ -181,6 +186,7 @@ fn member(
     let receiver_config = ReceiverConfig {
         estimator,
         delay_requests: two_way,
+        grandmaster_holdover_ns: config.grandmaster_holdover_ns,
         ..ReceiverConfig::new(ClockIdentity(clock))
     };
     // Invariant: the configuration above only changes valid fields of a valid default.
@@ -351,9 +357,14 @@ fn drain_events(member: &mut Member, local: Time) {
                     );
                 }
             }
-            ReceiverEvent::GrandmasterChanged { grandmaster: None } => {
+            // A grandmaster that fell silent is held: the schedule plays on its mapping
+            // until it is back or the hold ends.
+            ReceiverEvent::GrandmasterChanged { grandmaster: None }
+                if member.receiver.mapping().is_none() =>
+            {
                 member.schedule.clear_mapping();
             }
+            ReceiverEvent::HoldoverEnded { .. } => member.schedule.clear_mapping(),
             _ => {}
         }
     }

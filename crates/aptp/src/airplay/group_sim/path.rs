@@ -35,6 +35,9 @@ pub struct PathModel {
     pub bursts: Option<(f64, f64, f64)>,
     /// Chance a packet is lost.
     pub loss: f64,
+    /// Dropouts: every `.0` s for `.1` s, every packet lost both ways (the sender's Wi-Fi
+    /// gone, so every receiver at once).
+    pub outages: Option<(f64, f64)>,
 }
 
 impl PathModel {
@@ -52,6 +55,7 @@ impl PathModel {
             spikes: Some((0.01, 20_000_000.0, 100_000_000.0)),
             bursts: None,
             loss: 0.05,
+            outages: None,
         }
     }
 
@@ -74,6 +78,18 @@ impl PathModel {
         }
     }
 
+    /// `wifi` with the sender's Wi-Fi gone for 5 s every 60 s: longer than the Announce
+    /// timeout, so every receiver loses its grandmaster and (within its holdover) gets it
+    /// back. (The simulator runs a receiver's timers when a packet reaches it, so the loss
+    /// is noticed when the packets come back.)
+    pub fn wifi_outages() -> Self {
+        PathModel {
+            name: "wifi-outages",
+            outages: Some((60.0, 5.0)),
+            ..Self::wifi()
+        }
+    }
+
     /// aptp-clock's `loopback`: 1 µs base, 1 µs exponential noise, nothing lost.
     pub fn loopback() -> Self {
         PathModel {
@@ -84,15 +100,18 @@ impl PathModel {
             spikes: None,
             bursts: None,
             loss: 0.0,
+            outages: None,
         }
     }
 
-    /// The model with this name (`wifi`, `wifi-bursty`, `wifi-symmetric`, `loopback`).
+    /// The model with this name (`wifi`, `wifi-bursty`, `wifi-symmetric`, `wifi-outages`,
+    /// `loopback`).
     pub fn by_name(name: &str) -> Option<Self> {
         [
             Self::wifi(),
             Self::wifi_bursty(),
             Self::wifi_symmetric(),
+            Self::wifi_outages(),
             Self::loopback(),
         ]
         .into_iter()
@@ -131,6 +150,11 @@ impl PathModel {
         }
         if rng.uniform() < self.loss {
             return None;
+        }
+        if let Some((period_s, length_s)) = self.outages {
+            if at_s >= period_s && at_s % period_s < length_s {
+                return None;
+            }
         }
         Some(delay)
     }

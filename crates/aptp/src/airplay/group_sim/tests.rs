@@ -106,3 +106,27 @@ fn equal_seeds_give_equal_runs() {
     };
     assert_eq!(run_group(&config), run_group(&config));
 }
+
+#[test]
+fn a_group_keeps_playing_in_step_through_dropouts() {
+    // `wifi-outages`: the sender's Wi-Fi gone for 5 s every 60 s, longer than the Announce
+    // timeout. Held, each receiver's grandmaster comes back with what was measured of it;
+    // forgotten (holdover 0), every receiver locks afresh after each dropout, and the young
+    // lines disagree for seconds.
+    let held = run(PathModel::wifi_outages(), 180.0);
+    let config = GroupSimConfig {
+        duration_s: 180.0,
+        warmup_s: 60.0,
+        grandmaster_holdover_ns: 0,
+        ..GroupSimConfig::new(PathModel::wifi_outages(), 7)
+    };
+    let forgotten = run_group(&config);
+    eprintln!("{}", format_table(&forgotten));
+    // Measured: p99 skew 128 µs held (130 µs without the dropouts, above), 4.7 ms forgotten.
+    assert_eq!(held[0].unscheduled, 0, "{held:?}");
+    assert!(held[0].p99_skew_us < 300.0, "{held:?}");
+    assert!(
+        forgotten[0].p99_skew_us > 5.0 * held[0].p99_skew_us,
+        "{forgotten:?}"
+    );
+}

@@ -78,6 +78,15 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.election.refresh(now, gm.source, timeout);
         let two_way_timeout =
             TimeDelta::from_nanos_i128(i128::from(self.config.two_way_timeout_ns));
+        // Nothing at all for the whole timeout, Syncs included (a dropout): no Delay_Req went
+        // unanswered, so the timeout starts over instead of measuring one way.
+        let silence = self
+            .last_complete_sync_at
+            .is_some_and(|at| now >= at + two_way_timeout);
+        self.last_complete_sync_at = Some(now);
+        if self.two_way && silence {
+            self.last_exchange_at = Some(now);
+        }
         let exchange_fresh = self
             .last_exchange_at
             .is_some_and(|at| now < at + two_way_timeout);

@@ -29,14 +29,20 @@ pub struct ReceiverConfig {
     pub delay_requests: bool,
     /// At most one Delay_Req every 2^n seconds. Default −3 (with each 8 Hz Sync).
     pub log_min_delay_request_interval: i8,
-    /// Without a Delay_Resp for this long (ns), the measurement falls back to one way.
-    /// Default 4 s.
+    /// Without a Delay_Resp for this long (ns) while Syncs arrive, the measurement falls
+    /// back to one way (a silence of everything, Syncs included, is not counted). Default 4 s.
     pub two_way_timeout_ns: u64,
     /// A peer's Announce is valid for this many of its announce intervals. Default 3.
     pub announce_receipt_timeout: u8,
     /// ...and never less than this (ns), so Apple's 4 Hz Announces survive a loss burst.
     /// Default 2 s.
     pub min_announce_timeout_ns: u64,
+    /// A grandmaster whose Announces time out (a Wi-Fi dropout, a sender that paused) is
+    /// held this long (ns): if the same clock comes back from the same peer meanwhile,
+    /// measurement resumes where it stopped, with the estimator's history and mapping (and
+    /// the same mastership start), instead of locking afresh. Another grandmaster, or the
+    /// hold's end, starts afresh. Default 60 s; 0 holds nothing.
+    pub grandmaster_holdover_ns: u64,
     /// Identical preciseOriginTimestamps for this long (ns) mean a stalled grandmaster.
     /// Default 60 s, as nqptp.
     pub stall_timeout_ns: u64,
@@ -88,6 +94,7 @@ impl ReceiverConfig {
             two_way_timeout_ns: 4_000_000_000,
             announce_receipt_timeout: 3,
             min_announce_timeout_ns: 2_000_000_000,
+            grandmaster_holdover_ns: 60_000_000_000,
             stall_timeout_ns: 60_000_000_000,
             wake_interval_ns: 1_000_000_000,
             calibration_measurements: 8,
@@ -233,6 +240,9 @@ pub struct AirplayReceiver<A> {
     peers: Vec<A>,
     election: Election<A>,
     grandmaster: Option<GrandmasterInfo<A>>,
+    /// The grandmaster lost to an Announce timeout, and when: measurement is kept for it
+    /// (`grandmaster_holdover_ns`).
+    held_grandmaster: Option<(GrandmasterInfo<A>, Time)>,
     estimator: AnyEstimator,
     mapping: Option<ClockMapping>,
     prediction_error_ns: Option<f64>,
@@ -245,6 +255,8 @@ pub struct AirplayReceiver<A> {
     /// When the grandmaster's latest Sync and Follow_Up were handled.
     last_sync_at: Option<Time>,
     last_follow_up_at: Option<Time>,
+    /// When the latest complete Sync exchange was handled.
+    last_complete_sync_at: Option<Time>,
     last_precise_origin: Option<Timestamp>,
     stall_since: Option<Time>,
     stalled: bool,
@@ -288,6 +300,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             peers: Vec::new(),
             election: Election::new(config.max_announcers, port_identity),
             grandmaster: None,
+            held_grandmaster: None,
             estimator: config.estimator.build_with(
                 SYNC_INTERVAL_S,
                 LuckyRegressionConfig {
@@ -305,6 +318,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             last_fed_t2: None,
             last_sync_at: None,
             last_follow_up_at: None,
+            last_complete_sync_at: None,
             last_precise_origin: None,
             stall_since: None,
             stalled: false,
@@ -536,10 +550,23 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     }
 
     /// Runs the timers due at `now`: silent peers expire (and the election runs again), a
-    /// stalled grandmaster gets its wake Announce, unanswered Delay_Req are forgotten.
+    /// stalled grandmaster gets its wake Announce, unanswered Delay_Req are forgotten, and a
+    /// held grandmaster not back within `grandmaster_holdover_ns` is forgotten with all
+    /// that was measured of it.
     pub fn handle_timeout(&mut self, now: Time) {
         if self.election.expire(now) {
             self.elect(now);
+        }
+        if let Some((held, _)) = self
+            .held_grandmaster
+            .filter(|_| self.holdover_end().is_some_and(|end| now >= end))
+        {
+            self.held_grandmaster = None;
+            self.forget_measurement();
+            self.push_event(ReceiverEvent::HoldoverEnded {
+                identity: held.identity,
+                at: now,
+            });
         }
         let timeout = TimeDelta::from_nanos_i128(i128::from(self.config.delay_request_timeout_ns));
         self.pending_delay_requests
@@ -557,10 +584,15 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             .iter()
             .map(|p| p.sent_at + timeout)
             .min();
-        [self.election.next_expiry(), self.next_wake_at, delay]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.election.next_expiry(),
+            self.next_wake_at,
+            delay,
+            self.holdover_end(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next datagram to send (Delay_Req on the event port, wake Announces on the general
@@ -606,7 +638,9 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         }
     }
 
-    /// Runs the election; on a change of grandmaster everything measured is forgotten.
+    /// Runs the election; on a change of grandmaster everything measured is forgotten, but a
+    /// grandmaster that only fell silent is held (`grandmaster_holdover_ns`) and, if it comes
+    /// back, resumed.
     fn elect(&mut self, now: Time) {
         let best = self.election.best();
         let same = match (&self.grandmaster, &best) {
@@ -624,26 +658,37 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             }
             return;
         }
-        self.grandmaster = best.map(|(address, dataset)| GrandmasterInfo {
+        let elected = best.map(|(address, dataset)| GrandmasterInfo {
             identity: dataset.grandmaster_identity,
             source: dataset.sender,
             address,
             dataset,
             mastership_start: None,
         });
-        self.reset_estimator();
-        self.two_way = false;
-        self.last_exchange_at = None;
-        self.path_delay = None;
-        self.stalled = false;
-        self.stall_since = None;
-        self.last_precise_origin = None;
-        self.next_wake_at = None;
-        self.last_sync_at = None;
-        self.last_follow_up_at = None;
-        self.pending_syncs.clear();
-        self.recent_syncs.clear();
-        self.pending_delay_requests.clear();
+        if let (Some(lost), None) = (self.grandmaster, elected) {
+            if self.config.grandmaster_holdover_ns > 0 {
+                self.hold_grandmaster(now, lost);
+                return;
+            }
+        }
+        let held = self.held_grandmaster.take();
+        if let (Some((held, lost_at)), Some(elected)) = (held, elected) {
+            let same_clock = held.address == elected.address
+                && held.source == elected.source
+                && held.identity == elected.identity;
+            if same_clock && age_ns(now, lost_at) < self.config.grandmaster_holdover_ns {
+                self.resume_grandmaster(
+                    now,
+                    GrandmasterInfo {
+                        dataset: elected.dataset,
+                        ..held
+                    },
+                );
+                return;
+            }
+        }
+        self.grandmaster = elected;
+        self.forget_measurement();
         let grandmaster = self.grandmaster;
         self.push_event(ReceiverEvent::GrandmasterChanged { grandmaster });
         let state = if grandmaster.is_some() {
@@ -656,6 +701,63 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             self.set_state(now, PortState::Listening);
         }
         self.set_state(now, state);
+    }
+
+    /// Forgets everything measured of a grandmaster: a new one, or a held one not back.
+    fn forget_measurement(&mut self) {
+        self.reset_estimator();
+        self.two_way = false;
+        self.last_exchange_at = None;
+        self.path_delay = None;
+        self.stalled = false;
+        self.stall_since = None;
+        self.last_precise_origin = None;
+        self.next_wake_at = None;
+        self.last_sync_at = None;
+        self.last_follow_up_at = None;
+        self.last_complete_sync_at = None;
+        self.pending_syncs.clear();
+        self.recent_syncs.clear();
+        self.pending_delay_requests.clear();
+    }
+
+    /// `lost`, followed until now, fell silent: no grandmaster is followed, but what was
+    /// measured of it is kept for `grandmaster_holdover_ns`. Only the half exchanges in
+    /// flight are dropped (their other halves are not coming), and a stall in progress is
+    /// not one any more (silence is not a stopped clock).
+    fn hold_grandmaster(&mut self, now: Time, lost: GrandmasterInfo<A>) {
+        self.grandmaster = None;
+        self.held_grandmaster = Some((lost, now));
+        self.unpaired_sync = None;
+        self.pending_syncs.clear();
+        self.pending_delay_requests.clear();
+        self.stall_since = None;
+        self.next_wake_at = None;
+        self.push_event(ReceiverEvent::GrandmasterChanged { grandmaster: None });
+        self.set_state(now, PortState::Listening);
+    }
+
+    /// The held grandmaster is back: followed again with everything measured of it, its
+    /// mapping announced again (for a caller that dropped it with the grandmaster), and
+    /// `slave` again at the next accepted measurement.
+    fn resume_grandmaster(&mut self, now: Time, grandmaster: GrandmasterInfo<A>) {
+        self.grandmaster = Some(grandmaster);
+        self.push_event(ReceiverEvent::GrandmasterChanged {
+            grandmaster: Some(grandmaster),
+        });
+        self.set_state(now, PortState::Uncalibrated);
+        if let Some(mapping) = self.mapping {
+            self.push_event(ReceiverEvent::MappingUpdated {
+                mapping,
+                stepped: false,
+            });
+        }
+    }
+
+    /// When the held grandmaster's hold ends, if one is held.
+    fn holdover_end(&self) -> Option<Time> {
+        let (_, lost_at) = self.held_grandmaster?;
+        Some(lost_at + TimeDelta::from_nanos_i128(i128::from(self.config.grandmaster_holdover_ns)))
     }
 
     /// Forgets the estimator's state (new grandmaster, one-way ↔ two-way, a restart).

@@ -587,3 +587,146 @@ fn an_exchange_leaving_as_its_sync_completes_is_measured() {
         status.counters
     );
 }
+
+/// Runs only the receiver's timers, every 125 ms from `start` for `ms`: a silence.
+fn silence(receiver: &mut AirplayReceiver<u8>, start: u64, ms: u64) {
+    for t in (start..start + ms).step_by(125) {
+        receiver.handle_timeout(at(t));
+    }
+}
+
+#[test]
+fn a_grandmaster_back_from_a_dropout_is_resumed_with_what_was_measured() {
+    let mut receiver = receiver();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 2_500, 248);
+    run(&mut receiver, &mut gm, 1, 0, 10_000);
+    events(&mut receiver);
+    let before = receiver.grandmaster().unwrap();
+    let mapping = receiver.mapping().unwrap();
+    let accepted = receiver.counters().accepted_measurements;
+    // Five seconds of nothing: the Announces time out (after 2 s) and no grandmaster is
+    // followed, but what was measured of it is held.
+    silence(&mut receiver, 10_000, 5_000);
+    assert_eq!(receiver.grandmaster(), None);
+    assert_eq!(receiver.state(), PortState::Listening);
+    assert_eq!(receiver.mapping(), Some(mapping));
+    let lost = events(&mut receiver);
+    assert!(lost.contains(&ReceiverEvent::GrandmasterChanged { grandmaster: None }));
+    // Back: followed again at its first Announce, in the same mastership, with the held
+    // mapping announced again before any Sync (the caller dropped it with the grandmaster).
+    let now = at(15_000);
+    receiver.handle_datagram(now, &gm.announce(), 1, PortKind::General, now);
+    assert_eq!(receiver.grandmaster(), Some(before));
+    let back = events(&mut receiver);
+    assert!(back.contains(&ReceiverEvent::GrandmasterChanged {
+        grandmaster: Some(before)
+    }));
+    assert!(back.contains(&ReceiverEvent::MappingUpdated {
+        mapping,
+        stepped: false
+    }));
+    // The next Syncs go on from the estimator's history: `slave` at the first accepted one,
+    // no restart, and the offset where it was.
+    run(&mut receiver, &mut gm, 1, 15_000, 1_000);
+    assert_eq!(receiver.state(), PortState::Slave);
+    assert_eq!(receiver.counters().measurement_restarts, 0);
+    assert!(receiver.counters().accepted_measurements > accepted);
+    let offset = receiver.status(at(16_000)).offset_ns.unwrap();
+    assert!((offset - 2_499_000_000).abs() < 1_000, "{offset}");
+    assert_eq!(
+        receiver.grandmaster().unwrap().mastership_start,
+        before.mastership_start
+    );
+}
+
+#[test]
+fn a_held_grandmaster_not_back_within_the_holdover_is_forgotten() {
+    for holdover_s in [5, 0] {
+        let config = ReceiverConfig {
+            delay_requests: false,
+            grandmaster_holdover_ns: holdover_s * 1_000_000_000,
+            ..ReceiverConfig::new(ME)
+        };
+        let mut receiver: AirplayReceiver<u8> = AirplayReceiver::new(config, at(0)).unwrap();
+        receiver.set_timing_peers(at(0), [1]);
+        let mut gm = Apple::new(GM, 2_500, 248);
+        run(&mut receiver, &mut gm, 1, 0, 5_000);
+        // The last Follow_Up came at 4 881 ms (each keeps the grandmaster valid, as its
+        // Announces do): lost 2 s later, at the first timer run after, and held
+        // `holdover_s` more.
+        let mut t = 5_000;
+        while receiver.grandmaster().is_some() {
+            receiver.handle_timeout(at(t));
+            t += 125;
+        }
+        let lost_at = at(t - 125);
+        assert_eq!(t - 125, 7_000);
+        if holdover_s == 0 {
+            assert_eq!(receiver.mapping(), None, "nothing is held");
+            continue;
+        }
+        assert!(receiver.mapping().is_some());
+        let end = lost_at + TimeDelta::from_secs(5);
+        assert_eq!(receiver.poll_timeout(), Some(end));
+        events(&mut receiver);
+        receiver.handle_timeout(end);
+        assert_eq!(receiver.mapping(), None);
+        assert_eq!(
+            events(&mut receiver),
+            [ReceiverEvent::HoldoverEnded {
+                identity: GM,
+                at: end
+            }]
+        );
+        assert_eq!(receiver.poll_timeout(), None);
+        // Back after the hold: a fresh lock, in a new mastership.
+        run(&mut receiver, &mut gm, 1, 12_000, 2_000);
+        let grandmaster = receiver.grandmaster().unwrap();
+        assert!(grandmaster.mastership_start.unwrap() >= at(12_000));
+        assert_eq!(receiver.state(), PortState::Slave);
+    }
+}
+
+#[test]
+fn a_two_way_grandmaster_back_from_a_dropout_is_still_measured_two_way() {
+    let mut receiver: AirplayReceiver<u8> =
+        AirplayReceiver::new(ReceiverConfig::new(ME), at(0)).unwrap();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 1_000, 248);
+    let delay = TimeDelta::from_micros(300);
+    let mut seen = Vec::new();
+    for t in (0..20_000).step_by(125) {
+        // Five seconds of silence, longer than the two-way timeout (4 s).
+        if (10_000..15_000).contains(&t) {
+            receiver.handle_timeout(at(t));
+            seen.extend(events(&mut receiver));
+            continue;
+        }
+        if t % 250 == 0 {
+            receiver.handle_datagram(at(t), &gm.announce(), 1, PortKind::General, at(t));
+        }
+        let (sync, follow_up) = gm.sync_follow_up(at(t));
+        let arrival = at(t) + delay;
+        receiver.handle_datagram(arrival, &sync, 1, PortKind::Event, arrival);
+        receiver.handle_datagram(arrival, &follow_up, 1, PortKind::General, arrival);
+        let sent = arrival + TimeDelta::from_micros(10);
+        answer_delay_requests(&mut receiver, &gm, arrival, sent, delay, gm.offset);
+        receiver.handle_timeout(at(t + 1));
+        seen.extend(events(&mut receiver));
+    }
+    let status = receiver.status(at(20_000));
+    assert!(status.two_way, "{status:?}");
+    assert_eq!(status.state, PortState::Slave);
+    // Two way from the first exchange on, and the silence changed nothing: not taken for a
+    // grandmaster that stopped answering Delay_Req, nor for a new one.
+    let switches: Vec<_> = seen
+        .iter()
+        .filter(|e| matches!(e, ReceiverEvent::DelayMeasurementChanged { .. }))
+        .collect();
+    assert_eq!(switches.len(), 1, "{switches:?}");
+    assert!(seen.contains(&ReceiverEvent::GrandmasterChanged { grandmaster: None }));
+    // The path delay is out of the offset.
+    let offset = status.offset_ns.unwrap();
+    assert!((offset - 1_000_000_000).abs() < 1_000, "{offset}");
+}
