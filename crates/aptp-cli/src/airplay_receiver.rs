@@ -187,10 +187,11 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
         next_line += std::time::Duration::from_secs(1);
         let status = driver.receiver().status(local);
         let master = status.grandmaster.map(|g| g.identity.dotted().to_string());
+        // While a silent grandmaster is held, its mapping still schedules the frame.
         let play_local_ns = match (
             arguments.anchor_network_time_ns,
             arguments.play_frame,
-            status.grandmaster,
+            status.grandmaster.or(status.held_grandmaster),
         ) {
             (Some(anchor_ns), Some(frame), Some(gm)) => {
                 let anchor_time = Time::from_nanos(anchor_ns);

@@ -23,11 +23,10 @@ pub enum ReceiverEvent<A> {
     /// mapping restarts from scratch for a new grandmaster. A grandmaster that fell silent
     /// and comes back within
     /// [`ReceiverConfig::grandmaster_holdover_ns`](super::ReceiverConfig::grandmaster_holdover_ns)
-    /// is not new: it is followed again with what was measured of it, and a
-    /// [`MappingUpdated`](Self::MappingUpdated) with the held mapping follows at once.
-    /// Meanwhile [`AirplayReceiver::mapping`](super::AirplayReceiver::mapping) still gives
-    /// the held mapping, on which audio can go on playing until
-    /// [`HoldoverEnded`](Self::HoldoverEnded).
+    /// is not new: it is followed again with what was measured of it. Meanwhile
+    /// [`AirplayReceiver::mapping`](super::AirplayReceiver::mapping) still gives the held
+    /// mapping (and [`ReceiverStatus::held_grandmaster`] its grandmaster), on which audio can
+    /// go on playing until [`HoldoverEnded`](Self::HoldoverEnded).
     GrandmasterChanged {
         /// The new grandmaster.
         grandmaster: Option<GrandmasterInfo<A>>,
@@ -75,9 +74,9 @@ pub enum ReceiverEvent<A> {
         at: Time,
     },
     /// The grandmaster held since it fell silent did not come back within
-    /// [`ReceiverConfig::grandmaster_holdover_ns`](super::ReceiverConfig::grandmaster_holdover_ns):
-    /// what was measured of it, the mapping included, is forgotten. An application that kept
-    /// playing on the held mapping stops here.
+    /// [`ReceiverConfig::grandmaster_holdover_ns`](super::ReceiverConfig::grandmaster_holdover_ns)
+    /// (or another was elected first): what was measured of it, the mapping included, is
+    /// forgotten. An application that kept playing on the held mapping stops here.
     HoldoverEnded {
         /// The grandmaster's identity.
         identity: ClockIdentity,
@@ -141,9 +140,15 @@ pub struct ReceiverStatus<A> {
     pub state: PortState,
     /// The grandmaster followed.
     pub grandmaster: Option<GrandmasterInfo<A>>,
-    /// The remote ↔ local mapping (with its rate), once locked.
+    /// The grandmaster held since it fell silent
+    /// ([`ReceiverConfig::grandmaster_holdover_ns`](super::ReceiverConfig::grandmaster_holdover_ns)),
+    /// while none is followed.
+    pub held_grandmaster: Option<GrandmasterInfo<A>>,
+    /// The remote ↔ local mapping (with its rate), once locked; while a grandmaster is held,
+    /// its mapping.
     pub mapping: Option<ClockMapping>,
-    /// The grandmaster's time minus the local clock's at the status instant (ns).
+    /// The grandmaster's time minus the local clock's at the status instant (ns); `None`
+    /// without a grandmaster followed (this and the next fields), held or not.
     pub offset_ns: Option<i64>,
     /// The mapping's rate offset (remote against local) in parts per billion.
     pub rate_ppb: Option<f64>,

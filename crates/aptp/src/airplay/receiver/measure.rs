@@ -10,6 +10,10 @@ use aptp_wire::airplay::{APPLE_FLAGS, APPLE_MAJOR_SDO_ID};
 use aptp_wire::{Header, Message, PortIdentity, Timestamp};
 use core::fmt::Debug;
 
+/// Delay_Req in a row without an answer (over `two_way_timeout_ns`) that make a two-way
+/// measurement one way.
+const UNANSWERED_TO_ONE_WAY: u32 = 3;
+
 impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     /// Starts measuring afresh at `now`: forgets the estimator, the mapping and every pending
     /// Sync, Follow_Up and Delay_Req exchange, but keeps the timing peers, their Announces,
@@ -78,19 +82,15 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.election.refresh(now, gm.source, timeout);
         let two_way_timeout =
             TimeDelta::from_nanos_i128(i128::from(self.config.two_way_timeout_ns));
-        // Nothing at all for the whole timeout, Syncs included (a dropout): no Delay_Req went
-        // unanswered, so the timeout starts over instead of measuring one way.
-        let silence = self
-            .last_complete_sync_at
-            .is_some_and(|at| now >= at + two_way_timeout);
-        self.last_complete_sync_at = Some(now);
-        if self.two_way && silence {
-            self.last_exchange_at = Some(now);
-        }
         let exchange_fresh = self
             .last_exchange_at
             .is_some_and(|at| now < at + two_way_timeout);
-        if self.two_way && !exchange_fresh {
+        // A dropout (nothing at all, so no Delay_Req either) is not a grandmaster that stopped
+        // answering: that takes Delay_Req sent and unanswered, whatever the Sync interval.
+        if self.two_way
+            && !exchange_fresh
+            && self.unanswered_delay_requests >= UNANSWERED_TO_ONE_WAY
+        {
             self.two_way = false;
             self.reset_estimator();
             self.push_event(ReceiverEvent::DelayMeasurementChanged { two_way: false });
@@ -186,6 +186,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             return;
         }
         self.last_delay_request_at = Some(now);
+        self.unanswered_delay_requests = self.unanswered_delay_requests.saturating_add(1);
         let sequence_id = self.next_sequence_id();
         let message = Message::delay_req(self.port_identity, sequence_id, Timestamp::ZERO)
             .with_major_sdo_id(APPLE_MAJOR_SDO_ID)
@@ -254,6 +255,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         };
         self.pending_delay_requests.remove(index);
         self.last_exchange_at = Some(now);
+        self.unanswered_delay_requests = 0;
         if !self.two_way {
             self.two_way = true;
             let unpaired = self.unpaired_sync;

@@ -29,8 +29,9 @@ pub struct ReceiverConfig {
     pub delay_requests: bool,
     /// At most one Delay_Req every 2^n seconds. Default −3 (with each 8 Hz Sync).
     pub log_min_delay_request_interval: i8,
-    /// Without a Delay_Resp for this long (ns) while Syncs arrive, the measurement falls
-    /// back to one way (a silence of everything, Syncs included, is not counted). Default 4 s.
+    /// Without a Delay_Resp for this long (ns), and for three Delay_Req in a row, the
+    /// measurement falls back to one way (a silence of everything, in which no Delay_Req
+    /// goes out, is not taken for a grandmaster that stopped answering). Default 4 s.
     pub two_way_timeout_ns: u64,
     /// A peer's Announce is valid for this many of its announce intervals. Default 3.
     pub announce_receipt_timeout: u8,
@@ -255,8 +256,8 @@ pub struct AirplayReceiver<A> {
     /// When the grandmaster's latest Sync and Follow_Up were handled.
     last_sync_at: Option<Time>,
     last_follow_up_at: Option<Time>,
-    /// When the latest complete Sync exchange was handled.
-    last_complete_sync_at: Option<Time>,
+    /// Delay_Req sent since the last complete exchange.
+    unanswered_delay_requests: u32,
     last_precise_origin: Option<Timestamp>,
     stall_since: Option<Time>,
     stalled: bool,
@@ -318,7 +319,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             last_fed_t2: None,
             last_sync_at: None,
             last_follow_up_at: None,
-            last_complete_sync_at: None,
+            unanswered_delay_requests: 0,
             last_precise_origin: None,
             stall_since: None,
             stalled: false,
@@ -364,7 +365,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         }
         let peers = &self.peers;
         self.election.retain_addresses(|a| peers.contains(a));
-        self.elect(now);
+        self.elect(now, false);
         self.peers.len()
     }
 
@@ -436,22 +437,27 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
 
     /// A snapshot for status lines, at local instant `now`.
     pub fn status(&self, now: Time) -> ReceiverStatus<A> {
+        // While a grandmaster is held, `mapping` is its (audio may play on it), but no offset
+        // is reported without a grandmaster followed.
+        let followed = self.mapping.filter(|_| self.grandmaster.is_some());
         ReceiverStatus {
             state: self.state,
             grandmaster: self.grandmaster,
+            held_grandmaster: self.held_grandmaster.map(|(held, _)| held),
             mapping: self.mapping,
-            offset_ns: self
-                .mapping
-                .and_then(|m| i64::try_from(m.offset_at(now).nanos_rounded()).ok()),
-            rate_ppb: self.mapping.map(|m| m.rate_ppb()),
-            path_delay_ns: if self.two_way {
+            offset_ns: followed.and_then(|m| i64::try_from(m.offset_at(now).nanos_rounded()).ok()),
+            rate_ppb: followed.map(|m| m.rate_ppb()),
+            path_delay_ns: if self.two_way && self.grandmaster.is_some() {
                 self.path_delay
                     .and_then(|d| i64::try_from(d.nanos_rounded()).ok())
             } else {
                 None
             },
             two_way: self.two_way,
-            error_bound_ns: self.prediction_error_ns.map(|e| 3.0 * e),
+            error_bound_ns: self
+                .prediction_error_ns
+                .filter(|_| self.grandmaster.is_some())
+                .map(|e| 3.0 * e),
             stalled: self.stalled,
             timing_peers: self.peers.len(),
             last_sync_age_ns: self.last_sync_at.map(|at| age_ns(now, at)),
@@ -513,7 +519,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
                     &announce,
                     timeout,
                 ) {
-                    self.elect(now);
+                    self.elect(now, false);
                 } else {
                     self.counters.announce_table_full += 1;
                 }
@@ -555,7 +561,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     /// that was measured of it.
     pub fn handle_timeout(&mut self, now: Time) {
         if self.election.expire(now) {
-            self.elect(now);
+            self.elect(now, true);
         }
         if let Some((held, _)) = self
             .held_grandmaster
@@ -639,9 +645,9 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     }
 
     /// Runs the election; on a change of grandmaster everything measured is forgotten, but a
-    /// grandmaster that only fell silent is held (`grandmaster_holdover_ns`) and, if it comes
-    /// back, resumed.
-    fn elect(&mut self, now: Time) {
+    /// grandmaster lost to its Announce timeout (`silent`: not to a new peer list) is held
+    /// (`grandmaster_holdover_ns`) and, if it comes back, resumed.
+    fn elect(&mut self, now: Time, silent: bool) {
         let best = self.election.best();
         let same = match (&self.grandmaster, &best) {
             (Some(current), Some((address, dataset))) => {
@@ -666,17 +672,18 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             mastership_start: None,
         });
         if let (Some(lost), None) = (self.grandmaster, elected) {
-            if self.config.grandmaster_holdover_ns > 0 {
+            if silent && self.config.grandmaster_holdover_ns > 0 {
                 self.hold_grandmaster(now, lost);
                 return;
             }
         }
-        let held = self.held_grandmaster.take();
-        if let (Some((held, lost_at)), Some(elected)) = (held, elected) {
-            let same_clock = held.address == elected.address
-                && held.source == elected.source
-                && held.identity == elected.identity;
-            if same_clock && age_ns(now, lost_at) < self.config.grandmaster_holdover_ns {
+        if let Some((held, lost_at)) = self.held_grandmaster.take() {
+            if let Some(elected) = elected.filter(|elected| {
+                held.address == elected.address
+                    && held.source == elected.source
+                    && held.identity == elected.identity
+                    && age_ns(now, lost_at) < self.config.grandmaster_holdover_ns
+            }) {
                 self.resume_grandmaster(
                     now,
                     GrandmasterInfo {
@@ -686,6 +693,10 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
                 );
                 return;
             }
+            self.push_event(ReceiverEvent::HoldoverEnded {
+                identity: held.identity,
+                at: now,
+            });
         }
         self.grandmaster = elected;
         self.forget_measurement();
@@ -715,21 +726,23 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.next_wake_at = None;
         self.last_sync_at = None;
         self.last_follow_up_at = None;
-        self.last_complete_sync_at = None;
+        self.unanswered_delay_requests = 0;
         self.pending_syncs.clear();
         self.recent_syncs.clear();
         self.pending_delay_requests.clear();
     }
 
     /// `lost`, followed until now, fell silent: no grandmaster is followed, but what was
-    /// measured of it is kept for `grandmaster_holdover_ns`. Only the half exchanges in
-    /// flight are dropped (their other halves are not coming), and a stall in progress is
-    /// not one any more (silence is not a stopped clock).
+    /// measured of it is kept for `grandmaster_holdover_ns`. Only the exchanges in flight are
+    /// dropped (their other halves are not coming) and the duplicate check's memory (a
+    /// grandmaster restarted meanwhile may count its sequenceIds again); a stall goes on
+    /// being one, but no wake Announce goes to a silent grandmaster until it is back.
     fn hold_grandmaster(&mut self, now: Time, lost: GrandmasterInfo<A>) {
         self.grandmaster = None;
         self.held_grandmaster = Some((lost, now));
         self.unpaired_sync = None;
         self.pending_syncs.clear();
+        self.recent_syncs.clear();
         self.pending_delay_requests.clear();
         self.stall_since = None;
         self.next_wake_at = None;
@@ -737,21 +750,18 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.set_state(now, PortState::Listening);
     }
 
-    /// The held grandmaster is back: followed again with everything measured of it, its
-    /// mapping announced again (for a caller that dropped it with the grandmaster), and
-    /// `slave` again at the next accepted measurement.
+    /// The held grandmaster is back: followed again with everything measured of it (the
+    /// mapping too: no `MappingUpdated` until a measurement moves it), and `slave` again at
+    /// the next measurement. A stalled one gets its wake Announces again.
     fn resume_grandmaster(&mut self, now: Time, grandmaster: GrandmasterInfo<A>) {
         self.grandmaster = Some(grandmaster);
+        if self.stalled {
+            self.next_wake_at = Some(now);
+        }
         self.push_event(ReceiverEvent::GrandmasterChanged {
             grandmaster: Some(grandmaster),
         });
         self.set_state(now, PortState::Uncalibrated);
-        if let Some(mapping) = self.mapping {
-            self.push_event(ReceiverEvent::MappingUpdated {
-                mapping,
-                stepped: false,
-            });
-        }
     }
 
     /// When the held grandmaster's hold ends, if one is held.

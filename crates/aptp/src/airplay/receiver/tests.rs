@@ -611,21 +611,32 @@ fn a_grandmaster_back_from_a_dropout_is_resumed_with_what_was_measured() {
     assert_eq!(receiver.grandmaster(), None);
     assert_eq!(receiver.state(), PortState::Listening);
     assert_eq!(receiver.mapping(), Some(mapping));
+    let status = receiver.status(at(15_000));
+    assert_eq!(status.held_grandmaster, Some(before));
+    assert_eq!(status.mapping, Some(mapping));
+    assert_eq!(
+        status.offset_ns, None,
+        "no offset without a grandmaster followed"
+    );
     let lost = events(&mut receiver);
     assert!(lost.contains(&ReceiverEvent::GrandmasterChanged { grandmaster: None }));
-    // Back: followed again at its first Announce, in the same mastership, with the held
-    // mapping announced again before any Sync (the caller dropped it with the grandmaster).
+    assert!(!lost
+        .iter()
+        .any(|e| matches!(e, ReceiverEvent::HoldoverEnded { .. })));
+    // Back: followed again at its first Announce, in the same mastership, the mapping kept
+    // (no `MappingUpdated` until a measurement moves it).
     let now = at(15_000);
     receiver.handle_datagram(now, &gm.announce(), 1, PortKind::General, now);
     assert_eq!(receiver.grandmaster(), Some(before));
+    assert_eq!(receiver.mapping(), Some(mapping));
+    assert_eq!(receiver.status(now).held_grandmaster, None);
     let back = events(&mut receiver);
     assert!(back.contains(&ReceiverEvent::GrandmasterChanged {
         grandmaster: Some(before)
     }));
-    assert!(back.contains(&ReceiverEvent::MappingUpdated {
-        mapping,
-        stepped: false
-    }));
+    assert!(!back
+        .iter()
+        .any(|e| matches!(e, ReceiverEvent::MappingUpdated { .. })));
     // The next Syncs go on from the estimator's history: `slave` at the first accepted one,
     // no restart, and the offset where it was.
     run(&mut receiver, &mut gm, 1, 15_000, 1_000);
@@ -729,4 +740,110 @@ fn a_two_way_grandmaster_back_from_a_dropout_is_still_measured_two_way() {
     // The path delay is out of the offset.
     let offset = status.offset_ns.unwrap();
     assert!((offset - 1_000_000_000).abs() < 1_000, "{offset}");
+}
+
+#[test]
+fn a_grandmaster_dropped_from_the_peer_list_is_not_held() {
+    // Only silence holds: a grandmaster whose peer the application removed is forgotten at
+    // once, and one elected instead of a held grandmaster ends the hold.
+    let mut receiver = receiver();
+    receiver.set_timing_peers(at(0), [1, 2]);
+    let mut gm = Apple::new(GM, 2_500, 248);
+    run(&mut receiver, &mut gm, 1, 0, 3_000);
+    receiver.set_timing_peers(at(3_000), [2]);
+    assert_eq!(receiver.grandmaster(), None);
+    assert_eq!(receiver.mapping(), None);
+    assert_eq!(receiver.status(at(3_000)).held_grandmaster, None);
+
+    let mut receiver = receiver_with_peers();
+    let mut other = Apple::new(OTHER, 40, 248);
+    run(&mut receiver, &mut gm, 1, 0, 3_000);
+    silence(&mut receiver, 3_000, 3_000);
+    assert!(receiver.status(at(6_000)).held_grandmaster.is_some());
+    events(&mut receiver);
+    run(&mut receiver, &mut other, 2, 6_000, 1_000);
+    assert_eq!(receiver.grandmaster().unwrap().identity, OTHER);
+    let events = events(&mut receiver);
+    assert!(
+        events.contains(&ReceiverEvent::HoldoverEnded {
+            identity: GM,
+            at: at(6_000)
+        }),
+        "{events:?}"
+    );
+    let offset = receiver.status(at(7_000)).offset_ns.unwrap();
+    assert!((offset - 39_000_000).abs() < 1_000, "{offset}");
+}
+
+fn receiver_with_peers() -> AirplayReceiver<u8> {
+    let mut receiver = receiver();
+    receiver.set_timing_peers(at(0), [1, 2]);
+    receiver
+}
+
+#[test]
+fn a_stalled_grandmaster_back_from_a_dropout_is_woken_again() {
+    let mut receiver = receiver();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 0, 248);
+    run(&mut receiver, &mut gm, 1, 0, 1_000);
+    // Stalled from 1 s (every Follow_Up the same preciseOriginTimestamp), silent from 4 s
+    // to 8 s, then back and still stalled.
+    let frozen = gm.offset;
+    let mut stalled_traffic = |receiver: &mut AirplayReceiver<u8>, from: u64, to: u64| {
+        for t in (from..to).step_by(125) {
+            gm.offset = frozen - TimeDelta::from_millis(t as i64 - 1_000);
+            let (sync, follow_up) = gm.sync_follow_up(at(t));
+            if t % 250 == 0 {
+                receiver.handle_datagram(at(t), &gm.announce(), 1, PortKind::General, at(t));
+            }
+            receiver.handle_datagram(at(t), &sync, 1, PortKind::Event, at(t));
+            receiver.handle_datagram(at(t), &follow_up, 1, PortKind::General, at(t));
+            receiver.handle_timeout(at(t));
+        }
+    };
+    stalled_traffic(&mut receiver, 1_000, 4_000);
+    assert!(receiver.status(at(4_000)).stalled);
+    silence(&mut receiver, 4_000, 4_000);
+    assert!(receiver.status(at(8_000)).held_grandmaster.is_some());
+    while receiver.poll_transmit(at(8_000)).is_some() {}
+    let woken = receiver.counters().wake_announces;
+    stalled_traffic(&mut receiver, 8_000, 9_000);
+    assert!(receiver.grandmaster().is_some());
+    assert!(receiver.status(at(9_000)).stalled);
+    assert!(receiver.counters().wake_announces > woken);
+}
+
+#[test]
+fn a_slow_grandmaster_that_stops_answering_is_measured_one_way() {
+    // Syncs (and Announces) every 5 s, longer than the two-way timeout: each gap is not a
+    // dropout, and a grandmaster that stops answering Delay_Req must still be noticed,
+    // after three unanswered ones.
+    let config = ReceiverConfig {
+        min_announce_timeout_ns: 20_000_000_000,
+        ..ReceiverConfig::new(ME)
+    };
+    let mut receiver: AirplayReceiver<u8> = AirplayReceiver::new(config, at(0)).unwrap();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 1_000, 248);
+    let delay = TimeDelta::from_micros(300);
+    for (n, t) in (0..60_000).step_by(5_000).enumerate() {
+        receiver.handle_datagram(at(t), &gm.announce(), 1, PortKind::General, at(t));
+        let (sync, follow_up) = gm.sync_follow_up(at(t));
+        let arrival = at(t) + delay;
+        receiver.handle_datagram(arrival, &sync, 1, PortKind::Event, arrival);
+        receiver.handle_datagram(arrival, &follow_up, 1, PortKind::General, arrival);
+        let sent = arrival + TimeDelta::from_micros(10);
+        if n < 6 {
+            answer_delay_requests(&mut receiver, &gm, arrival, sent, delay, gm.offset);
+            assert!(receiver.status(arrival).two_way, "{n}");
+        } else {
+            while receiver.poll_transmit(arrival).is_some() {}
+        }
+        receiver.handle_timeout(at(t + 1));
+    }
+    // Answered up to 25 s; unanswered at 30, 35 and 40 s; one way from the Sync at 45 s.
+    assert!(!receiver.status(at(60_000)).two_way);
+    let events = events(&mut receiver);
+    assert!(events.contains(&ReceiverEvent::DelayMeasurementChanged { two_way: false }));
 }
