@@ -11,6 +11,11 @@
 //!   measurements instead of stale smoothing.
 //! - `E` stops publishing (the record is all zeros); `P` changes nothing.
 //! - A measurement arriving after a silence longer than [`RELOCK_AFTER_NS`] also re-locks.
+//!   A silence long enough to lose the grandmaster (its Announces time out) is the
+//!   follower's: it holds the grandmaster (`ReceiverConfig::grandmaster_holdover_ns`) and,
+//!   when the same clock is back, goes on from what it had measured of it (a better
+//!   estimate than a fresh lock, for a clock that did not change); the record waits for the
+//!   first measurement after the return, and zeros are published meanwhile.
 //!
 //! The record: `master_clock_id` the grandmasterIdentity, `local_time` the CLOCK_MONOTONIC_RAW
 //! instant of the latest measurement, `local_to_master_time_offset` the mapping's remote time

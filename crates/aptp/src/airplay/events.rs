@@ -147,8 +147,9 @@ pub struct ReceiverStatus<A> {
     /// The remote ↔ local mapping (with its rate), once locked; while a grandmaster is held,
     /// its mapping.
     pub mapping: Option<ClockMapping>,
-    /// The grandmaster's time minus the local clock's at the status instant (ns); `None`
-    /// without a grandmaster followed (this and the next fields), held or not.
+    /// The grandmaster's time minus the local clock's at the status instant (ns). This,
+    /// `rate_ppb`, `path_delay_ns` and `error_bound_ns` are `None` without a grandmaster
+    /// followed, held or not.
     pub offset_ns: Option<i64>,
     /// The mapping's rate offset (remote against local) in parts per billion.
     pub rate_ppb: Option<f64>,

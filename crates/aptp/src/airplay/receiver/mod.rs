@@ -351,8 +351,10 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
 
     /// Replaces the timing peers (RTSP SETUP's timingPeerInfo / timingPeerList, SETPEERS).
     /// Announces from peers no longer listed are forgotten at once, and the grandmaster is
-    /// elected again among the rest. At most `max_timing_peers` are kept; the number kept is
-    /// returned.
+    /// elected again among the rest; a held grandmaster
+    /// ([`ReceiverConfig::grandmaster_holdover_ns`]) whose peer is no longer listed is
+    /// forgotten too ([`ReceiverEvent::HoldoverEnded`]). At most `max_timing_peers` are kept;
+    /// the number kept is returned.
     pub fn set_timing_peers(&mut self, now: Time, peers: impl IntoIterator<Item = A>) -> usize {
         self.peers.clear();
         for peer in peers {
@@ -365,6 +367,11 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         }
         let peers = &self.peers;
         self.election.retain_addresses(|a| peers.contains(a));
+        if let Some((held, _)) = self.held_grandmaster {
+            if !self.peers.contains(&held.address) {
+                self.end_holdover(now, held);
+            }
+        }
         self.elect(now, false);
         self.peers.len()
     }
@@ -567,12 +574,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             .held_grandmaster
             .filter(|_| self.holdover_end().is_some_and(|end| now >= end))
         {
-            self.held_grandmaster = None;
-            self.forget_measurement();
-            self.push_event(ReceiverEvent::HoldoverEnded {
-                identity: held.identity,
-                at: now,
-            });
+            self.end_holdover(now, held);
         }
         let timeout = TimeDelta::from_nanos_i128(i128::from(self.config.delay_request_timeout_ns));
         self.pending_delay_requests
@@ -744,6 +746,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.pending_syncs.clear();
         self.recent_syncs.clear();
         self.pending_delay_requests.clear();
+        self.unanswered_delay_requests = 0;
         self.stall_since = None;
         self.next_wake_at = None;
         self.push_event(ReceiverEvent::GrandmasterChanged { grandmaster: None });
@@ -752,9 +755,13 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
 
     /// The held grandmaster is back: followed again with everything measured of it (the
     /// mapping too: no `MappingUpdated` until a measurement moves it), and `slave` again at
-    /// the next measurement. A stalled one gets its wake Announces again.
+    /// the next measurement. A stalled one gets its wake Announces again, and a two-way
+    /// one its full two-way timeout (the silence was not it refusing Delay_Req).
     fn resume_grandmaster(&mut self, now: Time, grandmaster: GrandmasterInfo<A>) {
         self.grandmaster = Some(grandmaster);
+        if self.two_way {
+            self.last_exchange_at = Some(now);
+        }
         if self.stalled {
             self.next_wake_at = Some(now);
         }
@@ -762,6 +769,17 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
             grandmaster: Some(grandmaster),
         });
         self.set_state(now, PortState::Uncalibrated);
+    }
+
+    /// The held grandmaster is not coming back (its hold ran out, its peer was removed):
+    /// what was measured of it is forgotten.
+    fn end_holdover(&mut self, now: Time, held: GrandmasterInfo<A>) {
+        self.held_grandmaster = None;
+        self.forget_measurement();
+        self.push_event(ReceiverEvent::HoldoverEnded {
+            identity: held.identity,
+            at: now,
+        });
     }
 
     /// When the held grandmaster's hold ends, if one is held.
