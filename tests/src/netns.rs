@@ -19,8 +19,8 @@
 //! namespaces (and with them every interface), also when the test panicked.
 //!
 //! Code runs inside a host as a child process: [`Host::command`] wraps
-//! `ip netns exec <namespace> <program>`; [`Host::spawn`] returns a [`NsChild`] that is killed
-//! if dropped while running; [`Host::run`] runs to completion with a timeout. To run Rust test
+//! `ip netns exec <namespace> <program>`; [`Host::spawn`] returns a [`NsChild`] that is ended
+//! (SIGTERM, then SIGKILL) if dropped while running; [`Host::run`] runs to completion with a timeout. To run Rust test
 //! code in a namespace, re-execute the test binary ([`std::env::current_exe`]) with
 //! `--exact <helper test> --ignored` and pass parameters in environment variables (see
 //! `tests/tests/transport_netns.rs`).

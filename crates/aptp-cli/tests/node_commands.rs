@@ -118,6 +118,7 @@ fn free_ports() -> (u16, u16) {
 #[test]
 fn slave_json_on_loopback_against_master() {
     let config = std::env::temp_dir().join(format!("aptp-fast-{}.cfg", std::process::id()));
+    let _remove = RemoveOnDrop(config.clone());
     std::fs::write(
         &config,
         "[global]\nlogSyncInterval -3\nlogAnnounceInterval -2\nlogMinDelayReqInterval -3\n\
@@ -251,4 +252,13 @@ fn slave_stops_cleanly_on_sigterm() {
         "{first}"
     );
     assert!(first["offset_ns"].is_null());
+}
+
+/// Deletes a temporary file when dropped, even when the test fails first.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

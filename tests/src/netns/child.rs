@@ -1,4 +1,4 @@
-//! [`NsChild`]: a process started in a namespace, with captured output and a kill on drop.
+//! [`NsChild`]: a process started in a namespace, with captured output, ended on drop.
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::LabError;
 
-/// A child process in a namespace. Dropping it kills it if it still runs.
+/// A child process in a namespace. Dropping it ends it if it still runs (SIGTERM, then
+/// SIGKILL after a grace period).
 pub struct NsChild {
     child: Child,
     description: String,
@@ -42,8 +43,8 @@ impl NsChild {
         self.child.id()
     }
 
-    /// Waits until the child exits or `timeout` passes (then kills it and returns
-    /// [`LabError::Timeout`] with the output so far).
+    /// Waits until the child exits or `timeout` passes (then ends it, as a drop does, and
+    /// returns [`LabError::Timeout`] with the output so far).
     pub fn wait_with_output(mut self, timeout: Duration) -> Result<Output, LabError> {
         let deadline = Instant::now() + timeout;
         let status = loop {
@@ -62,7 +63,9 @@ impl NsChild {
         let status = match status {
             Some(status) => status,
             None => {
-                self.kill_group();
+                if !self.terminate_group() {
+                    self.kill_group();
+                }
                 let status = self.child.wait().ok();
                 let output = self.collect(status.unwrap_or_else(failed_status));
                 return Err(LabError::Timeout {
@@ -101,10 +104,34 @@ impl NsChild {
     }
 }
 
+impl NsChild {
+    /// Asks the child's process group to end (SIGTERM) and gives it [`GRACE`] to do so: the
+    /// daemons then remove what they made outside the namespace (their sessions' shared
+    /// memory in /dev/shm, their sockets), which a SIGKILL leaves behind run after run.
+    /// Whether it ended.
+    fn terminate_group(&mut self) -> bool {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + GRACE;
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+}
+
+/// How long a child has to end after SIGTERM when dropped, before SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+
 impl Drop for NsChild {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            self.kill_group();
+            if !self.terminate_group() {
+                self.kill_group();
+            }
             let _ = self.child.wait();
         }
     }
