@@ -187,16 +187,16 @@ fn the_peers_elect_the_grandmaster_and_a_switch_restarts_the_mapping() {
     assert!(events.iter().any(|e| matches!(e, ReceiverEvent::GrandmasterChanged { grandmaster: Some(g) } if g.identity == OTHER)));
 }
 
-#[test]
-fn a_stalled_grandmaster_is_woken_with_announces() {
-    let mut receiver = receiver();
-    receiver.set_timing_peers(at(0), [1]);
-    let mut gm = Apple::new(GM, 0, 248);
-    run(&mut receiver, &mut gm, 1, 0, 1_000);
-    events(&mut receiver);
-    // The clock stops: every Follow_Up carries the same preciseOriginTimestamp.
-    let frozen = gm.offset;
-    for t in (1_000..4_000).step_by(125) {
+/// `gm` from peer 1, every 125 ms from `from` to `to` (ms), its clock stopped at `frozen`
+/// (the offset it had at 1 s): every Follow_Up carries the same preciseOriginTimestamp.
+fn stalled_traffic(
+    receiver: &mut AirplayReceiver<u8>,
+    gm: &mut Apple,
+    frozen: TimeDelta,
+    from: u64,
+    to: u64,
+) {
+    for t in (from..to).step_by(125) {
         gm.offset = frozen - TimeDelta::from_millis(t as i64 - 1_000);
         let (sync, follow_up) = gm.sync_follow_up(at(t));
         if t % 250 == 0 {
@@ -206,6 +206,18 @@ fn a_stalled_grandmaster_is_woken_with_announces() {
         receiver.handle_datagram(at(t), &follow_up, 1, PortKind::General, at(t));
         receiver.handle_timeout(at(t));
     }
+}
+
+#[test]
+fn a_stalled_grandmaster_is_woken_with_announces() {
+    let mut receiver = receiver();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, 0, 248);
+    run(&mut receiver, &mut gm, 1, 0, 1_000);
+    events(&mut receiver);
+    // The clock stops: every Follow_Up carries the same preciseOriginTimestamp.
+    let frozen = gm.offset;
+    stalled_traffic(&mut receiver, &mut gm, frozen, 1_000, 4_000);
     let status = receiver.status(at(4_000));
     assert!(status.stalled);
     assert!(status.counters.stalled_follow_ups > 16);
@@ -813,25 +825,13 @@ fn a_stalled_grandmaster_back_from_a_dropout_is_woken_again() {
     // Stalled from 1 s (every Follow_Up the same preciseOriginTimestamp), silent from 4 s
     // to 8 s, then back and still stalled.
     let frozen = gm.offset;
-    let mut stalled_traffic = |receiver: &mut AirplayReceiver<u8>, from: u64, to: u64| {
-        for t in (from..to).step_by(125) {
-            gm.offset = frozen - TimeDelta::from_millis(t as i64 - 1_000);
-            let (sync, follow_up) = gm.sync_follow_up(at(t));
-            if t % 250 == 0 {
-                receiver.handle_datagram(at(t), &gm.announce(), 1, PortKind::General, at(t));
-            }
-            receiver.handle_datagram(at(t), &sync, 1, PortKind::Event, at(t));
-            receiver.handle_datagram(at(t), &follow_up, 1, PortKind::General, at(t));
-            receiver.handle_timeout(at(t));
-        }
-    };
-    stalled_traffic(&mut receiver, 1_000, 4_000);
+    stalled_traffic(&mut receiver, &mut gm, frozen, 1_000, 4_000);
     assert!(receiver.status(at(4_000)).stalled);
     silence(&mut receiver, 4_000, 4_000);
     assert!(receiver.status(at(8_000)).held_grandmaster.is_some());
     while receiver.poll_transmit(at(8_000)).is_some() {}
     let woken = receiver.counters().wake_announces;
-    stalled_traffic(&mut receiver, 8_000, 9_000);
+    stalled_traffic(&mut receiver, &mut gm, frozen, 8_000, 9_000);
     assert!(receiver.grandmaster().is_some());
     assert!(receiver.status(at(9_000)).stalled);
     assert!(receiver.counters().wake_announces > woken);
