@@ -40,6 +40,7 @@ fn figure_ns(summary: &str, label: &str) -> f64 {
 #[test]
 fn demo_locks_and_prints_a_plausible_summary_and_plot() {
     let plot = std::env::temp_dir().join(format!("aptp-demo-{}.svg", std::process::id()));
+    let _remove = RemoveOnDrop(plot.clone());
     let output = run(&["demo", "--duration", "8", "--plot", plot.to_str().unwrap()]);
     let stdout = text(&output.stdout);
     assert!(
@@ -65,13 +66,13 @@ fn demo_locks_and_prints_a_plausible_summary_and_plot() {
         "{summary}"
     );
     let svg = std::fs::read_to_string(&plot).unwrap();
-    let _ = std::fs::remove_file(&plot);
     assert!(svg.starts_with("<svg") && svg.matches("<polyline").count() == 2);
 }
 
 #[test]
 fn bad_arguments_exit_non_zero_with_one_line() {
     let config = std::env::temp_dir().join(format!("aptp-bad-{}.cfg", std::process::id()));
+    let _remove = RemoveOnDrop(config.clone());
     std::fs::write(&config, "[global]\npriority1 1\nno_such_key 3\n").unwrap();
     let config_path = config.to_str().unwrap().to_owned();
     let cases: Vec<Vec<&str>> = vec![
@@ -102,7 +103,6 @@ fn bad_arguments_exit_non_zero_with_one_line() {
     let output = run(&["slave", "--bind", "127.0.0.1", "--config", &config_path]);
     let stderr = text(&output.stderr);
     assert!(stderr.contains(&format!("{config_path}:3")), "{stderr}");
-    let _ = std::fs::remove_file(&config);
 }
 
 /// Two free UDP ports on loopback (both addresses the test uses are free there).

@@ -63,9 +63,7 @@ impl NsChild {
         let status = match status {
             Some(status) => status,
             None => {
-                if !self.terminate_group() {
-                    self.kill_group();
-                }
+                self.end_group();
                 let status = self.child.wait().ok();
                 let output = self.collect(status.unwrap_or_else(failed_status));
                 return Err(LabError::Timeout {
@@ -95,43 +93,41 @@ fn failed_status() -> ExitStatus {
     ExitStatus::from_raw(9)
 }
 
+/// How long a child has to end after SIGTERM when dropped, before SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+
 impl NsChild {
-    /// Kills the child's process group (the child and everything it started).
-    fn kill_group(&mut self) {
+    /// Sends `signal` (`TERM`, `KILL`) to the child's process group (the child and
+    /// everything it started).
+    fn signal_group(&self, signal: &str) {
         let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), "--", &group])
+            .status();
+    }
+
+    /// Ends the child's process group: SIGTERM and [`GRACE`] to exit, so that the daemons
+    /// remove what they made outside the namespace (their sessions' shared memory in
+    /// /dev/shm, ptp4l its socket), which a SIGKILL leaves behind run after run; then
+    /// SIGKILL if it is still there.
+    fn end_group(&mut self) {
+        self.signal_group("TERM");
+        let deadline = Instant::now() + GRACE;
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.signal_group("KILL");
         let _ = self.child.kill();
     }
 }
 
-impl NsChild {
-    /// Asks the child's process group to end (SIGTERM) and gives it [`GRACE`] to do so: the
-    /// daemons then remove what they made outside the namespace (their sessions' shared
-    /// memory in /dev/shm, their sockets), which a SIGKILL leaves behind run after run.
-    /// Whether it ended.
-    fn terminate_group(&mut self) -> bool {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + GRACE;
-        while Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        false
-    }
-}
-
-/// How long a child has to end after SIGTERM when dropped, before SIGKILL.
-const GRACE: Duration = Duration::from_secs(2);
-
 impl Drop for NsChild {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            if !self.terminate_group() {
-                self.kill_group();
-            }
+            self.end_group();
             let _ = self.child.wait();
         }
     }

@@ -144,7 +144,7 @@ impl PathModel {
             }
         }
         if let Some((period_s, length_s, extra_ns)) = self.bursts {
-            if at_s >= period_s && at_s % period_s < length_s {
+            if in_stretch(at_s, period_s, length_s) {
                 delay += extra_ns;
             }
         }
@@ -152,12 +152,18 @@ impl PathModel {
             return None;
         }
         if let Some((period_s, length_s)) = self.outages {
-            if at_s >= period_s && at_s % period_s < length_s {
+            if in_stretch(at_s, period_s, length_s) {
                 return None;
             }
         }
         Some(delay)
     }
+}
+
+/// Whether `at_s` falls in one of the stretches of `length_s` that start every `period_s`
+/// from `period_s` on (bursts, outages).
+fn in_stretch(at_s: f64, period_s: f64, length_s: f64) -> bool {
+    at_s >= period_s && at_s % period_s < length_s
 }
 
 /// splitmix64: small, fast and deterministic.

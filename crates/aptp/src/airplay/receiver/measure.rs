@@ -41,9 +41,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     /// ```
     pub fn restart_measurement(&mut self, now: Time) {
         self.reset_estimator();
-        self.pending_syncs.clear();
-        self.recent_syncs.clear();
-        self.pending_delay_requests.clear();
+        self.drop_exchanges_in_flight();
         // The next Sync brings its Delay_Req at once.
         self.last_delay_request_at = None;
         self.counters.measurement_restarts += 1;

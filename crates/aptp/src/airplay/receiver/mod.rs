@@ -279,6 +279,11 @@ fn age_ns(now: Time, at: Time) -> u64 {
     u64::try_from(now.since(at).nanos_rounded()).unwrap_or(0)
 }
 
+/// Whether two grandmaster records are the same clock seen through the same peer and port.
+fn same_clock<A: PartialEq>(a: &GrandmasterInfo<A>, b: &GrandmasterInfo<A>) -> bool {
+    a.address == b.address && a.source == b.source && a.identity == b.identity
+}
+
 /// The default event queue capacity (the oldest go first).
 const EVENT_QUEUE: usize = 256;
 /// The Sync interval the estimator is tuned for: AirPlay grandmasters send at
@@ -367,10 +372,11 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         }
         let peers = &self.peers;
         self.election.retain_addresses(|a| peers.contains(a));
-        if let Some((held, _)) = self.held_grandmaster {
-            if !self.peers.contains(&held.address) {
-                self.end_holdover(now, held);
-            }
+        if self
+            .held_grandmaster
+            .is_some_and(|(held, _)| !self.peers.contains(&held.address))
+        {
+            self.end_holdover(now);
         }
         self.elect(now, false);
         self.peers.len()
@@ -570,11 +576,8 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         if self.election.expire(now) {
             self.elect(now, true);
         }
-        if let Some((held, _)) = self
-            .held_grandmaster
-            .filter(|_| self.holdover_end().is_some_and(|end| now >= end))
-        {
-            self.end_holdover(now, held);
+        if self.holdover_end().is_some_and(|end| now >= end) {
+            self.end_holdover(now);
         }
         let timeout = TimeDelta::from_nanos_i128(i128::from(self.config.delay_request_timeout_ns));
         self.pending_delay_requests
@@ -650,42 +653,36 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     /// grandmaster lost to its Announce timeout (`silent`: not to a new peer list) is held
     /// (`grandmaster_holdover_ns`) and, if it comes back, resumed.
     fn elect(&mut self, now: Time, silent: bool) {
-        let best = self.election.best();
-        let same = match (&self.grandmaster, &best) {
-            (Some(current), Some((address, dataset))) => {
-                current.address == *address
-                    && current.source == dataset.sender
-                    && current.identity == dataset.grandmaster_identity
-            }
+        let elected = self
+            .election
+            .best()
+            .map(|(address, dataset)| GrandmasterInfo {
+                identity: dataset.grandmaster_identity,
+                source: dataset.sender,
+                address,
+                dataset,
+                mastership_start: None,
+            });
+        let same = match (&self.grandmaster, &elected) {
+            (Some(current), Some(elected)) => same_clock(current, elected),
             (None, None) => true,
             _ => false,
         };
         if same {
-            if let (Some(current), Some((_, dataset))) = (&mut self.grandmaster, best) {
-                current.dataset = dataset;
+            if let (Some(current), Some(elected)) = (&mut self.grandmaster, elected) {
+                current.dataset = elected.dataset;
             }
             return;
         }
-        let elected = best.map(|(address, dataset)| GrandmasterInfo {
-            identity: dataset.grandmaster_identity,
-            source: dataset.sender,
-            address,
-            dataset,
-            mastership_start: None,
-        });
         if let (Some(lost), None) = (self.grandmaster, elected) {
             if silent && self.config.grandmaster_holdover_ns > 0 {
                 self.hold_grandmaster(now, lost);
                 return;
             }
         }
-        if let Some((held, lost_at)) = self.held_grandmaster.take() {
-            if let Some(elected) = elected.filter(|elected| {
-                held.address == elected.address
-                    && held.source == elected.source
-                    && held.identity == elected.identity
-                    && age_ns(now, lost_at) < self.config.grandmaster_holdover_ns
-            }) {
+        let in_time = self.holdover_end().is_some_and(|end| now < end);
+        if let Some((held, _)) = self.held_grandmaster.take() {
+            if let Some(elected) = elected.filter(|elected| in_time && same_clock(&held, elected)) {
                 self.resume_grandmaster(
                     now,
                     GrandmasterInfo {
@@ -695,6 +692,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
                 );
                 return;
             }
+            // The measurement is forgotten below, for the new grandmaster.
             self.push_event(ReceiverEvent::HoldoverEnded {
                 identity: held.identity,
                 at: now,
@@ -729,6 +727,13 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.last_sync_at = None;
         self.last_follow_up_at = None;
         self.unanswered_delay_requests = 0;
+        self.drop_exchanges_in_flight();
+    }
+
+    /// Drops the exchanges under way (half Sync exchanges, the Sync waiting for its
+    /// Delay_Req, Delay_Req awaiting an answer) and the duplicate check's sequenceIds.
+    pub(super) fn drop_exchanges_in_flight(&mut self) {
+        self.unpaired_sync = None;
         self.pending_syncs.clear();
         self.recent_syncs.clear();
         self.pending_delay_requests.clear();
@@ -742,10 +747,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
     fn hold_grandmaster(&mut self, now: Time, lost: GrandmasterInfo<A>) {
         self.grandmaster = None;
         self.held_grandmaster = Some((lost, now));
-        self.unpaired_sync = None;
-        self.pending_syncs.clear();
-        self.recent_syncs.clear();
-        self.pending_delay_requests.clear();
+        self.drop_exchanges_in_flight();
         self.unanswered_delay_requests = 0;
         self.stall_since = None;
         self.next_wake_at = None;
@@ -771,15 +773,16 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.set_state(now, PortState::Uncalibrated);
     }
 
-    /// The held grandmaster is not coming back (its hold ran out, its peer was removed):
-    /// what was measured of it is forgotten.
-    fn end_holdover(&mut self, now: Time, held: GrandmasterInfo<A>) {
-        self.held_grandmaster = None;
-        self.forget_measurement();
-        self.push_event(ReceiverEvent::HoldoverEnded {
-            identity: held.identity,
-            at: now,
-        });
+    /// The held grandmaster, if any, is not coming back (its hold ran out, its peer was
+    /// removed): what was measured of it is forgotten.
+    fn end_holdover(&mut self, now: Time) {
+        if let Some((held, _)) = self.held_grandmaster.take() {
+            self.forget_measurement();
+            self.push_event(ReceiverEvent::HoldoverEnded {
+                identity: held.identity,
+                at: now,
+            });
+        }
     }
 
     /// When the held grandmaster's hold ends, if one is held.
