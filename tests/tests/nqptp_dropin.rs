@@ -8,6 +8,8 @@
 //!   goes silent and the record moves to the other.
 //! - `play_after_a_stalled_clock_relocks_at_once`: an idle Apple-like clock that stalls and
 //!   resumes elsewhere is published right after `B`, not smoothed from before.
+//! - `a_dropout_keeps_the_record_published`: the sender's link cut for 5 s, long enough to
+//!   lose it; its last record stays published, as nqptp's, and goes on after it is back.
 //! - `refuses_to_start_when_taken`: the shared memory, the PTP ports and the control address
 //!   held by a running `aptp nqptp`.
 //! - `netns::*`: `aptp airplay-sender` and `aptp nqptp` in two network namespaces, two way and
@@ -383,6 +385,104 @@ fn play_after_a_stalled_clock_relocks_at_once() {
     assert!(
         played.elapsed() < Duration::from_secs(2),
         "the re-lock waited for more than the next Syncs"
+    );
+    runtime.block_on(daemon.shutdown()).expect("clean shutdown");
+}
+
+/// A Wi-Fi dropout: the sender's link is cut for 5 s, well past the Announce timeout, while
+/// its clock runs on. nqptp keeps a silent timing peer's last record published, so a player
+/// plays on; the drop-in does the same while it holds the grandmaster (zeros before it did),
+/// and when the sender is back the record goes on from the same measurement, no re-lock.
+#[test]
+fn a_dropout_keeps_the_record_published() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let name = shm("dropout");
+    let daemon = {
+        let _guard = runtime.enter();
+        NqptpDaemon::start(NqptpOptions {
+            control: "127.0.0.1:0".parse().unwrap(),
+            shm_name: name.clone(),
+            event_port: 0,
+            general_port: 0,
+            ipv6: false,
+            ..NqptpOptions::default()
+        })
+        .expect("start the drop-in")
+    };
+    let status = daemon.watch_status();
+    let reader = NqptpReader::open(&name).expect("open the record");
+    let clock = std::sync::Arc::new(StallableClock::default());
+    let identity = ClockIdentity([0x0d, 0, 0, 0xff, 0xfe, 0, 0, 0x0e]);
+    let _sender = spawn_stallable_sender(
+        &runtime,
+        "127.0.0.5".parse().unwrap(),
+        identity,
+        "127.0.0.1".parse().unwrap(),
+        daemon.ptp_ports(),
+        std::sync::Arc::clone(&clock),
+    );
+    let player = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let command = |text: &str| {
+        player
+            .send_to(
+                format!("{name} {text}\0").as_bytes(),
+                daemon.control_address(),
+            )
+            .expect("send a control datagram");
+    };
+    // The sender's timescale is CLOCK_MONOTONIC_RAW: the truth is offset zero.
+    let error = |record: &NqptpRecord| {
+        let raw = raw_time().nanos_rounded() as u64;
+        record.master_time_at(raw).wrapping_sub(raw) as i64
+    };
+    command("T 127.0.0.5");
+    command("B");
+    wait_status(&status, Duration::from_secs(15), |s| {
+        s.state.name_lower() == "slave"
+    });
+    wait_record(&reader, AT_ONCE, NqptpRecord::is_valid).expect("valid once locked");
+    let relocks_before = status.borrow().relocks;
+
+    clock.cut_link(true);
+    let cut = Instant::now();
+    let mut held_seen = false;
+    let mut last = reader.read().expect("a consistent read");
+    while cut.elapsed() < Duration::from_secs(5) {
+        let record = reader.read().expect("a consistent read");
+        assert!(
+            record.is_valid(),
+            "zeros published {:?} into the dropout",
+            cut.elapsed()
+        );
+        assert_eq!(clock_id(&record), identity);
+        held_seen |= status.borrow().grandmaster.is_none();
+        last = record;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(held_seen, "5 s of silence never lost the grandmaster");
+    let during = error(&last);
+    assert!(
+        during.abs() < BOUND_NS,
+        "the held record is {during} ns off"
+    );
+
+    clock.cut_link(false);
+    let back = wait_record(&reader, Duration::from_secs(10), |record| {
+        record.local_time > last.local_time
+    })
+    .expect("the record goes on after the dropout");
+    let after = error(&back);
+    eprintln!("a 5 s dropout: held record {during} ns off at its end, {after} ns after");
+    assert!(after.abs() < BOUND_NS, "{after} ns off after the dropout");
+    assert_eq!(clock_id(&back), identity);
+    assert_eq!(
+        status.borrow().relocks,
+        relocks_before,
+        "the return re-locked instead of going on"
     );
     runtime.block_on(daemon.shutdown()).expect("clean shutdown");
 }

@@ -152,6 +152,7 @@ pub fn render_session(session: &SessionStatus) -> String {
         or_dash(clock.grandmaster.clone().map(|grandmaster| {
             match clock.local_grandmaster {
                 Some(local) => format!("{grandmaster} (local grandmaster session {local})"),
+                None if clock.holdover => format!("{grandmaster} (held: silent)"),
                 None => grandmaster,
             }
         })),
@@ -273,6 +274,14 @@ mod tests {
             line.contains(
                 "grandmaster 020000.0000.000001 (local grandmaster session 3) offset 0 ns"
             ),
+            "{line}"
+        );
+        let mut held = session;
+        held.clock.local_grandmaster = None;
+        held.clock.holdover = true;
+        let line = render_session(&held);
+        assert!(
+            line.contains("grandmaster 020000.0000.000001 (held: silent) offset 0 ns"),
             "{line}"
         );
     }

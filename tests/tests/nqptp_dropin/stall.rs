@@ -1,4 +1,5 @@
-//! A sender whose clock the test can stall and shift, as an idle Apple device's.
+//! A sender whose clock the test can stall and shift, as an idle Apple device's, and whose
+//! link it can cut, as a Wi-Fi dropout does.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -14,6 +15,8 @@ use aptp_wire::ClockIdentity;
 pub struct StallableClock {
     stalled_at: std::sync::Mutex<Option<Time>>,
     jump_ns: std::sync::atomic::AtomicI64,
+    /// The link is down: nothing the sender sends or is sent arrives.
+    cut: std::sync::atomic::AtomicBool,
 }
 
 impl StallableClock {
@@ -33,6 +36,15 @@ impl StallableClock {
     pub fn stall(&self) {
         let raw = raw_time();
         *self.stalled_at.lock().unwrap() = Some(self.running(raw));
+    }
+
+    /// Cuts the sender's link (`true`) or restores it; its clock runs on either way.
+    pub fn cut_link(&self, cut: bool) {
+        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn link_cut(&self) -> bool {
+        self.cut.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn resume(&self, jump_ns: i64) {
@@ -75,6 +87,9 @@ pub fn spawn_stallable_sender(
                 let Destination::Unicast(ip) = transmit.destination else {
                     continue;
                 };
+                if clock.link_cut() {
+                    continue;
+                }
                 match transmit.port {
                     PortKind::Event => {
                         let sent = socket
@@ -98,7 +113,7 @@ pub fn spawn_stallable_sender(
                 .unwrap_or(100_000_000);
             tokio::select! {
                 received = socket.recv() => {
-                    if let Ok(received) = received {
+                    if let (Ok(received), false) = (received, clock.link_cut()) {
                         let rx = Time::from_nanos_i128(i128::from(received.rx_timestamp.time.as_nanos()));
                         let kind = match received.port {
                             aptp_transport::PortKind::Event => PortKind::Event,

@@ -205,7 +205,13 @@ impl Backends {
                     if let Ok(now) = self.now() {
                         for backend in self.backends.values_mut() {
                             match &mut backend.role {
-                                Role::Follower { receiver, .. } => receiver.handle_timeout(now),
+                                Role::Follower { receiver, policy } => {
+                                    receiver.handle_timeout(now);
+                                    // A grandmaster lost to silence is held (its record
+                                    // stays) or, its hold over, forgotten: the policy hears
+                                    // it now, not at the next datagram.
+                                    drain_receiver_events(receiver, policy, now);
+                                }
                                 Role::Grandmaster { sender } => sender.handle_timeout(now),
                             }
                         }
@@ -784,10 +790,12 @@ fn drain_receiver_events(
     use aptp::airplay::ReceiverEvent;
     while let Some(event) = receiver.poll_event() {
         match event {
-            // A new grandmaster or a restarted measurement: the record waits for a fresh
-            // mapping, as in the nqptp drop-in.
-            ReceiverEvent::GrandmasterChanged { .. }
-            | ReceiverEvent::MeasurementRestarted { .. } => policy.on_measurement_restarted(),
+            // The same policy as the nqptp drop-in's: a held grandmaster keeps its record, a
+            // new grandmaster or a restarted measurement waits for a fresh mapping.
+            ReceiverEvent::GrandmasterChanged { .. } | ReceiverEvent::HoldoverEnded { .. } => {
+                policy.on_grandmaster_changed(receiver)
+            }
+            ReceiverEvent::MeasurementRestarted { .. } => policy.on_measurement_restarted(),
             ReceiverEvent::MappingUpdated { .. } => {
                 policy.on_mapping_updated(measured_at, receiver)
             }
@@ -806,13 +814,23 @@ pub(super) fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpReco
     match &backend.role {
         Role::Follower { receiver, policy } => {
             let status = receiver.status(now);
+            // A held grandmaster's mapping carries on, as the session's record does.
+            let holdover = status.grandmaster.is_none() && status.held_grandmaster.is_some();
+            let mapping = status.mapping.filter(|_| holdover);
+            let offset_ns = status.offset_ns.or_else(|| {
+                mapping
+                    .and_then(|mapping| i64::try_from(mapping.offset_at(now).nanos_rounded()).ok())
+            });
             let clock = SessionClock {
                 grandmaster: status
                     .grandmaster
+                    .or(status.held_grandmaster)
                     .map(|gm| gm.identity.dotted().to_string()),
-                local_time_ns: status.offset_ns.and(local_time_ns),
-                offset_ns: status.offset_ns,
-                rate_ppb: status.rate_ppb,
+                local_time_ns: offset_ns.and(local_time_ns),
+                offset_ns,
+                rate_ppb: status
+                    .rate_ppb
+                    .or(mapping.map(|mapping| mapping.rate_ppb())),
                 error_bound_ns: status
                     .error_bound_ns
                     .map(|bound| bound.max(0.0).round() as u64),
@@ -820,6 +838,7 @@ pub(super) fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpReco
                 last_follow_up_age_ms: age_ms(backend.last_follow_up),
                 drops: receiver_drops(&status.counters),
                 local_grandmaster: None,
+                holdover,
             };
             (clock, policy.record(receiver.as_ref()))
         }
@@ -846,6 +865,7 @@ pub(super) fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpReco
                     ),
                 ]),
                 local_grandmaster: None,
+                holdover: false,
             };
             (clock, NqptpRecord::default())
         }

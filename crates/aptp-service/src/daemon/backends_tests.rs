@@ -140,3 +140,114 @@ async fn an_address_change_re_acquires_the_sessions_routed_through_it() {
     assert_eq!(lo.address_changes, 1);
     assert!(lo.ptp, "an unbound socket serves every interface");
 }
+
+/// Plays `sender` to the follower session's receiver (one way, 200 µs late) from `from` to
+/// `to` in 5 ms steps, its timers and events run as the task runs them; with no sender, the
+/// grandmaster is silent and only the receiver's timers run.
+fn run_follower(
+    backend: &mut Backend,
+    mut sender: Option<&mut AirplaySender<IpAddr>>,
+    source: IpAddr,
+    from: Time,
+    to: Time,
+) {
+    let Role::Follower { receiver, policy } = &mut backend.role else {
+        panic!("not a follower session");
+    };
+    let mut now = from;
+    while now < to {
+        if let Some(sender) = sender.as_deref_mut() {
+            sender.handle_timeout(now);
+            while let Some(transmit) = sender.poll_transmit(now) {
+                if let Some(token) = transmit.timestamp_token {
+                    sender.handle_transmit_timestamp(now, token, now);
+                }
+                let arrival = now + aptp_clock::TimeDelta::from_micros(200);
+                receiver.handle_datagram(now, &transmit.bytes, source, transmit.port, arrival);
+                drain_receiver_events(receiver, policy, arrival);
+            }
+        }
+        receiver.handle_timeout(now);
+        drain_receiver_events(receiver, policy, now);
+        while receiver.poll_transmit(now).is_some() {}
+        now += aptp_clock::TimeDelta::from_millis(5);
+    }
+}
+
+/// A grandmaster that falls silent is held: the session's clock carries on from its last
+/// mapping and says so, its record stays as last written (as nqptp's does), and when it is
+/// back both go on without a re-lock; once the hold runs out, both are empty.
+#[tokio::test]
+async fn a_silent_grandmaster_is_held_in_the_clock_and_the_record() {
+    let state = Arc::new(DaemonState::new(
+        PathBuf::from("/nonexistent/aptp.sock"),
+        RegistryLimits::default(),
+        RecordPolicy::None,
+    ));
+    let socket = PtpSocket::bind(
+        SocketConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .with_ports(0, 0)
+            .with_clock(TimestampClock::MonotonicRaw),
+    )
+    .unwrap();
+    let source: IpAddr = "192.0.2.10".parse().unwrap();
+    let (info, opened) = state
+        .registry()
+        .open(
+            OpenRequest {
+                role: SessionRole::Follower,
+                peers: vec![source],
+                name: None,
+                lease_ms: None,
+            },
+            std::time::Instant::now(),
+        )
+        .unwrap();
+    state.publish(opened);
+    let mut backends = Backends::new(Arc::clone(&state), vec![socket]);
+    backends.reconcile();
+    let start = backends.now().unwrap();
+    let at = |secs: i64| start + aptp_clock::TimeDelta::from_secs(secs);
+    let identity = ClockIdentity([0x0a, 0, 0, 0xff, 0xfe, 0, 0, 0x0a]);
+    let mut sender = AirplaySender::new(SenderConfig::new(identity), start).unwrap();
+    sender.set_peers([IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+    let backend = backends.backends.get_mut(&info.id).unwrap();
+    let dotted = Some(identity.dotted().to_string());
+
+    run_follower(backend, Some(&mut sender), source, at(0), at(20));
+    let (followed, record) = snapshot(backend, at(20));
+    assert_eq!(followed.grandmaster, dotted);
+    assert!(
+        followed.offset_ns.is_some() && !followed.holdover,
+        "{followed:?}"
+    );
+    assert!(record.is_valid());
+
+    // 5 s of silence: lost to the Announce timeout, held.
+    run_follower(backend, None, source, at(20), at(25));
+    let (held, held_record) = snapshot(backend, at(25));
+    assert!(held.holdover, "{held:?}");
+    assert_eq!(held.grandmaster, dotted);
+    let offset = held.offset_ns.expect("the held mapping's offset");
+    assert!(offset.abs() < 1_000_000, "{held:?}");
+    assert_eq!(held.error_bound_ns, None);
+    assert_eq!(held_record, record, "the record stays as last written");
+
+    // Back: followed again, the record goes on, nothing re-locked.
+    run_follower(backend, Some(&mut sender), source, at(25), at(30));
+    let (back, back_record) = snapshot(backend, at(30));
+    assert!(!back.holdover && back.offset_ns.is_some(), "{back:?}");
+    assert!(back_record.local_time > record.local_time);
+    let Role::Follower { policy, .. } = &backend.role else {
+        unreachable!()
+    };
+    assert_eq!(policy.relocks(), 0);
+
+    // Silent past the hold (60 s): forgotten.
+    run_follower(backend, None, source, at(30), at(95));
+    let (gone, gone_record) = snapshot(backend, at(95));
+    assert!(!gone.holdover, "{gone:?}");
+    assert_eq!(gone.grandmaster, None);
+    assert_eq!(gone.offset_ns, None);
+    assert_eq!(gone_record, NqptpRecord::default());
+}

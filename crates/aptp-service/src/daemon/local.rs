@@ -91,6 +91,7 @@ pub(super) fn local_snapshot(
         last_follow_up_age_ms: age_ms(gm.last_follow_up),
         drops: network.drops,
         local_grandmaster: Some(gm.session),
+        holdover: false,
     };
     // The nqptp policy still decides whether the record is published (a control-protocol
     // session publishes only while playing); the mapping itself needs no refresh, so the

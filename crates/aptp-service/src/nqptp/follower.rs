@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use aptp::airplay::AirplayReceiver;
+use aptp::airplay::{AirplayReceiver, GrandmasterInfo};
 use aptp_clock::{ClockMapping, Time};
 
 /// The grandmaster being followed, as the drop-in publishes it.
@@ -20,6 +20,16 @@ pub struct FollowedGrandmaster {
     /// The local instant (CLOCK_MONOTONIC_RAW) of the first Follow_Up of this mastership;
     /// `None` until one arrived.
     pub mastership_start: Option<Time>,
+}
+
+impl From<GrandmasterInfo<IpAddr>> for FollowedGrandmaster {
+    fn from(grandmaster: GrandmasterInfo<IpAddr>) -> Self {
+        FollowedGrandmaster {
+            clock_id: u64::from_be_bytes(grandmaster.identity.0),
+            address: grandmaster.address,
+            mastership_start: grandmaster.mastership_start,
+        }
+    }
 }
 
 /// A clock follower the drop-in drives: told the timing peers, asked what it follows.
@@ -44,6 +54,9 @@ pub trait ClockFollower {
     fn relock(&mut self, now: Time);
     /// The grandmaster followed, if any.
     fn grandmaster(&self) -> Option<FollowedGrandmaster>;
+    /// The grandmaster that fell silent and is held, if any: not followed, but its mapping
+    /// stands, and it is followed again from where it was if it comes back in time.
+    fn held_grandmaster(&self) -> Option<FollowedGrandmaster>;
     /// The latest mapping from the local clock to the grandmaster's, if locked.
     fn mapping(&self) -> Option<ClockMapping>;
 }
@@ -60,11 +73,11 @@ impl ClockFollower for AirplayReceiver<IpAddr> {
     }
 
     fn grandmaster(&self) -> Option<FollowedGrandmaster> {
-        AirplayReceiver::grandmaster(self).map(|gm| FollowedGrandmaster {
-            clock_id: u64::from_be_bytes(gm.identity.0),
-            address: gm.address,
-            mastership_start: gm.mastership_start,
-        })
+        AirplayReceiver::grandmaster(self).map(FollowedGrandmaster::from)
+    }
+
+    fn held_grandmaster(&self) -> Option<FollowedGrandmaster> {
+        AirplayReceiver::held_grandmaster(self).map(FollowedGrandmaster::from)
     }
 
     fn mapping(&self) -> Option<ClockMapping> {

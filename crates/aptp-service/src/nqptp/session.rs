@@ -10,12 +10,17 @@
 //!   follower re-locks first, so the first record after the pause comes from fresh
 //!   measurements instead of stale smoothing.
 //! - `E` stops publishing (the record is all zeros); `P` changes nothing.
-//! - A measurement arriving after a silence longer than [`RELOCK_AFTER_NS`] also re-locks.
-//!   A silence long enough to lose the grandmaster (its Announces time out) is the
-//!   follower's: it holds the grandmaster (`ReceiverConfig::grandmaster_holdover_ns`) and,
-//!   when the same clock is back, goes on from what it had measured of it (a better
-//!   estimate than a fresh lock, for a clock that did not change); the record waits for the
-//!   first measurement after the return, and zeros are published meanwhile.
+//! - A measurement arriving after a silence longer than [`RELOCK_AFTER_NS`] also re-locks,
+//!   while the grandmaster is still announced (its clock stalled, as an idle Apple
+//!   device's does).
+//! - A silence long enough to lose the grandmaster (its Announces time out: a Wi-Fi
+//!   dropout, a sender gone quiet) is the follower's: it holds the grandmaster
+//!   (`ReceiverConfig::grandmaster_holdover_ns`). Meanwhile the record of its last
+//!   measurement stays published, as nqptp keeps a silent timing peer's (it never forgets
+//!   a listed clock for silence), so a player plays on through the dropout. When the same
+//!   clock is back, its measurement goes on from where it stopped, without a re-lock; when
+//!   the hold ends (the clock not back in time, its peer removed, another one elected) the
+//!   record is zeros until the next grandmaster is measured.
 //!
 //! The record: `master_clock_id` the grandmasterIdentity, `local_time` the CLOCK_MONOTONIC_RAW
 //! instant of the latest measurement, `local_to_master_time_offset` the mapping's remote time
@@ -26,7 +31,7 @@ use std::net::IpAddr;
 
 use aptp_clock::{Time, TimeDelta};
 
-use super::follower::ClockFollower;
+use super::follower::{ClockFollower, FollowedGrandmaster};
 use super::{ControlCommand, NqptpRecord};
 
 /// A silence between measurements longer than this (ns) makes the estimator start afresh.
@@ -46,6 +51,11 @@ pub struct Session {
     peers: Vec<IpAddr>,
     playing: bool,
     measured_at: Option<Time>,
+    /// The held grandmaster whose last measurement the record still shows.
+    held: Option<FollowedGrandmaster>,
+    /// The held grandmaster is back: its next measurement continues the record whatever
+    /// the silence before it.
+    resumed: bool,
     relocks: u64,
 }
 
@@ -81,21 +91,24 @@ impl Session {
             ControlCommand::SetTimingPeers(peers) => {
                 if *peers != self.peers {
                     self.peers = peers.clone();
-                    let before = follower.grandmaster();
+                    let before = published_clock(follower);
                     follower.set_timing_peers(now, &self.peers);
-                    if follower.grandmaster() != before {
-                        self.measured_at = None;
+                    if published_clock(follower) != before {
+                        self.forget();
                     }
                 }
             }
             ControlCommand::ClearTimingPeers => {
                 self.peers.clear();
-                self.measured_at = None;
+                self.forget();
                 follower.set_timing_peers(now, &[]);
             }
             ControlCommand::Play => {
                 self.playing = true;
-                let stale = self.measured_at.is_some_and(|at| silence(now, at));
+                // A held grandmaster is silent, not stalled: its record stands until it is
+                // back or its hold ends.
+                let stale =
+                    self.held.is_none() && self.measured_at.is_some_and(|at| silence(now, at));
                 if stale && follower.mapping().is_some() {
                     self.relock(now, follower);
                 }
@@ -108,28 +121,45 @@ impl Session {
     /// The follower produced a new mapping from a measurement received at `measured_at`
     /// (its kernel receive timestamp).
     pub fn on_mapping_updated(&mut self, measured_at: Time, follower: &mut impl ClockFollower) {
-        if self.measured_at.is_some_and(|at| silence(measured_at, at)) {
+        let resumed = std::mem::take(&mut self.resumed);
+        if !resumed && self.measured_at.is_some_and(|at| silence(measured_at, at)) {
             self.relock(measured_at, follower);
             return;
         }
         self.measured_at = Some(measured_at);
     }
 
-    /// The grandmaster changed (or was lost): the record waits for a fresh mapping.
-    pub fn on_grandmaster_changed(&mut self) {
-        self.measured_at = None;
+    /// The grandmaster changed, or was lost, or the hold of a lost one ended (the follower
+    /// says which): a grandmaster held or back from its hold keeps its record; any other
+    /// change makes the record wait for a fresh mapping.
+    pub fn on_grandmaster_changed(&mut self, follower: &impl ClockFollower) {
+        match (follower.grandmaster(), follower.held_grandmaster()) {
+            (None, Some(held)) if self.measured_at.is_some() => self.held = Some(held),
+            (Some(back), _) if self.held.is_some_and(|held| same_clock(&held, &back)) => {
+                self.held = None;
+                self.resumed = true;
+            }
+            _ => self.forget(),
+        }
     }
 
     /// The follower restarted its measurement (asked to re-lock, or a stalled grandmaster
     /// resumed): the record waits for a fresh mapping.
     pub fn on_measurement_restarted(&mut self) {
-        self.measured_at = None;
+        self.forget();
     }
 
     fn relock(&mut self, now: Time, follower: &mut impl ClockFollower) {
         self.relocks += 1;
-        self.measured_at = None;
+        self.forget();
         follower.relock(now);
+    }
+
+    /// Nothing measured stands: the record is zeros until the next mapping.
+    fn forget(&mut self) {
+        self.measured_at = None;
+        self.held = None;
+        self.resumed = false;
     }
 
     /// The record to publish now: all zeros unless playing, with peers, a grandmaster and a
@@ -140,7 +170,7 @@ impl Session {
                 return None;
             }
             let measured_at = self.measured_at?;
-            let grandmaster = follower.grandmaster()?;
+            let grandmaster = published_clock(follower)?;
             let mapping = follower.mapping()?;
             let local_time = wrapping_nanos(measured_at);
             let master_time = wrapping_nanos(mapping.to_remote(measured_at));
@@ -155,6 +185,18 @@ impl Session {
         };
         valid().unwrap_or_default()
     }
+}
+
+/// The grandmaster whose measurement the record shows: the one followed, or the one held.
+fn published_clock(follower: &impl ClockFollower) -> Option<FollowedGrandmaster> {
+    follower
+        .grandmaster()
+        .or_else(|| follower.held_grandmaster())
+}
+
+/// The same clock reached at the same peer (its mastership start may have been set since).
+fn same_clock(held: &FollowedGrandmaster, back: &FollowedGrandmaster) -> bool {
+    held.clock_id == back.clock_id && held.address == back.address
 }
 
 /// Whether more than [`RELOCK_AFTER_NS`] separates `earlier` from `later`.
@@ -179,8 +221,25 @@ mod tests {
     struct Scripted {
         peers: Vec<IpAddr>,
         grandmaster: Option<FollowedGrandmaster>,
+        held: Option<FollowedGrandmaster>,
         mapping: Option<ClockMapping>,
         relocks: u32,
+    }
+
+    impl Scripted {
+        /// The grandmaster falls silent and is held, its mapping kept.
+        fn hold(&mut self) {
+            self.held = self.grandmaster.take();
+        }
+        /// The held grandmaster is back.
+        fn resume(&mut self) {
+            self.grandmaster = self.held.take();
+        }
+        /// The hold ran out: everything measured is forgotten.
+        fn end_hold(&mut self) {
+            self.held = None;
+            self.mapping = None;
+        }
     }
 
     impl ClockFollower for Scripted {
@@ -193,6 +252,9 @@ mod tests {
                 self.grandmaster = None;
                 self.mapping = None;
             }
+            if self.held.is_some_and(|gm| !peers.contains(&gm.address)) {
+                self.end_hold();
+            }
         }
         fn relock(&mut self, _now: Time) {
             self.relocks += 1;
@@ -200,6 +262,9 @@ mod tests {
         }
         fn grandmaster(&self) -> Option<FollowedGrandmaster> {
             self.grandmaster
+        }
+        fn held_grandmaster(&self) -> Option<FollowedGrandmaster> {
+            self.held
         }
         fn mapping(&self) -> Option<ClockMapping> {
             self.mapping
@@ -314,8 +379,94 @@ mod tests {
         locked(&mut follower, "192.0.2.1", 8);
         session.on_mapping_updated(at(21), &mut follower);
         assert!(session.record(&follower).is_valid());
-        session.on_grandmaster_changed();
+        follower.grandmaster = None;
+        session.on_grandmaster_changed(&follower);
         assert_eq!(session.record(&follower), NqptpRecord::default());
+    }
+
+    /// A session playing on a grandmaster measured at 12 s.
+    fn playing_on_a_measured_grandmaster() -> (Session, Scripted) {
+        let mut session = Session::new();
+        let mut follower = Scripted::default();
+        let peers = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1"), ip("192.0.2.9")]);
+        session.handle_command(at(11), &peers, &mut follower);
+        session.handle_command(at(11), &ControlCommand::Play, &mut follower);
+        locked(&mut follower, "192.0.2.1", 7);
+        session.on_mapping_updated(at(12), &mut follower);
+        assert!(session.record(&follower).is_valid());
+        (session, follower)
+    }
+
+    #[test]
+    fn a_held_grandmaster_stays_published_and_goes_on_without_a_relock() {
+        let (mut session, mut follower) = playing_on_a_measured_grandmaster();
+        let before = session.record(&follower);
+        // Its Announces time out 2 s into a dropout: held, the record stays, as nqptp's.
+        follower.hold();
+        session.on_grandmaster_changed(&follower);
+        assert_eq!(session.record(&follower), before);
+        // B during the hold is no reason to re-lock: the clock is silent, not stalled.
+        session.handle_command(at(20), &ControlCommand::Play, &mut follower);
+        assert_eq!(session.record(&follower), before);
+        // Back 8 s later: the next measurement continues the record (a silence that long
+        // re-locks a grandmaster still announced, not one back from a hold).
+        follower.resume();
+        session.on_grandmaster_changed(&follower);
+        assert_eq!(session.record(&follower), before);
+        session.on_mapping_updated(at(20), &mut follower);
+        assert_eq!(follower.relocks, 0);
+        assert_eq!(session.record(&follower).local_time, 20_000_000_000);
+        // Only that first one: a silence after it re-locks as before.
+        session.on_mapping_updated(at(30), &mut follower);
+        assert_eq!(follower.relocks, 1);
+    }
+
+    #[test]
+    fn the_end_of_a_hold_unpublishes_the_record() {
+        // The hold runs out.
+        let (mut session, mut follower) = playing_on_a_measured_grandmaster();
+        follower.hold();
+        session.on_grandmaster_changed(&follower);
+        follower.end_hold();
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        session.on_grandmaster_changed(&follower);
+        locked(&mut follower, "192.0.2.1", 7);
+        assert_eq!(session.record(&follower), NqptpRecord::default(), "waits");
+        // The held grandmaster's peer is removed from the list.
+        let (mut session, mut follower) = playing_on_a_measured_grandmaster();
+        follower.hold();
+        session.on_grandmaster_changed(&follower);
+        let other = ControlCommand::SetTimingPeers(vec![ip("192.0.2.9")]);
+        session.handle_command(at(13), &other, &mut follower);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        // Another grandmaster is elected while one is held.
+        let (mut session, mut follower) = playing_on_a_measured_grandmaster();
+        follower.hold();
+        session.on_grandmaster_changed(&follower);
+        follower.end_hold();
+        locked(&mut follower, "192.0.2.9", 9);
+        session.on_grandmaster_changed(&follower);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        session.on_mapping_updated(at(14), &mut follower);
+        assert_eq!(session.record(&follower).master_clock_id, 9);
+    }
+
+    #[test]
+    fn a_grandmaster_lost_before_it_was_measured_is_not_published() {
+        let mut session = Session::new();
+        let mut follower = Scripted::default();
+        let peers = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1")]);
+        session.handle_command(at(11), &peers, &mut follower);
+        session.handle_command(at(11), &ControlCommand::Play, &mut follower);
+        locked(&mut follower, "192.0.2.1", 7);
+        follower.hold();
+        session.on_grandmaster_changed(&follower);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        follower.resume();
+        session.on_grandmaster_changed(&follower);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        session.on_mapping_updated(at(12), &mut follower);
+        assert!(session.record(&follower).is_valid());
     }
 
     #[test]

@@ -227,9 +227,19 @@ impl TimingTask {
                             address = %gm.address,
                             "following grandmaster"
                         ),
-                        None => tracing::info!("no grandmaster among the timing peers"),
+                        None => match self.receiver.held_grandmaster() {
+                            Some(held) => tracing::info!(
+                                grandmaster = %held.identity.dotted(),
+                                "grandmaster silent: held, its record stays published"
+                            ),
+                            None => tracing::info!("no grandmaster among the timing peers"),
+                        },
                     }
-                    self.session.on_grandmaster_changed();
+                    self.session.on_grandmaster_changed(&self.receiver);
+                }
+                ReceiverEvent::HoldoverEnded { identity, .. } => {
+                    tracing::info!(grandmaster = %identity.dotted(), "held grandmaster not back: forgotten");
+                    self.session.on_grandmaster_changed(&self.receiver);
                 }
                 ReceiverEvent::MappingUpdated { mapping, stepped } => {
                     tracing::trace!(rate_ppb = mapping.rate_ppb(), stepped, "mapping updated");

@@ -49,6 +49,12 @@ pub struct SessionClock {
     /// None when it follows over the network.
     #[serde(default)]
     pub local_grandmaster: Option<super::protocol::SessionId>,
+    /// The grandmaster fell silent (a Wi-Fi dropout, a sender gone quiet) and is held: it
+    /// is not followed, but `offset_ns` and `rate_ppb` carry on from its last mapping (with
+    /// no `error_bound_ns`), as the session's record does, until it is back or the hold
+    /// runs out.
+    #[serde(default)]
+    pub holdover: bool,
 }
 
 /// One session in the daemon's status.

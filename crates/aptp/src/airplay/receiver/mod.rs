@@ -433,6 +433,23 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.grandmaster
     }
 
+    /// The grandmaster lost to its Announce timeout and held
+    /// ([`ReceiverConfig::grandmaster_holdover_ns`]): while it is, [`mapping`](Self::mapping)
+    /// is still its, and it is followed again if it comes back in time.
+    ///
+    /// ```
+    /// use aptp::airplay::{AirplayReceiver, ReceiverConfig};
+    /// use aptp_clock::Time;
+    /// use aptp_wire::ClockIdentity;
+    /// let receiver: AirplayReceiver<std::net::IpAddr> =
+    ///     AirplayReceiver::new(ReceiverConfig::new(ClockIdentity([2; 8])), Time::from_nanos(0))
+    ///         .unwrap();
+    /// assert!(receiver.held_grandmaster().is_none());
+    /// ```
+    pub fn held_grandmaster(&self) -> Option<GrandmasterInfo<A>> {
+        self.held_grandmaster.map(|(held, _)| held)
+    }
+
     /// The latest remote ↔ local mapping.
     pub fn mapping(&self) -> Option<ClockMapping> {
         self.mapping
@@ -456,7 +473,7 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         ReceiverStatus {
             state: self.state,
             grandmaster: self.grandmaster,
-            held_grandmaster: self.held_grandmaster.map(|(held, _)| held),
+            held_grandmaster: self.held_grandmaster(),
             mapping: self.mapping,
             offset_ns: followed.and_then(|m| i64::try_from(m.offset_at(now).nanos_rounded()).ok()),
             rate_ppb: followed.map(|m| m.rate_ppb()),
