@@ -459,7 +459,8 @@ fn a_dropout_keeps_the_record_published() {
             cut.elapsed()
         );
         assert_eq!(clock_id(&record), identity);
-        held_seen |= status.borrow().grandmaster.is_none();
+        let now = status.borrow().clone();
+        held_seen |= now.grandmaster.is_none() && now.held_grandmaster == Some(identity);
         last = record;
         std::thread::sleep(Duration::from_millis(20));
     }

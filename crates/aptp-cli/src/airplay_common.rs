@@ -1,5 +1,5 @@
-//! What `aptp airplay-sender` and `aptp airplay-receiver` share: socket options and the clock
-//! identity.
+//! What `aptp airplay-sender` and `aptp airplay-receiver` (and the nqptp drop-in's lines)
+//! share: socket options, the clock identity and the master column.
 
 use std::net::IpAddr;
 
@@ -110,4 +110,13 @@ impl SocketArgs {
 /// Nanoseconds of a time, saturating into `i64` for JSON.
 pub fn nanos(time: aptp_clock::Time) -> i64 {
     i64::try_from(time.nanos_rounded()).unwrap_or(i64::MAX)
+}
+
+/// The text lines' master column: the grandmaster followed, or the held one marked so.
+pub(crate) fn master_column(master: Option<&str>, held: Option<&str>) -> String {
+    match (master, held) {
+        (Some(master), _) => master.to_owned(),
+        (None, Some(held)) => format!("{held} (held)"),
+        (None, None) => "-".to_owned(),
+    }
 }

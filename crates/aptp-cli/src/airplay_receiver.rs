@@ -14,7 +14,7 @@ use aptp::airplay::{
 use aptp_clock::{Time, TimeDelta};
 use aptp_wire::ClockIdentity;
 
-use crate::airplay_common::{nanos, LocalClock, SocketArgs};
+use crate::airplay_common::{master_column, nanos, LocalClock, SocketArgs};
 use redirect::RedirectRules;
 
 /// Follow the grandmaster the timing peers elect, as an AirPlay 2 receiver does. Prints a
@@ -187,6 +187,9 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
         next_line += std::time::Duration::from_secs(1);
         let status = driver.receiver().status(local);
         let master = status.grandmaster.map(|g| g.identity.dotted().to_string());
+        let held_master = status
+            .held_grandmaster
+            .map(|g| g.identity.dotted().to_string());
         // While a silent grandmaster is held, its mapping still schedules the frame.
         let play_local_ns = match (
             arguments.anchor_network_time_ns,
@@ -223,6 +226,7 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
                 "rate_ppb": status.rate_ppb,
                 "path_delay_ns": status.path_delay_ns,
                 "master": master,
+                "held_master": held_master,
                 "local_clock": arguments.local_clock.name(),
                 "two_way": status.two_way,
                 "error_bound_ns": status.error_bound_ns,
@@ -246,7 +250,7 @@ async fn follow(arguments: &AirplayReceiverArgs) -> Result<(), Box<dyn std::erro
             format!(
                 "airplay-receiver {} master {} offset {} rate_ppb {} path_delay {} {} error_bound_ns {} ports {}/{}",
                 status.state.name_lower(),
-                master.as_deref().unwrap_or("-"),
+                master_column(master.as_deref(), held_master.as_deref()),
                 status.offset_ns.map_or("-".to_owned(), |o| o.to_string()),
                 status.rate_ppb.map_or("-".to_owned(), |r| format!("{r:.0}")),
                 status.path_delay_ns.map_or("-".to_owned(), |d| d.to_string()),

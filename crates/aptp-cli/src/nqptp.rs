@@ -1,5 +1,6 @@
 //! `aptp nqptp`: the drop-in for nqptp (Shairport Sync's PTP companion), with status lines.
 
+use crate::airplay_common::master_column;
 use crate::runtime::{self, Termination, Threads};
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -116,6 +117,7 @@ fn json_line(status: &NqptpStatus) -> Value {
         "rate_ppb": status.rate_ppb.map(|rate| (rate * 1000.0).round() / 1000.0),
         "path_delay_ns": status.path_delay_ns,
         "master": status.grandmaster.map(|gm| gm.dotted().to_string()),
+        "held_master": status.held_grandmaster.map(|gm| gm.dotted().to_string()),
         "local_clock": "monotonic",
         "local_clock_id": "CLOCK_MONOTONIC_RAW",
         "master_address": status.grandmaster_address.map(|address| address.to_string()),
@@ -159,9 +161,16 @@ fn text_line(status: &NqptpStatus) -> String {
             .rate_ppb
             .map_or_else(dash, |ppb| format!("{ppb:+.1}")),
         status.path_delay_ns.map_or_else(dash, |ns| ns.to_string()),
-        status
-            .grandmaster
-            .map_or_else(dash, |id| id.dotted().to_string()),
+        master_column(
+            status
+                .grandmaster
+                .map(|id| id.dotted().to_string())
+                .as_deref(),
+            status
+                .held_grandmaster
+                .map(|id| id.dotted().to_string())
+                .as_deref()
+        ),
         status.timing_peers.len(),
         yes_no(status.playing),
         yes_no(status.record.is_valid()),
@@ -173,6 +182,7 @@ fn text_line(status: &NqptpStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aptp_wire::ClockIdentity;
 
     #[test]
     fn json_line_has_the_contract_keys() {
@@ -197,5 +207,16 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("master -  (monotonic)"), "{text}");
+        let held = NqptpStatus {
+            held_grandmaster: Some(ClockIdentity([0x0d, 0, 0, 0xff, 0xfe, 0, 0, 0x0e])),
+            ..NqptpStatus::default()
+        };
+        assert_eq!(json_line(&held)["held_master"], "0d0000.fffe.00000e");
+        assert!(json_line(&held)["master"].is_null());
+        let text = text_line(&held);
+        assert!(
+            text.contains("master 0d0000.fffe.00000e (held)  (monotonic)"),
+            "{text}"
+        );
     }
 }

@@ -24,6 +24,8 @@ pub struct NqptpStatus {
     pub grandmaster: Option<ClockIdentity>,
     /// The timing peer it is reached at.
     pub grandmaster_address: Option<IpAddr>,
+    /// The grandmaster that fell silent and is held (its record stays published meanwhile).
+    pub held_grandmaster: Option<ClockIdentity>,
     /// The grandmaster's time minus CLOCK_MONOTONIC_RAW, as estimated now (ns).
     pub offset_ns: Option<i64>,
     /// The grandmaster's rate against the local clock, in parts per billion.
@@ -60,6 +62,7 @@ impl Default for NqptpStatus {
             state: PortState::Listening,
             grandmaster: None,
             grandmaster_address: None,
+            held_grandmaster: None,
             offset_ns: None,
             rate_ppb: None,
             path_delay_ns: None,

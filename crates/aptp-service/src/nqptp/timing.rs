@@ -280,6 +280,7 @@ impl TimingTask {
             snapshot.state = status.state;
             snapshot.grandmaster = status.grandmaster.map(|gm| gm.identity);
             snapshot.grandmaster_address = status.grandmaster.map(|gm| gm.address);
+            snapshot.held_grandmaster = status.held_grandmaster.map(|gm| gm.identity);
             snapshot.offset_ns = status.offset_ns;
             snapshot.rate_ppb = status.rate_ppb;
             snapshot.path_delay_ns = status.path_delay_ns;
