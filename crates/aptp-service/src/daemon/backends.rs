@@ -203,22 +203,27 @@ impl Backends {
                 },
                 () = sleep_or_forever(sleep) => {
                     if let Ok(now) = self.now() {
-                        for backend in self.backends.values_mut() {
-                            match &mut backend.role {
-                                Role::Follower { receiver, policy } => {
-                                    receiver.handle_timeout(now);
-                                    // A grandmaster lost to silence is held (its record
-                                    // stays) or, its hold over, forgotten: the policy hears
-                                    // it now, not at the next datagram.
-                                    drain_receiver_events(receiver, policy, now);
-                                }
-                                Role::Grandmaster { sender } => sender.handle_timeout(now),
-                            }
-                        }
+                        self.run_timers(now);
                     }
                 }
             }
             self.state.set_ports(self.port_statuses());
+        }
+    }
+
+    /// Runs every role's timers at `now`. A follower's events are heard at once: a
+    /// grandmaster lost to silence is held (its record stays) or, its hold over, forgotten,
+    /// and one back from its hold is not taken for a new one (heard together with its loss
+    /// at the next datagram, it would be).
+    fn run_timers(&mut self, now: Time) {
+        for backend in self.backends.values_mut() {
+            match &mut backend.role {
+                Role::Follower { receiver, policy } => {
+                    receiver.handle_timeout(now);
+                    drain_receiver_events(receiver, policy, now);
+                }
+                Role::Grandmaster { sender } => sender.handle_timeout(now),
+            }
         }
     }
 

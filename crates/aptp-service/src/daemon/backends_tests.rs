@@ -141,21 +141,24 @@ async fn an_address_change_re_acquires_the_sessions_routed_through_it() {
     assert!(lo.ptp, "an unbound socket serves every interface");
 }
 
-/// Plays `sender` to the follower session's receiver (one way, 200 µs late) from `from` to
-/// `to` in 5 ms steps, its timers and events run as the task runs them; with no sender, the
-/// grandmaster is silent and only the receiver's timers run.
+/// Plays `sender` to the follower session `id` (one way, 200 µs late) from `from` to `to` in
+/// 5 ms steps, each datagram handled as `on_received` does and the timers run as the task
+/// runs them; with no sender, the grandmaster is silent. With `always_valid`, the record
+/// must be valid at every step.
 fn run_follower(
-    backend: &mut Backend,
+    backends: &mut Backends,
+    id: SessionId,
     mut sender: Option<&mut AirplaySender<IpAddr>>,
     source: IpAddr,
-    from: Time,
-    to: Time,
+    (from, to): (Time, Time),
+    always_valid: bool,
 ) {
-    let Role::Follower { receiver, policy } = &mut backend.role else {
-        panic!("not a follower session");
-    };
     let mut now = from;
     while now < to {
+        let backend = backends.backends.get_mut(&id).unwrap();
+        let Role::Follower { receiver, policy } = &mut backend.role else {
+            panic!("not a follower session");
+        };
         if let Some(sender) = sender.as_deref_mut() {
             sender.handle_timeout(now);
             while let Some(transmit) = sender.poll_transmit(now) {
@@ -167,16 +170,20 @@ fn run_follower(
                 drain_receiver_events(receiver, policy, arrival);
             }
         }
-        receiver.handle_timeout(now);
-        drain_receiver_events(receiver, policy, now);
         while receiver.poll_transmit(now).is_some() {}
+        backends.run_timers(now);
+        if always_valid {
+            let (clock, record) = snapshot(&backends.backends[&id], now);
+            assert!(record.is_valid(), "zeros at {now:?}: {clock:?}");
+        }
         now += aptp_clock::TimeDelta::from_millis(5);
     }
 }
 
 /// A grandmaster that falls silent is held: the session's clock carries on from its last
-/// mapping and says so, its record stays as last written (as nqptp's does), and when it is
-/// back both go on without a re-lock; once the hold runs out, both are empty.
+/// mapping and says so, its record stays as last written (as nqptp's does) at every instant
+/// of the silence and of the return, and the return re-locks nothing; once the hold runs
+/// out, both are empty.
 #[tokio::test]
 async fn a_silent_grandmaster_is_held_in_the_clock_and_the_record() {
     let state = Arc::new(DaemonState::new(
@@ -211,11 +218,18 @@ async fn a_silent_grandmaster_is_held_in_the_clock_and_the_record() {
     let identity = ClockIdentity([0x0a, 0, 0, 0xff, 0xfe, 0, 0, 0x0a]);
     let mut sender = AirplaySender::new(SenderConfig::new(identity), start).unwrap();
     sender.set_peers([IpAddr::V4(Ipv4Addr::LOCALHOST)]);
-    let backend = backends.backends.get_mut(&info.id).unwrap();
+    let id = info.id;
     let dotted = Some(identity.dotted().to_string());
 
-    run_follower(backend, Some(&mut sender), source, at(0), at(20));
-    let (followed, record) = snapshot(backend, at(20));
+    run_follower(
+        &mut backends,
+        id,
+        Some(&mut sender),
+        source,
+        (at(0), at(20)),
+        false,
+    );
+    let (followed, record) = snapshot(&backends.backends[&id], at(20));
     assert_eq!(followed.grandmaster, dotted);
     assert!(
         followed.offset_ns.is_some() && !followed.holdover,
@@ -223,9 +237,15 @@ async fn a_silent_grandmaster_is_held_in_the_clock_and_the_record() {
     );
     assert!(record.is_valid());
 
-    // 5 s of silence: lost to the Announce timeout, held.
-    run_follower(backend, None, source, at(20), at(25));
-    let (held, held_record) = snapshot(backend, at(25));
+    // 5 s of silence: lost to the Announce timeout, held. The player's `B` meanwhile is no
+    // reason to re-lock (the clock is silent, not stalled): heard by the timers, the hold
+    // is known before any datagram comes back.
+    run_follower(&mut backends, id, None, source, (at(20), at(25)), true);
+    if let Role::Follower { receiver, policy } = &mut backends.backends.get_mut(&id).unwrap().role {
+        policy.handle_command(at(25), &ControlCommand::Play, receiver.as_mut());
+        assert_eq!(policy.relocks(), 0);
+    }
+    let (held, held_record) = snapshot(&backends.backends[&id], at(25));
     assert!(held.holdover, "{held:?}");
     assert_eq!(held.grandmaster, dotted);
     let offset = held.offset_ns.expect("the held mapping's offset");
@@ -233,19 +253,26 @@ async fn a_silent_grandmaster_is_held_in_the_clock_and_the_record() {
     assert_eq!(held.error_bound_ns, None);
     assert_eq!(held_record, record, "the record stays as last written");
 
-    // Back: followed again, the record goes on, nothing re-locked.
-    run_follower(backend, Some(&mut sender), source, at(25), at(30));
-    let (back, back_record) = snapshot(backend, at(30));
+    // Back: followed again, the record never gaps and goes on, nothing re-locked.
+    run_follower(
+        &mut backends,
+        id,
+        Some(&mut sender),
+        source,
+        (at(25), at(30)),
+        true,
+    );
+    let (back, back_record) = snapshot(&backends.backends[&id], at(30));
     assert!(!back.holdover && back.offset_ns.is_some(), "{back:?}");
     assert!(back_record.local_time > record.local_time);
-    let Role::Follower { policy, .. } = &backend.role else {
+    let Role::Follower { policy, .. } = &backends.backends[&id].role else {
         unreachable!()
     };
     assert_eq!(policy.relocks(), 0);
 
     // Silent past the hold (60 s): forgotten.
-    run_follower(backend, None, source, at(30), at(95));
-    let (gone, gone_record) = snapshot(backend, at(95));
+    run_follower(&mut backends, id, None, source, (at(30), at(95)), false);
+    let (gone, gone_record) = snapshot(&backends.backends[&id], at(95));
     assert!(!gone.holdover, "{gone:?}");
     assert_eq!(gone.grandmaster, None);
     assert_eq!(gone.offset_ns, None);

@@ -57,6 +57,8 @@ pub trait ClockFollower {
     /// The grandmaster that fell silent and is held, if any: not followed, but its mapping
     /// stands, and it is followed again from where it was if it comes back in time.
     fn held_grandmaster(&self) -> Option<FollowedGrandmaster>;
+    /// Whether the grandmaster's clock is stalled (its preciseOriginTimestamps repeat).
+    fn stalled(&self) -> bool;
     /// The latest mapping from the local clock to the grandmaster's, if locked.
     fn mapping(&self) -> Option<ClockMapping>;
 }
@@ -78,6 +80,10 @@ impl ClockFollower for AirplayReceiver<IpAddr> {
 
     fn held_grandmaster(&self) -> Option<FollowedGrandmaster> {
         AirplayReceiver::held_grandmaster(self).map(FollowedGrandmaster::from)
+    }
+
+    fn stalled(&self) -> bool {
+        AirplayReceiver::stalled(self)
     }
 
     fn mapping(&self) -> Option<ClockMapping> {

@@ -17,7 +17,8 @@
 //!   dropout, a sender gone quiet) is the follower's: it holds the grandmaster
 //!   (`ReceiverConfig::grandmaster_holdover_ns`). Meanwhile the record of its last
 //!   measurement stays published, as nqptp keeps a silent timing peer's (it never forgets
-//!   a listed clock for silence), so a player plays on through the dropout. When the same
+//!   a listed clock for silence), so a player plays on through the dropout (not for a clock
+//!   that had stalled first: nothing published since tracked it). When the same
 //!   clock is back, its measurement goes on from where it stopped, without a re-lock; when
 //!   the hold ends (the clock not back in time, its peer removed, another one elected) the
 //!   record is zeros until the next grandmaster is measured.
@@ -106,9 +107,10 @@ impl Session {
             ControlCommand::Play => {
                 self.playing = true;
                 // A held grandmaster is silent, not stalled: its record stands until it is
-                // back or its hold ends.
-                let stale =
-                    self.held.is_none() && self.measured_at.is_some_and(|at| silence(now, at));
+                // back or its hold ends, and its first measurement back continues it.
+                let stale = self.held.is_none()
+                    && !self.resumed
+                    && self.measured_at.is_some_and(|at| silence(now, at));
                 if stale && follower.mapping().is_some() {
                     self.relock(now, follower);
                 }
@@ -134,7 +136,11 @@ impl Session {
     /// change makes the record wait for a fresh mapping.
     pub fn on_grandmaster_changed(&mut self, follower: &impl ClockFollower) {
         match (follower.grandmaster(), follower.held_grandmaster()) {
-            (None, Some(held)) if self.measured_at.is_some() => self.held = Some(held),
+            // A stalled clock that then fell silent is not held: what it published since
+            // it stalled no longer tracked it.
+            (None, Some(held)) if self.measured_at.is_some() && !follower.stalled() => {
+                self.held = Some(held)
+            }
             (Some(back), _) if self.held.is_some_and(|held| same_clock(&held, &back)) => {
                 self.held = None;
                 self.resumed = true;
@@ -223,6 +229,7 @@ mod tests {
         grandmaster: Option<FollowedGrandmaster>,
         held: Option<FollowedGrandmaster>,
         mapping: Option<ClockMapping>,
+        stalled: bool,
         relocks: u32,
     }
 
@@ -265,6 +272,9 @@ mod tests {
         }
         fn held_grandmaster(&self) -> Option<FollowedGrandmaster> {
             self.held
+        }
+        fn stalled(&self) -> bool {
+            self.stalled
         }
         fn mapping(&self) -> Option<ClockMapping> {
             self.mapping
@@ -409,9 +419,12 @@ mod tests {
         session.handle_command(at(20), &ControlCommand::Play, &mut follower);
         assert_eq!(session.record(&follower), before);
         // Back 8 s later: the next measurement continues the record (a silence that long
-        // re-locks a grandmaster still announced, not one back from a hold).
+        // re-locks a grandmaster still announced, not one back from a hold), and so does a
+        // `B` before it.
         follower.resume();
         session.on_grandmaster_changed(&follower);
+        assert_eq!(session.record(&follower), before);
+        session.handle_command(at(20), &ControlCommand::Play, &mut follower);
         assert_eq!(session.record(&follower), before);
         session.on_mapping_updated(at(20), &mut follower);
         assert_eq!(follower.relocks, 0);
@@ -439,6 +452,8 @@ mod tests {
         let other = ControlCommand::SetTimingPeers(vec![ip("192.0.2.9")]);
         session.handle_command(at(13), &other, &mut follower);
         assert_eq!(session.record(&follower), NqptpRecord::default());
+        locked(&mut follower, "192.0.2.9", 9);
+        assert_eq!(session.record(&follower), NqptpRecord::default(), "waits");
         // Another grandmaster is elected while one is held.
         let (mut session, mut follower) = playing_on_a_measured_grandmaster();
         follower.hold();
@@ -449,6 +464,19 @@ mod tests {
         assert_eq!(session.record(&follower), NqptpRecord::default());
         session.on_mapping_updated(at(14), &mut follower);
         assert_eq!(session.record(&follower).master_clock_id, 9);
+    }
+
+    #[test]
+    fn a_stalled_grandmaster_that_falls_silent_is_not_published() {
+        let (mut session, mut follower) = playing_on_a_measured_grandmaster();
+        follower.stalled = true;
+        follower.hold();
+        session.on_grandmaster_changed(&follower);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
+        follower.stalled = false;
+        follower.resume();
+        session.on_grandmaster_changed(&follower);
+        assert_eq!(session.record(&follower), NqptpRecord::default(), "waits");
     }
 
     #[test]

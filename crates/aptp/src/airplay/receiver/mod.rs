@@ -450,6 +450,22 @@ impl<A: Copy + Eq + Debug> AirplayReceiver<A> {
         self.held_grandmaster.map(|(held, _)| held)
     }
 
+    /// Whether the grandmaster followed (or held) repeats one preciseOriginTimestamp: its
+    /// clock stopped, as an idle Apple device's does, and the mapping no longer tracks it.
+    ///
+    /// ```
+    /// use aptp::airplay::{AirplayReceiver, ReceiverConfig};
+    /// use aptp_clock::Time;
+    /// use aptp_wire::ClockIdentity;
+    /// let receiver: AirplayReceiver<std::net::IpAddr> =
+    ///     AirplayReceiver::new(ReceiverConfig::new(ClockIdentity([2; 8])), Time::from_nanos(0))
+    ///         .unwrap();
+    /// assert!(!receiver.stalled());
+    /// ```
+    pub fn stalled(&self) -> bool {
+        self.stalled
+    }
+
     /// The latest remote ↔ local mapping.
     pub fn mapping(&self) -> Option<ClockMapping> {
         self.mapping
