@@ -323,6 +323,17 @@ impl World {
             member
                 .receiver
                 .handle_datagram(local, &delivery.bytes, 0, port, local);
+        }
+        self.run_receivers(tau_ns, index);
+    }
+
+    /// Runs receiver `index`'s timers at `tau_ns` (after a datagram, or on the timer tick:
+    /// a grandmaster silent past its Announce timeout is lost, and held, during the silence,
+    /// as a real driver's timer finds it) and sends what they queued.
+    fn run_receivers(&mut self, tau_ns: f64, index: usize) {
+        let node = &mut self.nodes[index];
+        let local = node.clock.at(tau_ns);
+        for member in [&mut node.aptp, &mut node.nqptp] {
             member.receiver.handle_timeout(local);
             drain_events(member, local);
         }
@@ -340,7 +351,7 @@ impl World {
             outgoing.push(transmit);
         }
         for transmit in outgoing {
-            self.send(tau_ns, delivery.to, 0, transmit.port, transmit.bytes);
+            self.send(tau_ns, index + 1, 0, transmit.port, transmit.bytes);
         }
     }
 }
@@ -401,6 +412,9 @@ pub fn run_group(config: &GroupSimConfig) -> Vec<GroupResult> {
     // Per group, per receiver: (sum of play errors, count).
     let mut error_sums = vec![vec![(0.0f64, 0usize); config.receivers]; groups];
     let mut unscheduled = vec![0usize; groups];
+    // The receivers' timers run at least this often between datagrams.
+    let timers_every_ns = 100e6;
+    let mut next_timers = timers_every_ns;
     let oracle_every_ns = 1e9;
     let mut next_oracle_fit = if groups > 2 {
         oracle_every_ns
@@ -415,11 +429,17 @@ pub fn run_group(config: &GroupSimConfig) -> Vec<GroupResult> {
         let tau = next_delivery
             .min(next_sender_ns)
             .min(next_evaluation)
-            .min(next_oracle_fit);
+            .min(next_oracle_fit)
+            .min(next_timers);
         if tau >= end_ns {
             break;
         }
-        if tau == next_oracle_fit {
+        if tau == next_timers {
+            next_timers += timers_every_ns;
+            for index in 0..world.nodes.len() {
+                world.run_receivers(tau, index);
+            }
+        } else if tau == next_oracle_fit {
             next_oracle_fit += oracle_every_ns;
             for oracle in world.nodes.iter_mut().flat_map(|n| n.oracles.iter_mut()) {
                 oracle.refit();

@@ -130,3 +130,50 @@ fn a_group_keeps_playing_in_step_through_dropouts() {
         "{forgotten:?}"
     );
 }
+
+#[test]
+fn receivers_lose_a_silent_grandmaster_during_the_silence() {
+    // The timers run between datagrams, as a real driver's: 2 s into a dropout every
+    // receiver has lost its grandmaster, and holds it, before any packet comes back.
+    let config = GroupSimConfig {
+        receivers: 2,
+        ..GroupSimConfig::new(PathModel::loopback(), 1)
+    };
+    let mut world = World::new(&config);
+    let mut next_sender_ns = 0.0;
+    let mut tau = 0.0;
+    while tau < 10e9 {
+        let next_delivery = world
+            .queue
+            .peek()
+            .map_or(f64::INFINITY, |d| d.0.at_scaled as f64 / 65_536.0);
+        tau = next_delivery.min(next_sender_ns);
+        if tau == next_sender_ns {
+            world.run_sender(tau);
+            next_sender_ns = tau + 10e6;
+        } else if let Some(std::cmp::Reverse(delivery)) = world.queue.pop() {
+            world.deliver(tau, delivery);
+        }
+    }
+    world.queue.clear();
+    for node in &world.nodes {
+        assert!(node.aptp.receiver.grandmaster().is_some());
+    }
+    // The sender falls silent at 10 s: only the timer ticks run.
+    for tick in 1..=40 {
+        let tau = 10e9 + f64::from(tick) * 100e6;
+        for index in 0..world.nodes.len() {
+            world.run_receivers(tau, index);
+        }
+    }
+    for node in &world.nodes {
+        for member in [&node.aptp, &node.nqptp] {
+            assert!(member.receiver.grandmaster().is_none());
+            assert!(member.receiver.held_grandmaster().is_some());
+            assert!(
+                member.receiver.mapping().is_some(),
+                "the held mapping is kept"
+            );
+        }
+    }
+}
