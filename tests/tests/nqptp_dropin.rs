@@ -33,7 +33,7 @@ use aptp_service::nqptp::{
 };
 use aptp_transport::{TimestampClock, TransportError};
 use aptp_wire::ClockIdentity;
-use support::stall::{raw_time, spawn_stallable_sender, StallableClock};
+use support::stall::{raw_time, DropInWithSender};
 use support::*;
 
 #[test]
@@ -226,24 +226,7 @@ fn control_protocol_end_to_end() {
 /// mastership start.
 #[test]
 fn follows_a_grandmaster_change_within_the_group() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let name = shm("group");
-    let daemon = {
-        let _guard = runtime.enter();
-        NqptpDaemon::start(NqptpOptions {
-            control: "127.0.0.1:0".parse().unwrap(),
-            shm_name: name.clone(),
-            event_port: 0,
-            general_port: 0,
-            ipv6: false,
-            ..NqptpOptions::default()
-        })
-        .expect("start the drop-in")
-    };
+    let (runtime, daemon, name) = start_loopback_dropin("group");
     let reader = NqptpReader::open(&name).expect("open the record");
     let ports = daemon.ptp_ports();
     let loopback: IpAddr = "127.0.0.1".parse().unwrap();
@@ -303,57 +286,21 @@ fn follows_a_grandmaster_change_within_the_group() {
 /// the re-lock disabled it is the stale mapping, 7 ms off), and come with the next Sync.
 #[test]
 fn play_after_a_stalled_clock_relocks_at_once() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let name = shm("stall");
-    let daemon = {
-        let _guard = runtime.enter();
-        NqptpDaemon::start(NqptpOptions {
-            control: "127.0.0.1:0".parse().unwrap(),
-            shm_name: name.clone(),
-            event_port: 0,
-            general_port: 0,
-            ipv6: false,
-            ..NqptpOptions::default()
-        })
-        .expect("start the drop-in")
-    };
-    let status = daemon.watch_status();
-    let reader = NqptpReader::open(&name).expect("open the record");
-    let clock = std::sync::Arc::new(StallableClock::default());
     let identity = ClockIdentity([0x0d, 0, 0, 0xff, 0xfe, 0, 0, 0x0d]);
-    let sender_address: IpAddr = "127.0.0.4".parse().unwrap();
-    let _sender = spawn_stallable_sender(
-        &runtime,
-        sender_address,
-        identity,
-        "127.0.0.1".parse().unwrap(),
-        daemon.ptp_ports(),
-        std::sync::Arc::clone(&clock),
-    );
-    let player = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let command = |text: &str| {
-        player
-            .send_to(
-                format!("{name} {text}\0").as_bytes(),
-                daemon.control_address(),
-            )
-            .expect("send a control datagram");
-    };
+    let setup = DropInWithSender::start("stall", identity, "127.0.0.4".parse().unwrap());
+    let (status, reader, clock) = (&setup.status, &setup.reader, &setup.clock);
+    let command = |text: &str| setup.command(text);
     // The truth: the sender's timescale minus CLOCK_MONOTONIC_RAW, i.e. the jump.
     let error_against = |record: &NqptpRecord, jump_ns: i64| {
         let raw = raw_time().nanos_rounded() as u64;
         (record.master_time_at(raw).wrapping_sub(raw) as i64) - jump_ns
     };
     command("T 127.0.0.4");
-    wait_status(&status, Duration::from_secs(15), |s| {
+    wait_status(status, Duration::from_secs(15), |s| {
         s.state.name_lower() == "slave"
     });
     command("B");
-    let record = wait_record(&reader, AT_ONCE, NqptpRecord::is_valid).expect("valid at once");
+    let record = wait_record(reader, AT_ONCE, NqptpRecord::is_valid).expect("valid at once");
     assert!(error_against(&record, 0).abs() < BOUND_NS);
 
     command("E");
@@ -370,7 +317,7 @@ fn play_after_a_stalled_clock_relocks_at_once() {
     clock.resume(JUMP_NS);
     command("B");
     let played = Instant::now();
-    let first = wait_record(&reader, Duration::from_secs(10), NqptpRecord::is_valid)
+    let first = wait_record(reader, Duration::from_secs(10), NqptpRecord::is_valid)
         .expect("a valid record after the pause");
     let error = error_against(&first, JUMP_NS);
     eprintln!(
@@ -386,7 +333,7 @@ fn play_after_a_stalled_clock_relocks_at_once() {
         played.elapsed() < Duration::from_secs(2),
         "the re-lock waited for more than the next Syncs"
     );
-    runtime.block_on(daemon.shutdown()).expect("clean shutdown");
+    setup.shutdown();
 }
 
 /// A Wi-Fi dropout: the sender's link is cut for 5 s, well past the Announce timeout, while
@@ -395,56 +342,21 @@ fn play_after_a_stalled_clock_relocks_at_once() {
 /// and when the sender is back the record goes on from the same measurement, no re-lock.
 #[test]
 fn a_dropout_keeps_the_record_published() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let name = shm("dropout");
-    let daemon = {
-        let _guard = runtime.enter();
-        NqptpDaemon::start(NqptpOptions {
-            control: "127.0.0.1:0".parse().unwrap(),
-            shm_name: name.clone(),
-            event_port: 0,
-            general_port: 0,
-            ipv6: false,
-            ..NqptpOptions::default()
-        })
-        .expect("start the drop-in")
-    };
-    let status = daemon.watch_status();
-    let reader = NqptpReader::open(&name).expect("open the record");
-    let clock = std::sync::Arc::new(StallableClock::default());
     let identity = ClockIdentity([0x0d, 0, 0, 0xff, 0xfe, 0, 0, 0x0e]);
-    let _sender = spawn_stallable_sender(
-        &runtime,
-        "127.0.0.5".parse().unwrap(),
-        identity,
-        "127.0.0.1".parse().unwrap(),
-        daemon.ptp_ports(),
-        std::sync::Arc::clone(&clock),
-    );
-    let player = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let command = |text: &str| {
-        player
-            .send_to(
-                format!("{name} {text}\0").as_bytes(),
-                daemon.control_address(),
-            )
-            .expect("send a control datagram");
-    };
+    let setup = DropInWithSender::start("dropout", identity, "127.0.0.8".parse().unwrap());
+    let (status, reader, clock) = (&setup.status, &setup.reader, &setup.clock);
+    let command = |text: &str| setup.command(text);
     // The sender's timescale is CLOCK_MONOTONIC_RAW: the truth is offset zero.
     let error = |record: &NqptpRecord| {
         let raw = raw_time().nanos_rounded() as u64;
         record.master_time_at(raw).wrapping_sub(raw) as i64
     };
-    command("T 127.0.0.5");
+    command("T 127.0.0.8");
     command("B");
-    wait_status(&status, Duration::from_secs(15), |s| {
+    wait_status(status, Duration::from_secs(15), |s| {
         s.state.name_lower() == "slave"
     });
-    wait_record(&reader, AT_ONCE, NqptpRecord::is_valid).expect("valid once locked");
+    wait_record(reader, AT_ONCE, NqptpRecord::is_valid).expect("valid once locked");
     let relocks_before = status.borrow().relocks;
 
     clock.cut_link(true);
@@ -472,7 +384,7 @@ fn a_dropout_keeps_the_record_published() {
     );
 
     clock.cut_link(false);
-    let back = wait_record(&reader, Duration::from_secs(10), |record| {
+    let back = wait_record(reader, Duration::from_secs(10), |record| {
         record.local_time > last.local_time
     })
     .expect("the record goes on after the dropout");
@@ -485,7 +397,7 @@ fn a_dropout_keeps_the_record_published() {
         relocks_before,
         "the return re-locked instead of going on"
     );
-    runtime.block_on(daemon.shutdown()).expect("clean shutdown");
+    setup.shutdown();
 }
 
 #[test]

@@ -1,13 +1,78 @@
 //! A sender whose clock the test can stall and shift, as an idle Apple device's, and whose
 //! link it can cut, as a Wi-Fi dropout does.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aptp::airplay::{AirplaySender, SenderConfig};
 use aptp_clock::Time;
+use aptp_service::nqptp::{NqptpDaemon, NqptpReader, NqptpStatus};
 use aptp_transport::{PtpSocket, SocketConfig, TimestampClock};
 use aptp_wire::ClockIdentity;
+use tokio::sync::watch;
+
+use super::start_loopback_dropin;
+
+/// The drop-in on loopback (kernel-chosen ports) with a stallable sender that sends to it,
+/// and a player's control socket.
+pub struct DropInWithSender {
+    pub runtime: tokio::runtime::Runtime,
+    pub daemon: NqptpDaemon,
+    pub status: watch::Receiver<NqptpStatus>,
+    pub reader: NqptpReader,
+    pub clock: Arc<StallableClock>,
+    name: String,
+    player: UdpSocket,
+    _sender: tokio::task::JoinHandle<()>,
+}
+
+impl DropInWithSender {
+    /// Starts both; `tag` names the shared memory, the sender sends from `sender_address`
+    /// (a loopback address) as `identity`.
+    pub fn start(tag: &str, identity: ClockIdentity, sender_address: IpAddr) -> Self {
+        let (runtime, daemon, name) = start_loopback_dropin(tag);
+        let status = daemon.watch_status();
+        let reader = NqptpReader::open(&name).expect("open the record");
+        let clock = Arc::new(StallableClock::default());
+        let sender = spawn_stallable_sender(
+            &runtime,
+            sender_address,
+            identity,
+            "127.0.0.1".parse().unwrap(),
+            daemon.ptp_ports(),
+            Arc::clone(&clock),
+        );
+        DropInWithSender {
+            runtime,
+            daemon,
+            status,
+            reader,
+            clock,
+            name,
+            player: UdpSocket::bind("127.0.0.1:0").unwrap(),
+            _sender: sender,
+        }
+    }
+
+    /// Sends the player's control command `text` (`T 127.0.0.4`, `B`, ...).
+    pub fn command(&self, text: &str) {
+        self.player
+            .send_to(
+                format!("{} {text}\0", self.name).as_bytes(),
+                self.daemon.control_address(),
+            )
+            .expect("send a control datagram");
+    }
+
+    /// Shuts the drop-in down cleanly.
+    pub fn shutdown(self) {
+        let DropInWithSender {
+            runtime, daemon, ..
+        } = self;
+        runtime.block_on(daemon.shutdown()).expect("clean shutdown");
+    }
+}
 
 /// A sender's timescale that the test can stall (every Follow_Up then repeats one
 /// preciseOriginTimestamp, as an idle Apple device's) and shift (resume at another offset).

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use aptp::airplay::runtime::{PeerPorts, SenderDriver};
 use aptp::airplay::{AirplaySender, SenderConfig};
 use aptp_clock::Time;
-use aptp_service::nqptp::{NqptpReader, NqptpRecord, NqptpStatus};
+use aptp_service::nqptp::{NqptpDaemon, NqptpOptions, NqptpReader, NqptpRecord, NqptpStatus};
 use aptp_transport::{PtpSocket, SocketConfig, TimestampClock};
 use aptp_wire::ClockIdentity;
 use tokio::sync::watch;
@@ -54,6 +54,30 @@ pub fn error_now_ns(record: &NqptpRecord, timescale: TimestampClock) -> i64 {
     };
     let published = record.master_time_at(raw as u64);
     published.wrapping_sub(truth as u64) as i64
+}
+
+/// A multi-threaded runtime and, in it, the drop-in on loopback (kernel-chosen PTP ports,
+/// IPv4 only) publishing at `shm(tag)`, whose name is returned with it.
+pub fn start_loopback_dropin(tag: &str) -> (tokio::runtime::Runtime, NqptpDaemon, String) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let name = shm(tag);
+    let daemon = {
+        let _guard = runtime.enter();
+        NqptpDaemon::start(NqptpOptions {
+            control: "127.0.0.1:0".parse().unwrap(),
+            shm_name: name.clone(),
+            event_port: 0,
+            general_port: 0,
+            ipv6: false,
+            ..NqptpOptions::default()
+        })
+        .expect("start the drop-in")
+    };
+    (runtime, daemon, name)
 }
 
 /// Polls `condition` on the reader's record every 10 ms until it holds or `timeout` passes.

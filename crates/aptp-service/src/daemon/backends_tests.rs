@@ -9,8 +9,8 @@ use super::*;
 use crate::daemon::AddressChange;
 use crate::sessions::{OpenRequest, RecordPolicy, RegistryLimits};
 
-#[tokio::test]
-async fn a_resume_restarts_every_follower_and_says_so() {
+/// The daemon's state (no records) and a PTP socket on loopback, kernel-chosen ports.
+fn loopback_daemon() -> (Arc<DaemonState>, PtpSocket) {
     let state = Arc::new(DaemonState::new(
         PathBuf::from("/nonexistent/aptp.sock"),
         RegistryLimits::default(),
@@ -22,13 +22,17 @@ async fn a_resume_restarts_every_follower_and_says_so() {
             .with_clock(TimestampClock::MonotonicRaw),
     )
     .unwrap();
-    let mut events = state.subscribe();
+    (state, socket)
+}
+
+/// Opens a follower session of `peer` and publishes its `opened` event.
+fn open_follower(state: &DaemonState, peer: IpAddr) -> SessionInfo {
     let (info, opened) = state
         .registry()
         .open(
             OpenRequest {
                 role: SessionRole::Follower,
-                peers: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+                peers: vec![peer],
                 name: None,
                 lease_ms: None,
             },
@@ -36,6 +40,14 @@ async fn a_resume_restarts_every_follower_and_says_so() {
         )
         .unwrap();
     state.publish(opened);
+    info
+}
+
+#[tokio::test]
+async fn a_resume_restarts_every_follower_and_says_so() {
+    let (state, socket) = loopback_daemon();
+    let mut events = state.subscribe();
+    let info = open_follower(&state, IpAddr::V4(Ipv4Addr::LOCALHOST));
     let mut backends = Backends::new(Arc::clone(&state), vec![socket]);
     backends.reconcile();
     assert_eq!(backends.backends.len(), 1);
@@ -74,34 +86,9 @@ async fn a_resume_restarts_every_follower_and_says_so() {
 
 #[tokio::test]
 async fn an_address_change_re_acquires_the_sessions_routed_through_it() {
-    let state = Arc::new(DaemonState::new(
-        PathBuf::from("/nonexistent/aptp.sock"),
-        RegistryLimits::default(),
-        RecordPolicy::None,
-    ));
-    let socket = PtpSocket::bind(
-        SocketConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST))
-            .with_ports(0, 0)
-            .with_clock(TimestampClock::MonotonicRaw),
-    )
-    .unwrap();
+    let (state, socket) = loopback_daemon();
     let mut events = state.subscribe();
-    let open = |peer: &str| {
-        let (info, opened) = state
-            .registry()
-            .open(
-                OpenRequest {
-                    role: SessionRole::Follower,
-                    peers: vec![peer.parse().unwrap()],
-                    name: None,
-                    lease_ms: None,
-                },
-                std::time::Instant::now(),
-            )
-            .unwrap();
-        state.publish(opened);
-        info.id
-    };
+    let open = |peer: &str| open_follower(&state, peer.parse().unwrap()).id;
     // One peer reached through lo, one (a documentation address) that is not.
     let through_lo = open("127.0.0.1");
     let elsewhere = open("198.51.100.77");
@@ -186,31 +173,9 @@ fn run_follower(
 /// out, both are empty.
 #[tokio::test]
 async fn a_silent_grandmaster_is_held_in_the_clock_and_the_record() {
-    let state = Arc::new(DaemonState::new(
-        PathBuf::from("/nonexistent/aptp.sock"),
-        RegistryLimits::default(),
-        RecordPolicy::None,
-    ));
-    let socket = PtpSocket::bind(
-        SocketConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST))
-            .with_ports(0, 0)
-            .with_clock(TimestampClock::MonotonicRaw),
-    )
-    .unwrap();
+    let (state, socket) = loopback_daemon();
     let source: IpAddr = "192.0.2.10".parse().unwrap();
-    let (info, opened) = state
-        .registry()
-        .open(
-            OpenRequest {
-                role: SessionRole::Follower,
-                peers: vec![source],
-                name: None,
-                lease_ms: None,
-            },
-            std::time::Instant::now(),
-        )
-        .unwrap();
-    state.publish(opened);
+    let info = open_follower(&state, source);
     let mut backends = Backends::new(Arc::clone(&state), vec![socket]);
     backends.reconcile();
     let start = backends.now().unwrap();

@@ -375,11 +375,7 @@ mod tests {
 
     #[test]
     fn a_measurement_after_a_silence_relocks() {
-        let mut session = Session::new();
-        let mut follower = Scripted::default();
-        let peers = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1")]);
-        session.handle_command(at(11), &peers, &mut follower);
-        session.handle_command(at(11), &ControlCommand::Play, &mut follower);
+        let (mut session, mut follower) = playing_with(&["192.0.2.1"]);
         locked(&mut follower, "192.0.2.1", 7);
         session.on_mapping_updated(at(12), &mut follower);
         session.on_mapping_updated(at(20), &mut follower);
@@ -394,13 +390,19 @@ mod tests {
         assert_eq!(session.record(&follower), NqptpRecord::default());
     }
 
-    /// A session playing on a grandmaster measured at 12 s.
-    fn playing_on_a_measured_grandmaster() -> (Session, Scripted) {
+    /// A session told `peers` and `B` at 11 s, its follower locked on nothing yet.
+    fn playing_with(peers: &[&str]) -> (Session, Scripted) {
         let mut session = Session::new();
         let mut follower = Scripted::default();
-        let peers = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1"), ip("192.0.2.9")]);
+        let peers = ControlCommand::SetTimingPeers(peers.iter().map(|peer| ip(peer)).collect());
         session.handle_command(at(11), &peers, &mut follower);
         session.handle_command(at(11), &ControlCommand::Play, &mut follower);
+        (session, follower)
+    }
+
+    /// A session playing on a grandmaster measured at 12 s.
+    fn playing_on_a_measured_grandmaster() -> (Session, Scripted) {
+        let (mut session, mut follower) = playing_with(&["192.0.2.1", "192.0.2.9"]);
         locked(&mut follower, "192.0.2.1", 7);
         session.on_mapping_updated(at(12), &mut follower);
         assert!(session.record(&follower).is_valid());
@@ -481,11 +483,7 @@ mod tests {
 
     #[test]
     fn a_grandmaster_lost_before_it_was_measured_is_not_published() {
-        let mut session = Session::new();
-        let mut follower = Scripted::default();
-        let peers = ControlCommand::SetTimingPeers(vec![ip("192.0.2.1")]);
-        session.handle_command(at(11), &peers, &mut follower);
-        session.handle_command(at(11), &ControlCommand::Play, &mut follower);
+        let (mut session, mut follower) = playing_with(&["192.0.2.1"]);
         locked(&mut follower, "192.0.2.1", 7);
         follower.hold();
         session.on_grandmaster_changed(&follower);
