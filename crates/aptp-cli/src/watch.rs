@@ -86,6 +86,7 @@ pub fn json_line(session: &SessionStatus) -> serde_json::Value {
         "peers": session.info.peers,
         "grandmaster": clock.grandmaster,
         "local_grandmaster": clock.local_grandmaster,
+        "holdover": clock.holdover,
         "offset_ns": clock.offset_ns,
         "rate_ppb": clock.rate_ppb,
         "error_bound_ns": clock.error_bound_ns,
@@ -127,6 +128,7 @@ mod tests {
         assert_eq!(line["offset_ns"], -12);
         assert!(line["rate_ppb"].is_null());
         assert!(line["local_grandmaster"].is_null());
+        assert_eq!(line["holdover"], false);
         assert_eq!(line["lease_remaining_ms"], 8_500);
     }
 }

@@ -58,6 +58,8 @@ pub(super) struct Backend {
     record: NqptpRecord,
     published_at: Option<Time>,
     grandmaster: Option<String>,
+    /// Whether the clock written back last was a held grandmaster's.
+    holdover: bool,
     /// When the last Sync was received from the grandmaster followed (or sent, serving).
     last_sync: Option<Time>,
     /// When the last Follow_Up was received from the grandmaster followed (or sent).
@@ -426,6 +428,7 @@ impl Backends {
             record: NqptpRecord::default(),
             published_at: None,
             grandmaster: None,
+            holdover: false,
             last_sync: None,
             last_follow_up: None,
             local_grandmaster: None,
@@ -625,7 +628,8 @@ impl Backends {
                 backend.record = record;
                 let _ = self.state.registry().publish_record(*id, &record);
             }
-            let changed = clock.grandmaster != backend.grandmaster;
+            let changed =
+                clock.grandmaster != backend.grandmaster || clock.holdover != backend.holdover;
             let due = backend.published_at.is_none_or(|at| {
                 now.since(at).nanos_floor() >= PUBLISH_INTERVAL.as_nanos() as i128
             });
@@ -634,6 +638,7 @@ impl Backends {
             }
             backend.published_at = Some(now);
             backend.grandmaster = clock.grandmaster.clone();
+            backend.holdover = clock.holdover;
             if let Ok(event) = self.state.registry().update_clock(*id, clock) {
                 events.push(event);
             }
@@ -819,8 +824,9 @@ pub(super) fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpReco
     match &backend.role {
         Role::Follower { receiver, policy } => {
             let status = receiver.status(now);
-            // A held grandmaster's mapping carries on, as the session's record does.
-            let holdover = status.grandmaster.is_none() && status.held_grandmaster.is_some();
+            // A held grandmaster's mapping carries on, as the session's record does (not
+            // one that had stalled: the policy does not hold it).
+            let holdover = status.grandmaster.is_none() && policy.holding();
             let mapping = status.mapping.filter(|_| holdover);
             let offset_ns = status.offset_ns.or_else(|| {
                 mapping
@@ -829,7 +835,7 @@ pub(super) fn snapshot(backend: &Backend, now: Time) -> (SessionClock, NqptpReco
             let clock = SessionClock {
                 grandmaster: status
                     .grandmaster
-                    .or(status.held_grandmaster)
+                    .or(status.held_grandmaster.filter(|_| holdover))
                     .map(|gm| gm.identity.dotted().to_string()),
                 local_time_ns: offset_ns.and(local_time_ns),
                 offset_ns,

@@ -76,6 +76,12 @@ impl Session {
         self.playing
     }
 
+    /// Whether the record shows a grandmaster that fell silent and is held (its last
+    /// measurement, published on as nqptp does).
+    pub fn holding(&self) -> bool {
+        self.held.is_some()
+    }
+
     /// How many times the follower was told to re-lock.
     pub fn relocks(&self) -> u64 {
         self.relocks
@@ -107,10 +113,10 @@ impl Session {
             ControlCommand::Play => {
                 self.playing = true;
                 // A held grandmaster is silent, not stalled: its record stands until it is
-                // back or its hold ends, and its first measurement back continues it.
-                let stale = self.held.is_none()
-                    && !self.resumed
-                    && self.measured_at.is_some_and(|at| silence(now, at));
+                // back or its hold ends, and its first measurement back continues it (unless
+                // it comes back stalled).
+                let held = (self.held.is_some() || self.resumed) && !follower.stalled();
+                let stale = !held && self.measured_at.is_some_and(|at| silence(now, at));
                 if stale && follower.mapping().is_some() {
                     self.relock(now, follower);
                 }
@@ -479,6 +485,23 @@ mod tests {
         follower.resume();
         session.on_grandmaster_changed(&follower);
         assert_eq!(session.record(&follower), NqptpRecord::default(), "waits");
+    }
+
+    #[test]
+    fn a_held_grandmaster_back_stalled_relocks_at_play() {
+        let (mut session, mut follower) = playing_on_a_measured_grandmaster();
+        follower.hold();
+        session.on_grandmaster_changed(&follower);
+        assert!(session.holding());
+        // Back, but repeating its last preciseOriginTimestamp: no measurement comes, and
+        // `B` must not leave the old record standing.
+        follower.resume();
+        session.on_grandmaster_changed(&follower);
+        assert!(!session.holding());
+        follower.stalled = true;
+        session.handle_command(at(20), &ControlCommand::Play, &mut follower);
+        assert_eq!(follower.relocks, 1);
+        assert_eq!(session.record(&follower), NqptpRecord::default());
     }
 
     #[test]

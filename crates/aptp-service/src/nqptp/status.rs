@@ -24,7 +24,8 @@ pub struct NqptpStatus {
     pub grandmaster: Option<ClockIdentity>,
     /// The timing peer it is reached at.
     pub grandmaster_address: Option<IpAddr>,
-    /// The grandmaster that fell silent and is held (its record stays published meanwhile).
+    /// The grandmaster that fell silent and is held; its record stays published meanwhile
+    /// unless it had stalled first (`record` says what is published).
     pub held_grandmaster: Option<ClockIdentity>,
     /// The grandmaster's time minus CLOCK_MONOTONIC_RAW, as estimated now (ns).
     pub offset_ns: Option<i64>,

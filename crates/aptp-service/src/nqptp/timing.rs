@@ -230,12 +230,16 @@ impl TimingTask {
                         None => match self.receiver.held_grandmaster() {
                             Some(held) => tracing::info!(
                                 grandmaster = %held.identity.dotted(),
-                                "grandmaster silent: held, its record stays published"
+                                stalled = self.receiver.stalled(),
+                                "grandmaster silent: held"
                             ),
                             None => tracing::info!("no grandmaster among the timing peers"),
                         },
                     }
                     self.session.on_grandmaster_changed(&self.receiver);
+                    if self.session.holding() {
+                        tracing::info!("the held grandmaster's record stays published");
+                    }
                 }
                 ReceiverEvent::HoldoverEnded { identity, .. } => {
                     tracing::info!(grandmaster = %identity.dotted(), "held grandmaster not back: forgotten");

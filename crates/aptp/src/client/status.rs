@@ -19,8 +19,8 @@ use super::protocol::SessionInfo;
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SessionClock {
-    /// The grandmaster followed (or, for a grandmaster session, its own identity), in
-    /// ptp4l's dotted form.
+    /// The grandmaster followed (or, for a grandmaster session, its own identity; or, with
+    /// `holdover`, the one held while silent), in ptp4l's dotted form.
     #[serde(default)]
     pub grandmaster: Option<String>,
     /// CLOCK_MONOTONIC_RAW, in ns, at which `offset_ns` holds.
@@ -50,9 +50,9 @@ pub struct SessionClock {
     #[serde(default)]
     pub local_grandmaster: Option<super::protocol::SessionId>,
     /// The grandmaster fell silent (a Wi-Fi dropout, a sender gone quiet) and is held: it
-    /// is not followed, but `offset_ns` and `rate_ppb` carry on from its last mapping (with
-    /// no `error_bound_ns`), as the session's record does, until it is back or the hold
-    /// runs out.
+    /// is not followed, but `grandmaster` names it and `offset_ns` and `rate_ppb` carry on
+    /// from its last mapping (with no `error_bound_ns`), as the session's record does, until
+    /// it is back or the hold runs out. Never for a clock that had stalled first.
     #[serde(default)]
     pub holdover: bool,
 }
