@@ -91,16 +91,23 @@ fn run(receiver: &mut AirplayReceiver<u8>, gm: &mut Apple, peer: u8, start: u64,
     }
 }
 
+/// A receiver whose only timing peer (1) is `GM`, an Apple clock `offset_ms` ahead, run
+/// for the first `ms`.
+fn following(offset_ms: i64, ms: u64) -> (AirplayReceiver<u8>, Apple) {
+    let mut receiver = receiver();
+    receiver.set_timing_peers(at(0), [1]);
+    let mut gm = Apple::new(GM, offset_ms, 248);
+    run(&mut receiver, &mut gm, 1, 0, ms);
+    (receiver, gm)
+}
+
 fn events(receiver: &mut AirplayReceiver<u8>) -> Vec<ReceiverEvent<u8>> {
     core::iter::from_fn(|| receiver.poll_event()).collect()
 }
 
 #[test]
 fn follows_an_apple_grandmaster_one_way_from_the_sync_receipt() {
-    let mut receiver = receiver();
-    receiver.set_timing_peers(at(0), [1]);
-    let mut gm = Apple::new(GM, 2_500, 248);
-    run(&mut receiver, &mut gm, 1, 0, 5_000);
+    let (mut receiver, _) = following(2_500, 5_000);
     let status = receiver.status(at(5_000));
     assert_eq!(status.state, PortState::Slave);
     // The last Sync came at 4 876 ms (sent at 4 875, 1 ms path), its Follow_Up 5 ms later.
@@ -210,10 +217,7 @@ fn stalled_traffic(
 
 #[test]
 fn a_stalled_grandmaster_is_woken_with_announces() {
-    let mut receiver = receiver();
-    receiver.set_timing_peers(at(0), [1]);
-    let mut gm = Apple::new(GM, 0, 248);
-    run(&mut receiver, &mut gm, 1, 0, 1_000);
+    let (mut receiver, mut gm) = following(0, 1_000);
     events(&mut receiver);
     // The clock stops: every Follow_Up carries the same preciseOriginTimestamp.
     let frozen = gm.offset;
@@ -609,10 +613,7 @@ fn silence(receiver: &mut AirplayReceiver<u8>, start: u64, ms: u64) {
 
 #[test]
 fn a_grandmaster_back_from_a_dropout_is_resumed_with_what_was_measured() {
-    let mut receiver = receiver();
-    receiver.set_timing_peers(at(0), [1]);
-    let mut gm = Apple::new(GM, 2_500, 248);
-    run(&mut receiver, &mut gm, 1, 0, 10_000);
+    let (mut receiver, mut gm) = following(2_500, 10_000);
     events(&mut receiver);
     let before = receiver.grandmaster().unwrap();
     let mapping = receiver.mapping().unwrap();
@@ -818,10 +819,7 @@ fn receiver_with_peers() -> AirplayReceiver<u8> {
 
 #[test]
 fn a_stalled_grandmaster_back_from_a_dropout_is_woken_again() {
-    let mut receiver = receiver();
-    receiver.set_timing_peers(at(0), [1]);
-    let mut gm = Apple::new(GM, 0, 248);
-    run(&mut receiver, &mut gm, 1, 0, 1_000);
+    let (mut receiver, mut gm) = following(0, 1_000);
     // Stalled from 1 s (every Follow_Up the same preciseOriginTimestamp), silent from 4 s
     // to 8 s, then back and still stalled.
     let frozen = gm.offset;
